@@ -1,0 +1,161 @@
+"""The profile schema: every key a profile may hold, its type, bounds and default.
+
+Unknown keys are rejected. Money amounts in combo points (1.00 = $100 per condor unit) unless
+the key name says dollars. Times of day are ``HH:MM`` in America/New_York.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class BrokerConfig(_Section):
+    """Which broker to trade through."""
+
+    kind: Literal["sim", "ib"] = "sim"
+    host: str = "127.0.0.1"
+    port: int = Field(4002, ge=1, le=65535)
+    client_id: int = Field(17, ge=0, le=2**31 - 1)
+    account: str = ""
+    connect_timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @model_validator(mode="after")
+    def _ib_needs_account(self) -> Self:
+        if self.kind == "ib" and not self.account:
+            raise ValueError("broker.account is required when broker.kind is 'ib'")
+        return self
+
+
+class StrategyConfig(_Section):
+    """How condors are chosen and how often."""
+
+    target_delta: float = Field(0.10, gt=0, lt=0.5)
+    delta_tolerance: float = Field(0.04, ge=0, lt=0.5)
+    wing_widths: tuple[Decimal, ...] = Field((Decimal(10), Decimal(15), Decimal(20)), min_length=1)
+    min_credit: Points = Decimal("1.00")
+    max_credit: Points = Decimal("2.00")
+    premium_balance: tuple[float, float] = (0.5, 2.0)
+    contracts: int = Field(1, ge=1, le=100)
+    max_concurrent: int = Field(2, ge=1, le=20)
+    entry_start: time = time(9, 45)
+    entry_end: time = time(14, 30)
+    reentry_interval_min: int = Field(30, ge=0, le=390)
+    cycle_seconds: float = Field(10.0, ge=1, le=300)
+    greeks_timeout_s: float = Field(5.0, gt=0, le=60)
+    greeks_max_age_s: float = Field(15.0, gt=0, le=300)
+
+    @field_validator("wing_widths")
+    @classmethod
+    def _widths_on_strike_grid(cls, v: tuple[Decimal, ...]) -> tuple[Decimal, ...]:
+        for w in v:
+            if w <= 0 or w % 5 != 0:
+                raise ValueError(f"wing widths must be positive multiples of 5 points, got {w}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.min_credit > self.max_credit:
+            raise ValueError(f"min_credit {self.min_credit} is above max_credit {self.max_credit}")
+        lo, hi = self.premium_balance
+        if not 0 < lo <= 1 <= hi:
+            raise ValueError("premium_balance must be [low, high] with 0 < low <= 1 <= high")
+        if self.entry_start >= self.entry_end:
+            raise ValueError("entry_start must be before entry_end")
+        return self
+
+
+class RiskConfig(_Section):
+    """Stops, profit taking, expiry safety and loss limits."""
+
+    stop_multiple: float = Field(2.0, gt=1.0, le=10.0)
+    stop_limit_offset: Points = Decimal("0.50")
+    stop_market_offset: Points = Decimal("0.30")
+    profit_close_price: Points = Decimal("0.05")
+    first_trade_profit_pct: float = Field(50.0, ge=0, lt=100)
+    first_trade_window_min: int = Field(60, ge=0, le=390)
+    expiry_safety_time: time = time(15, 45)
+    itm_buffer_points: Points = Decimal(5)
+    daily_max_loss: Decimal = Field(Decimal(1500), gt=0, description="dollars")
+    fill_timeout_s: float = Field(15.0, gt=0, le=120)
+    close_chase_ticks: int = Field(4, ge=0, le=40)
+
+
+class ScheduleConfig(_Section):
+    """Daily schedule (America/New_York)."""
+
+    reset_time: time = time(9, 27)
+    reconcile_interval_min: int = Field(5, ge=1, le=120)
+
+
+class SimulatorConfig(_Section):
+    """The embedded simulator (used when broker.kind is 'sim')."""
+
+    seed: int = 1
+    speed: float | Literal["max"] = 120.0
+    scenario: Literal["mixed", "calm", "trend_up", "trend_down", "whipsaw", "spike"] = "mixed"
+    start_date: date | None = None
+    start_time: time = time(9, 25)
+    sessions: int = Field(1, ge=0, le=10_000)
+    spot: float = Field(6000.0, gt=100)
+    atm_vol: float = Field(0.16, gt=0.01, lt=2.0)
+    tick_seconds: float = Field(10.0, ge=1, le=60)
+    greeks_latency_s: float = Field(0.5, ge=0, le=30)
+    greeks_missing_prob: float = Field(0.02, ge=0, le=1)
+
+    @field_validator("speed")
+    @classmethod
+    def _speed_positive(cls, v: float | str) -> float | str:
+        if isinstance(v, float | int) and v <= 0:
+            raise ValueError("speed must be positive or 'max'")
+        return v
+
+
+class JournalConfig(_Section):
+    """The SQLite journal."""
+
+    path: str = ""  # empty: <platformdirs data dir>/journal-<profile>.sqlite3
+    retention_days: int = Field(365, ge=1, le=36500)
+
+
+class LoggingConfig(_Section):
+    """Logging."""
+
+    level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
+    file: bool = True
+    rotation: str = "10 MB"
+    retention: str = "30 days"
+
+
+class Profile(_Section):
+    """A whole profile."""
+
+    name: str = Field("sim", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    mode: Literal["sim", "paper", "live"] = "sim"
+    clock: Literal["live", "sim", "broker"] = "sim"
+    broker: BrokerConfig = BrokerConfig()
+    strategy: StrategyConfig = StrategyConfig()
+    risk: RiskConfig = RiskConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    simulator: SimulatorConfig = SimulatorConfig()
+    journal: JournalConfig = JournalConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _mode_matches_broker(self) -> Self:
+        if self.mode == "sim" and self.broker.kind != "sim":
+            raise ValueError("mode 'sim' needs broker.kind = 'sim'")
+        if self.mode in ("paper", "live") and self.broker.kind != "ib":
+            raise ValueError(f"mode '{self.mode}' needs broker.kind = 'ib'")
+        if self.mode == "live" and self.broker.account.startswith("DU"):
+            raise ValueError("mode 'live' with a paper account (DU...): use mode = 'paper'")
+        return self

@@ -1,0 +1,105 @@
+"""The one place that knows the sign convention of iron-condor combo orders.
+
+A combo (IB: BAG) price is the sum over legs of ``+price`` for BUY legs and ``-price`` for SELL
+legs, per combo unit. Opening a short condor therefore means BUYing the BAG whose legs are the
+held position (buy wings, sell body) at a *negative* limit: ``-credit``. Closing means BUYing
+the inverted legs (sell wings, buy body) at a positive limit: the debit paid. Stops are BUY
+stops on the closing combo: they trigger when its price rises to the stop price.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+from condordesk.domain.condor import IronCondor
+from condordesk.domain.options import OptionContract
+from condordesk.domain.orders import (
+    ComboLeg,
+    OrderAction,
+    OrderRequest,
+    OrderType,
+    TimeInForce,
+)
+
+
+def combo_price(legs: Iterable[ComboLeg], leg_prices: Mapping[OptionContract, Decimal]) -> Decimal:
+    """Price of one combo unit from per-leg prices (BUY legs add, SELL legs subtract)."""
+    total = Decimal(0)
+    for leg in legs:
+        sign = 1 if leg.action is OrderAction.BUY else -1
+        total += sign * leg.ratio * leg_prices[leg.contract]
+    return total
+
+
+def closing_legs(condor: IronCondor) -> tuple[ComboLeg, ...]:
+    """Legs that take the condor off: buy back the body, sell the wings."""
+    return tuple(ComboLeg(leg.contract, leg.action.opposite(), leg.ratio) for leg in condor.short_legs())
+
+
+def entry_order(condor: IronCondor, credit: Decimal, ref: str) -> OrderRequest:
+    """Fill-or-kill order opening ``condor`` for at least ``credit`` (a positive number)."""
+    if credit <= 0:
+        raise ValueError(f"an iron condor is opened for a credit, got {credit}")
+    return OrderRequest(
+        order_ref=ref,
+        legs=condor.short_legs(),
+        action=OrderAction.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=condor.quantity,
+        tif=TimeInForce.FOK,
+        limit_price=-credit,
+    )
+
+
+def close_order(condor: IronCondor, debit: Decimal, ref: str, quantity: int | None = None) -> OrderRequest:
+    """Limit order buying ``condor`` back for at most ``debit`` (>= 0)."""
+    if debit < 0:
+        raise ValueError(f"closing a short condor costs a debit, got {debit}")
+    return OrderRequest(
+        order_ref=ref,
+        legs=closing_legs(condor),
+        action=OrderAction.BUY,
+        order_type=OrderType.LIMIT,
+        quantity=quantity or condor.quantity,
+        tif=TimeInForce.DAY,
+        limit_price=debit,
+    )
+
+
+def stop_orders(
+    condor: IronCondor,
+    *,
+    trigger: Decimal,
+    limit: Decimal,
+    backup_trigger: Decimal,
+    limit_ref: str,
+    market_ref: str,
+    oca_group: str,
+) -> tuple[OrderRequest, OrderRequest]:
+    """The OCA pair: a stop-limit (primary) and a stop-market (backup) on the closing combo."""
+    if not trigger <= limit:
+        raise ValueError(f"stop limit {limit} must be at or above its trigger {trigger}")
+    legs = closing_legs(condor)
+    primary = OrderRequest(
+        order_ref=limit_ref,
+        legs=legs,
+        action=OrderAction.BUY,
+        order_type=OrderType.STOP_LIMIT,
+        quantity=condor.quantity,
+        tif=TimeInForce.DAY,
+        limit_price=limit,
+        stop_price=trigger,
+        oca_group=oca_group,
+    )
+    backup = OrderRequest(
+        order_ref=market_ref,
+        legs=legs,
+        action=OrderAction.BUY,
+        order_type=OrderType.STOP,
+        quantity=condor.quantity,
+        tif=TimeInForce.DAY,
+        stop_price=backup_trigger,
+        oca_group=oca_group,
+    )
+    return primary, backup

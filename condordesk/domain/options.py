@@ -1,0 +1,83 @@
+"""Option contracts, greeks and quotes."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+
+class Right(StrEnum):
+    """Put or call."""
+
+    PUT = "P"
+    CALL = "C"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class OptionContract:
+    """One SPXW option: the only option the engine trades.
+
+    Attributes:
+        expiry: the expiry date (a 0DTE condor expires the day it is opened).
+        strike: the strike in index points.
+        right: put or call.
+    """
+
+    expiry: date
+    strike: Decimal
+    right: Right
+
+    @property
+    def symbol(self) -> str:
+        """A short human label, e.g. ``SPXW 20261127 6000P``."""
+        return f"SPXW {self.expiry:%Y%m%d} {self.strike:f}{self.right.value}"
+
+    def to_json(self) -> dict[str, str]:
+        """Plain-data form for journals and sockets."""
+        return {"expiry": self.expiry.isoformat(), "strike": str(self.strike), "right": self.right.value}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> OptionContract:
+        """Inverse of :meth:`to_json`."""
+        return cls(date.fromisoformat(data["expiry"]), Decimal(data["strike"]), Right(data["right"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Greeks:
+    """Option greeks as reported by the broker (per contract, per 1.00 of the underlying)."""
+
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+    iv: float
+
+    def is_finite(self) -> bool:
+        """True when every greek is a finite number (no NaN, no infinity)."""
+        return all(math.isfinite(v) for v in (self.delta, self.gamma, self.theta, self.vega, self.iv))
+
+
+@dataclass(frozen=True, slots=True)
+class OptionQuote:
+    """A quote for one option: bid/ask and the greeks with the time they were computed.
+
+    ``greeks`` is None when the broker has not (yet) sent them; ``greeks_ts`` says how fresh
+    they are. Bid and ask are None when the side is empty.
+    """
+
+    contract: OptionContract
+    bid: Decimal | None
+    ask: Decimal | None
+    greeks: Greeks | None
+    ts: datetime
+    greeks_ts: datetime | None = None
+
+    @property
+    def mid(self) -> Decimal | None:
+        """Midpoint of bid and ask, or None when a side is missing."""
+        if self.bid is None or self.ask is None:
+            return None
+        return (self.bid + self.ask) / 2

@@ -1,0 +1,42 @@
+"""Price increments for SPX options and combos.
+
+SPX options trade in 0.05 below 3.00 and 0.10 at 3.00 and above; complex orders (spreads,
+condors) trade in 0.05 increments whatever their price.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Literal
+
+COMBO_TICK = Decimal("0.05")
+_SMALL_TICK = Decimal("0.05")
+_LARGE_TICK = Decimal("0.10")
+_TICK_BREAK = Decimal("3.00")
+CENT = Decimal("0.01")
+MULTIPLIER = Decimal(100)
+
+Rounding = Literal["nearest", "up", "down"]
+_MODES = {"nearest": ROUND_HALF_UP, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+
+
+def option_tick(price: Decimal) -> Decimal:
+    """Return the minimum price increment of a single SPX option at ``price``."""
+    return _SMALL_TICK if abs(price) < _TICK_BREAK else _LARGE_TICK
+
+
+def round_to_tick(price: Decimal, tick: Decimal, mode: Rounding = "nearest") -> Decimal:
+    """Round ``price`` to a multiple of ``tick``.
+
+    Args:
+        price: any price, positive or negative.
+        tick: the increment (for example ``COMBO_TICK``).
+        mode: ``nearest`` (half up), ``up`` (towards +inf) or ``down`` (towards -inf).
+    """
+    units = (price / tick).quantize(Decimal(1), rounding=_MODES[mode])
+    return (units * tick).quantize(CENT)
+
+
+def to_decimal(value: float, places: Decimal = CENT) -> Decimal:
+    """Convert a float from a model or an adapter into a Decimal with ``places`` precision."""
+    return Decimal(repr(value)).quantize(places, rounding=ROUND_HALF_UP)

@@ -1,0 +1,1 @@
+"""Market facts: the injected Clock, the SPX/SPXW calendar, option pricing and greeks."""

@@ -1,0 +1,114 @@
+"""The injected Clock: the only way engine code learns the time or waits.
+
+* :class:`LiveClock` reads the wall clock (the only place that does) and sleeps for real.
+* :class:`SimClock` maps the event loop's time onto a simulated session: ``speed`` simulated
+  seconds pass per loop second. On a :class:`~condordesk.market.vtime.VirtualTimeEventLoop`
+  with ``speed=1`` it runs as fast as the CPU allows (time jumps to the next wake-up once
+  every task waits), which is also how tests drive whole trading days with no sleeps.
+
+Market logic works in America/New_York: use :data:`ET` and :meth:`Clock.now_et`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+ET = ZoneInfo("America/New_York")
+
+
+class Clock(ABC):
+    """Time source and sleeper. Every datetime it returns is timezone-aware UTC."""
+
+    @abstractmethod
+    def now(self) -> datetime:
+        """The current time, UTC."""
+
+    @abstractmethod
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
+
+    async def sleep_until(self, when: datetime) -> None:
+        """Wait until ``when`` (returns at once if it has passed)."""
+        delay = (when - self.now()).total_seconds()
+        if delay > 0:
+            await self.sleep(delay)
+
+    async def hibernate_until(self, when: datetime) -> None:
+        """Wait a long idle stretch (market closed). Simulated clocks may jump over it."""
+        await self.sleep_until(when)
+
+    def now_et(self) -> datetime:
+        """The current time in America/New_York."""
+        return self.now().astimezone(ET)
+
+    def loop_seconds(self, seconds: float) -> float:
+        """How many event-loop seconds ``seconds`` of this clock's time take."""
+        return seconds
+
+
+class LiveClock(Clock):
+    """The wall clock. The only code in condordesk that reads it."""
+
+    def now(self) -> datetime:  # noqa: D102
+        return datetime.now(UTC)
+
+    async def sleep(self, seconds: float) -> None:  # noqa: D102
+        await asyncio.sleep(max(seconds, 0.0))
+
+
+class SimClock(Clock):
+    """Simulated time: starts at ``start`` and runs ``speed`` times faster than the loop.
+
+    Args:
+        start: simulated time when the clock is first read on a running loop.
+        speed: simulated seconds per loop second (use 1 on a virtual-time loop for max speed).
+        jump_idle: if True, :meth:`hibernate_until` jumps straight to the wake-up time.
+    """
+
+    def __init__(self, start: datetime, speed: float = 1.0, *, jump_idle: bool = True) -> None:
+        if start.tzinfo is None:
+            raise ValueError("SimClock needs a timezone-aware start")
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self._start = start.astimezone(UTC)
+        self._speed = speed
+        self._jump_idle = jump_idle
+        self._t0: float | None = None
+        self._offset = 0.0  # simulated seconds added by jumps
+
+    @property
+    def speed(self) -> float:
+        """Simulated seconds per loop second."""
+        return self._speed
+
+    def _elapsed(self) -> float:
+        loop_time = asyncio.get_running_loop().time()
+        if self._t0 is None:
+            self._t0 = loop_time
+        return (loop_time - self._t0) * self._speed + self._offset
+
+    def now(self) -> datetime:  # noqa: D102
+        try:
+            elapsed = self._elapsed()
+        except RuntimeError:  # no running loop: the clock has not started yet
+            elapsed = self._offset
+        return self._start + timedelta(seconds=elapsed)
+
+    async def sleep(self, seconds: float) -> None:  # noqa: D102
+        await asyncio.sleep(max(seconds, 0.0) / self._speed)
+
+    async def hibernate_until(self, when: datetime) -> None:  # noqa: D102
+        delay = (when - self.now()).total_seconds()
+        if delay <= 0:
+            return
+        if self._jump_idle:
+            self._offset += delay
+            await asyncio.sleep(0)
+        else:
+            await self.sleep(delay)
+
+    def loop_seconds(self, seconds: float) -> float:  # noqa: D102
+        return seconds / self._speed

@@ -1,0 +1,60 @@
+"""An asyncio event loop whose time jumps to the next timer when nothing is ready.
+
+Used for ``--speed max`` and for tests: the whole engine runs unchanged, but a 30-second
+``sleep`` costs nothing once every task waits. I/O still works: the selector is polled
+without blocking, and real blocking happens only when no timer is scheduled at all.
+
+Technique (same as the ``looptime`` project, written here): ``BaseEventLoop`` asks its
+selector to wait for the gap until the next timer; we poll instead and add the gap to
+the loop's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class _JumpingSelector:
+    """Wraps a selector: a wait with a timeout becomes a poll plus a jump of loop time."""
+
+    def __init__(self, inner: selectors.BaseSelector, loop: VirtualTimeEventLoop) -> None:
+        self._inner = inner
+        self._loop = loop
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        if timeout is None:  # nothing scheduled: block for real (signals, I/O)
+            return self._inner.select(None)
+        events = self._inner.select(0)
+        if not events and timeout > 0:
+            self._loop.advance(timeout)
+        return events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop whose ``time()`` is virtual and jumps over idle waits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._virtual_now = 0.0
+        self._selector = _JumpingSelector(self._selector, self)  # type: ignore[has-type]
+
+    def time(self) -> float:  # noqa: D102
+        return self._virtual_now
+
+    def advance(self, seconds: float) -> None:
+        """Move loop time forward (only the loop itself should call this)."""
+        self._virtual_now += seconds
+
+
+def run_virtual(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a :class:`VirtualTimeEventLoop`."""
+    with asyncio.Runner(loop_factory=VirtualTimeEventLoop) as runner:
+        return runner.run(main)
