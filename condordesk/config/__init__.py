@@ -1,5 +1,6 @@
 """Profiles (TOML, validated) and the platform paths they live in."""
 
+from condordesk.config.loader import LoadedProfile, load_profile
 from condordesk.config.profile import (
     BrokerConfig,
     JournalConfig,
@@ -14,10 +15,12 @@ from condordesk.config.profile import (
 __all__ = [
     "BrokerConfig",
     "JournalConfig",
+    "LoadedProfile",
     "LoggingConfig",
     "Profile",
     "RiskConfig",
     "ScheduleConfig",
     "SimulatorConfig",
     "StrategyConfig",
+    "load_profile",
 ]

@@ -10,9 +10,38 @@ from datetime import date, time
 from decimal import Decimal
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+
+
+def _clock_time(value: object) -> object:
+    """Times of day are "HH:MM" (or "HH:MM:SS") text in America/New_York, without a zone."""
+    if isinstance(value, time):
+        if value.tzinfo is not None:
+            raise ValueError("give a time of day without a time zone (it is always New York time)")
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f'must be a time of day "HH:MM" (got {value!r})')
+    try:
+        parsed = time.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f'must be a time of day "HH:MM" (got {value!r})') from None
+    if parsed.tzinfo is not None:
+        raise ValueError("give a time of day without a time zone (it is always New York time)")
+    return parsed
+
+
+ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 
 
 class _Section(BaseModel):
@@ -24,8 +53,8 @@ class BrokerConfig(_Section):
 
     kind: Literal["sim", "ib"] = "sim"
     host: str = "127.0.0.1"
-    port: int = Field(4002, ge=1, le=65535)
-    client_id: int = Field(17, ge=0, le=2**31 - 1)
+    port: StrictInt = Field(4002, ge=1, le=65535)
+    client_id: StrictInt = Field(17, ge=0, le=2**31 - 1)
     account: str = ""
     connect_timeout_s: float = Field(10.0, gt=0, le=120)
 
@@ -47,8 +76,8 @@ class StrategyConfig(_Section):
     premium_balance: tuple[float, float] = (0.5, 2.0)
     contracts: int = Field(1, ge=1, le=100)
     max_concurrent: int = Field(2, ge=1, le=20)
-    entry_start: time = time(9, 45)
-    entry_end: time = time(14, 30)
+    entry_start: ClockTime = time(9, 45)
+    entry_end: ClockTime = time(14, 30)
     reentry_interval_min: int = Field(30, ge=0, le=390)
     cycle_seconds: float = Field(10.0, ge=1, le=300)
     greeks_timeout_s: float = Field(5.0, gt=0, le=60)
@@ -83,7 +112,7 @@ class RiskConfig(_Section):
     profit_close_price: Points = Decimal("0.05")
     first_trade_profit_pct: float = Field(50.0, ge=0, lt=100)
     first_trade_window_min: int = Field(60, ge=0, le=390)
-    expiry_safety_time: time = time(15, 45)
+    expiry_safety_time: ClockTime = time(15, 45)
     itm_buffer_points: Points = Decimal(5)
     daily_max_loss: Decimal = Field(Decimal(1500), gt=0, description="dollars")
     fill_timeout_s: float = Field(15.0, gt=0, le=120)
@@ -93,7 +122,7 @@ class RiskConfig(_Section):
 class ScheduleConfig(_Section):
     """Daily schedule (America/New_York)."""
 
-    reset_time: time = time(9, 27)
+    reset_time: ClockTime = time(9, 27)
     reconcile_interval_min: int = Field(5, ge=1, le=120)
 
 
@@ -104,7 +133,7 @@ class SimulatorConfig(_Section):
     speed: float | Literal["max"] = 120.0
     scenario: Literal["mixed", "calm", "trend_up", "trend_down", "whipsaw", "spike"] = "mixed"
     start_date: date | None = None
-    start_time: time = time(9, 25)
+    start_time: ClockTime = time(9, 25)
     sessions: int = Field(1, ge=0, le=10_000)
     spot: float = Field(6000.0, gt=100)
     atm_vol: float = Field(0.16, gt=0.01, lt=2.0)
@@ -131,7 +160,7 @@ class LoggingConfig(_Section):
     """Logging."""
 
     level: Literal["TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR"] = "INFO"
-    file: bool = True
+    file: StrictBool = True
     rotation: str = "10 MB"
     retention: str = "30 days"
 

@@ -45,6 +45,7 @@ class ExitReason(StrEnum):
     EXPIRED = "expired"
     MANUAL = "manual"
     FLATTEN = "flatten"
+    PROTECTION_FAILED = "protection_failed"
     NOT_FILLED = "not_filled"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from condordesk.domain.options import Right
 
@@ -37,7 +38,13 @@ class BSResult:
 
 
 def black_scholes(
-    right: Right, spot: float, strike: float, years: float, vol: float, rate: float = 0.0, div: float = 0.0
+    right: Right,
+    spot: float,
+    strike: float,
+    years: float,
+    vol: float,
+    rate: float = 0.0,
+    div: float = 0.0,
 ) -> BSResult:
     """Price and greeks of a European option.
 
@@ -46,17 +53,13 @@ def black_scholes(
         spot: underlying value.
         strike: strike.
         years: time to expiry in years (at or below zero: intrinsic value, step delta).
-        vol: annualised implied volatility (0.15 = 15%).
+        vol: annualised implied volatility (0.15 = 15%); at or below zero the limit of a
+            vanishing vol: the discounted forward payoff, step delta, no gamma or vega.
         rate: continuously compounded risk-free rate.
         div: continuous dividend yield.
     """
     if years <= 0 or vol <= 0:
-        intrinsic = max(spot - strike, 0.0) if right is Right.CALL else max(strike - spot, 0.0)
-        if right is Right.CALL:
-            delta = 1.0 if spot > strike else 0.0
-        else:
-            delta = -1.0 if spot < strike else 0.0
-        return BSResult(intrinsic, delta, 0.0, 0.0, 0.0)
+        return _without_vol(right, spot, strike, max(years, 0.0), rate, div)
     sqrt_t = math.sqrt(years)
     d1 = (math.log(spot / strike) + (rate - div + 0.5 * vol * vol) * years) / (vol * sqrt_t)
     d2 = d1 - vol * sqrt_t
@@ -77,12 +80,32 @@ def black_scholes(
     return BSResult(max(price, 0.0), delta, gamma, theta / 365.0, vega)
 
 
+def _without_vol(
+    right: Right, spot: float, strike: float, years: float, rate: float, div: float
+) -> BSResult:
+    """The zero-vol limit of :func:`black_scholes` (at ``years == 0``: the payoff)."""
+    sign = 1.0 if right is Right.CALL else -1.0
+    df_q = math.exp(-div * years)
+    fwd_spot = spot * df_q
+    pv_strike = strike * math.exp(-rate * years)
+    value = sign * (fwd_spot - pv_strike)
+    if value <= 0:
+        return BSResult(0.0, 0.0, 0.0, 0.0, 0.0)
+    theta = sign * (div * fwd_spot - rate * pv_strike) / 365.0 if years > 0 else 0.0
+    return BSResult(value, sign * df_q, 0.0, theta, 0.0)
+
+
 def implied_vol(
     right: Right, price: float, spot: float, strike: float, years: float, rate: float = 0.0
 ) -> float | None:
-    """Implied volatility by bisection; None when the price is outside the no-arbitrage band."""
-    intrinsic = max(spot - strike, 0.0) if right is Right.CALL else max(strike - spot, 0.0)
-    if years <= 0 or price <= intrinsic:
+    """Implied volatility by bisection; None when the price is outside the no-arbitrage band.
+
+    The band is (discounted forward intrinsic value, price at 500% vol].
+    """
+    if years <= 0:
+        return None
+    lower_bound = black_scholes(right, spot, strike, years, 0.0, rate).price
+    if price <= lower_bound:
         return None
     lo, hi = 1e-4, 5.0
     if black_scholes(right, spot, strike, years, hi, rate).price < price:
@@ -101,17 +124,18 @@ def implied_vol(
 def strike_for_delta(
     right: Right, target_abs_delta: float, spot: float, years: float, vol: float
 ) -> float:
-    """The strike whose |delta| equals ``target_abs_delta`` under a flat ``vol`` (screening)."""
-    if not 0 < target_abs_delta < 1 or years <= 0:
-        raise ValueError("target delta must be in (0, 1) and time positive")
-    lo, hi = spot * 0.5, spot * 1.5
-    for _ in range(80):
-        mid = 0.5 * (lo + hi)
-        d = abs(black_scholes(right, spot, mid, years, vol).delta)
-        # call |delta| falls as strike rises; put |delta| rises as strike rises
-        too_high = d < target_abs_delta if right is Right.CALL else d > target_abs_delta
-        if too_high:
-            hi = mid
-        else:
-            lo = mid
-    return 0.5 * (lo + hi)
+    """The strike whose |delta| equals ``target_abs_delta`` under a flat ``vol`` (screening).
+
+    Zero rate and dividend, as the screen uses; exact (the Black-Scholes delta inverted in
+    closed form), however far from the spot the strike lies.
+
+    Raises:
+        ValueError: the target is not in (0, 1), or time or vol is not positive.
+    """
+    if not 0 < target_abs_delta < 1 or years <= 0 or vol <= 0:
+        raise ValueError("target delta must be in (0, 1), time and vol positive")
+    # call: delta = N(d1); put: |delta| = N(-d1); d1 = (ln(S/K) + sd^2/2) / sd
+    z = NormalDist().inv_cdf(target_abs_delta)
+    d1 = z if right is Right.CALL else -z
+    sd = vol * math.sqrt(years)
+    return spot * math.exp(0.5 * sd * sd - d1 * sd)

@@ -1,0 +1,90 @@
+"""Composition root: builds the clock, journal, broker, calendar and engine for a profile.
+
+The CLI (and, later, the consoles) call these; nothing else wires adapters to the engine.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from condordesk.broker.base import Broker
+from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.config import paths
+from condordesk.config.profile import Profile
+from condordesk.engine.service import Engine
+from condordesk.errors import ConfigError
+from condordesk.market.calendar import TradingCalendar
+from condordesk.market.clock import ET, Clock, LiveClock, SimClock
+from condordesk.store.journal import Journal
+
+
+@dataclass
+class Runtime:
+    """Everything one run of the engine needs, wired."""
+
+    profile: Profile
+    clock: Clock
+    calendar: TradingCalendar
+    journal: Journal
+    broker: Broker
+    engine: Engine
+    virtual_time: bool
+
+
+def load_calendar(first: date, sessions: int) -> TradingCalendar:
+    """The trading calendar from a year before ``first`` to past the last session needed."""
+    years = max(2, math.ceil(sessions / 250) + 1)
+    return TradingCalendar.load(paths.ensure(paths.cache_dir()), first.year - 1, first.year + years)
+
+
+def sim_start(profile: Profile, calendar: TradingCalendar, today: date) -> datetime:
+    """Where the simulated clock starts: ``simulator.start_time`` ET on the first session on
+    or after ``simulator.start_date`` (default: today)."""
+    day = profile.simulator.start_date or today
+    session = next(calendar.sessions_from(day))
+    return datetime.combine(session.day, profile.simulator.start_time, ET)
+
+
+def fresh_sim_journal(path: Path) -> Path:
+    """The simulator's broker lives in this process, so each sim run starts a new journal;
+    the previous run's is kept beside it as ``*.prev.sqlite3``."""
+    if path.exists():
+        prev = path.with_suffix(".prev.sqlite3")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(path) + suffix)
+            if src.exists():
+                shutil.move(src, Path(str(prev) + suffix))
+    return path
+
+
+def build_sim(profile: Profile, *, today: date | None = None, journal_path: Path | None = None) -> Runtime:
+    """Wire an engine on the embedded simulator."""
+    if profile.broker.kind != "sim":
+        raise ConfigError(f"profile {profile.name}: broker.kind is {profile.broker.kind!r}, not 'sim'")
+    sim = profile.simulator
+    start_day = sim.start_date or today or LiveClock().now_et().date()
+    calendar = load_calendar(start_day, sim.sessions or 250)
+    start = sim_start(profile, calendar, start_day)
+    virtual = sim.speed == "max"
+    clock = SimClock(start, speed=1.0 if virtual else float(sim.speed))
+    path = journal_path or fresh_sim_journal(paths.journal_path(profile))
+    journal = Journal(path)
+    market = SimMarket(sim)
+
+    def session_bounds(day: date) -> tuple[datetime, datetime] | None:
+        s = calendar.session(day)
+        return None if s is None else (s.open, s.close)
+
+    broker = SimBroker(clock, market, session_bounds)
+    engine = Engine(profile, broker, journal, clock, calendar, max_sessions=sim.sessions or None)
+    return Runtime(profile, clock, calendar, journal, broker, engine, virtual)
+
+
+def horizon(calendar: TradingCalendar, start: datetime, sessions: int) -> timedelta:
+    """How much simulated time ``sessions`` sessions span from ``start`` (for progress)."""
+    days = list(zip(range(sessions), calendar.sessions_from(start.date()), strict=False))
+    return (days[-1][1].close - start) if days else timedelta(0)

@@ -1,0 +1,135 @@
+"""Where condordesk keeps its files: per-user platform directories (platformdirs).
+
+Every directory has a getter that only computes the path; nothing is created until a caller
+asks for it with :func:`ensure`, which makes the missing directories private to the user
+(mode 0700). When the environment variable ``CONDORDESK_HOME`` is set, every directory lives
+under it instead (``$CONDORDESK_HOME/config``, ``/data``, ``/log``, ``/cache``, ``/run``), which
+is what tests and CI use to stay out of the real home directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import platformdirs
+
+if TYPE_CHECKING:
+    from condordesk.config.profile import Profile
+
+APP_NAME = "condordesk"
+"""The application name the platform directories are named after."""
+
+HOME_ENV = "CONDORDESK_HOME"
+"""The environment variable that relocates every directory under one root."""
+
+_PRIVATE = 0o700
+
+
+def _home() -> Path | None:
+    value = os.environ.get(HOME_ENV, "")
+    return Path(value).expanduser().absolute() if value else None
+
+
+def config_dir() -> Path:
+    """The per-user configuration directory (profiles live below it).
+
+    Returns:
+        ``$CONDORDESK_HOME/config`` if set, else the platform's user config dir.
+    """
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME, False))
+
+
+def data_dir() -> Path:
+    """The per-user data directory (the journal lives here unless a profile says otherwise).
+
+    Returns:
+        ``$CONDORDESK_HOME/data`` if set, else the platform's user data dir.
+    """
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME, False))
+
+
+def log_dir() -> Path:
+    """The per-user log directory.
+
+    Returns:
+        ``$CONDORDESK_HOME/log`` if set, else the platform's user log dir.
+    """
+    home = _home()
+    return home / "log" if home else Path(platformdirs.user_log_dir(APP_NAME, False))
+
+
+def cache_dir() -> Path:
+    """The per-user cache directory (rebuildable files such as the trading calendar).
+
+    Returns:
+        ``$CONDORDESK_HOME/cache`` if set, else the platform's user cache dir.
+    """
+    home = _home()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME, False))
+
+
+def runtime_dir() -> Path:
+    """The per-user runtime directory (the engine's control socket lives here).
+
+    Returns:
+        ``$CONDORDESK_HOME/run`` if set, else the platform's user runtime dir
+        (``$XDG_RUNTIME_DIR/condordesk`` on Linux).
+    """
+    home = _home()
+    return home / "run" if home else Path(platformdirs.user_runtime_dir(APP_NAME, False))
+
+
+def profiles_dir() -> Path:
+    """The directory of the user's own profiles, ``<config_dir>/profiles``.
+
+    Returns:
+        The directory searched for ``<name>.toml`` before the builtin profiles.
+    """
+    return config_dir() / "profiles"
+
+
+def journal_path(profile: Profile) -> Path:
+    """The SQLite journal file of a profile.
+
+    Args:
+        profile: A validated profile.
+
+    Returns:
+        ``profile.journal.path`` (with ``~`` expanded) if set, else
+        ``<data_dir>/journal-<profile name>.sqlite3``.
+    """
+    if profile.journal.path:
+        return Path(profile.journal.path).expanduser()
+    return data_dir() / f"journal-{profile.name}.sqlite3"
+
+
+def ensure(path: Path) -> Path:
+    """Create a directory and its missing parents, each private to the user (mode 0700).
+
+    Directories that already exist are left as they are, so pointing ``CONDORDESK_HOME`` or a
+    journal at a shared location never changes its permissions.
+
+    Args:
+        path: The directory to create.
+
+    Returns:
+        ``path``, now an existing directory.
+
+    Raises:
+        OSError: The directory cannot be created (for example a file is in the way).
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=_PRIVATE, exist_ok=True)
+        directory.chmod(_PRIVATE)  # mkdir's mode is filtered by the umask
+    if not path.is_dir():
+        raise NotADirectoryError(f"{path} exists and is not a directory")
+    return path

@@ -1,0 +1,478 @@
+"""The engine API: the only engine module the consoles (and the CLI's clients) import.
+
+Front-ends never change engine state directly. They read a :class:`Snapshot`, follow
+:class:`Event` s (frozen dataclasses, past tense, each with a monotonic ``seq`` and a UTC
+``ts``), and send :class:`Command` s (imperative) with :meth:`EngineHandle.submit`, which
+answers with an :class:`Ack`. Payloads are plain data (str, int, float, bool, Decimal,
+datetime, lists) so they cross a socket unchanged; :func:`to_wire` / :func:`from_wire` convert.
+
+A late-attaching console calls ``snapshot()`` then ``events(since=snapshot.seq)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, ClassVar, Literal, Protocol
+
+Origin = Literal["engine", "tui", "gui", "cli", "telegram", "test"]
+
+# ---------------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Base of every event. ``transient`` events (marks, quotes) are not journaled."""
+
+    seq: int = 0
+    ts: datetime | None = None
+    transient: ClassVar[bool] = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStarted(Event):
+    """The engine is up and connected to its broker."""
+
+    profile: str
+    mode: str
+    account: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EngineStopped(Event):
+    """The engine shut down; working stops stay at the broker."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hibernating(Event):
+    """The market is closed; the engine sleeps until ``until``."""
+
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DailyReset(Event):
+    """The 09:27 reset: daily counters and the first-trade flag start over."""
+
+    day: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionOpened(Event):
+    """The trading session began."""
+
+    day: date
+    close: datetime
+    early_close: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionClosed(Event):
+    """The trading session ended; figures for the day."""
+
+    day: date
+    realized_pnl: Decimal
+    commissions: Decimal
+    condors_opened: int
+    condors_closed: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntriesPaused(Event):
+    """New entries are paused (existing condors stay managed)."""
+
+    reason: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntriesResumed(Event):
+    """New entries are allowed again."""
+
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntrySkipped(Event):
+    """An entry was considered and not made."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderSubmitted(Event):
+    """An order left for the broker (its intent was journaled first)."""
+
+    condor_id: str
+    role: str
+    order_ref: str
+    order_type: str
+    quantity: int
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderRejected(Event):
+    """The broker refused an order."""
+
+    condor_id: str
+    order_ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OrderCancelled(Event):
+    """An order was cancelled at the broker."""
+
+    condor_id: str
+    order_ref: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FillRecorded(Event):
+    """A leg execution was journaled (replays of the same exec id are not)."""
+
+    condor_id: str
+    order_ref: str
+    exec_id: str
+    symbol: str
+    side: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorOpened(Event):
+    """An entry order filled: the condor is on."""
+
+    condor_id: str
+    label: str
+    quantity: int
+    credit: Decimal
+    first_trade: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryNotFilled(Event):
+    """An entry order did not fill; nothing was left at the broker."""
+
+    condor_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopPlaced(Event):
+    """The OCA stop pair was sent."""
+
+    condor_id: str
+    trigger: Decimal
+    limit: Decimal
+    backup_trigger: Decimal
+    order_ids: list[int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopVerified(Event):
+    """Both stops were seen working at the broker with the right quantity and prices."""
+
+    condor_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopTriggered(Event):
+    """A stop filled (``role`` says which: stop-limit or stop-market)."""
+
+    condor_id: str
+    role: str
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StopCancelled(Event):
+    """A condor's stop pair is no longer working."""
+
+    condor_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorMarked(Event):
+    """Fresh marks for an open condor (transient: coalesced, not journaled)."""
+
+    transient: ClassVar[bool] = True
+    condor_id: str
+    spot: Decimal
+    mark: Decimal
+    debit: Decimal
+    unrealized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorClosing(Event):
+    """A closing order was sent for a condor."""
+
+    condor_id: str
+    reason: str
+    limit: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorClosed(Event):
+    """The condor is flat."""
+
+    condor_id: str
+    reason: str
+    exit_debit: Decimal
+    commissions: Decimal
+    realized_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertRaised(Event):
+    """Something an operator must see (and may need to acknowledge)."""
+
+    level: Literal["info", "warning", "critical"]
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertsAcknowledged(Event):
+    """The operator acknowledged the open alerts."""
+
+    origin: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BrokerConnectionChanged(Event):
+    """The broker link went down or came back."""
+
+    connected: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CommandReceived(Event):
+    """A command reached the engine (journaled with its origin)."""
+
+    command: str
+    origin: str
+    detail: str
+    accepted: bool
+
+
+# -------------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """Base of every command; ``origin`` says which front-end sent it."""
+
+    origin: Origin = "cli"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PauseEntries(Command):
+    """Stop opening new condors (open ones stay managed)."""
+
+    reason: str = "operator"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResumeEntries(Command):
+    """Allow new condors again (clears an operator or daily-loss pause for today)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CloseCondor(Command):
+    """Buy a condor back: at ``limit`` if given, else at the natural price (chasing)."""
+
+    condor_id: str
+    limit: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlattenAll(Command):
+    """Pause entries and close every open condor."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MoveStop(Command):
+    """Replace a condor's stop pair with one triggering at ``trigger``."""
+
+    condor_id: str
+    trigger: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CancelStop(Command):
+    """Cancel a condor's stop pair: the position becomes unprotected."""
+
+    condor_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArmStops(Command):
+    """Place the planned stop pair for a condor that has none working."""
+
+    condor_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgeAlerts(Command):
+    """Acknowledge the open alerts (and lift a pause that waits for acknowledgement)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The answer to a command."""
+
+    accepted: bool
+    reason: str = ""
+
+
+# -------------------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True, slots=True)
+class CondorView:
+    """A live or finished condor as consoles show it."""
+
+    id: str
+    state: str
+    label: str
+    long_put: Decimal
+    short_put: Decimal
+    short_call: Decimal
+    long_call: Decimal
+    quantity: int
+    credit: Decimal | None
+    mark: Decimal | None
+    debit: Decimal | None
+    unrealized_pnl: Decimal | None
+    realized_pnl: Decimal | None
+    profit_target: Decimal | None
+    stop_trigger: Decimal | None
+    stop_limit: Decimal | None
+    stop_backup: Decimal | None
+    stop_state: str
+    first_trade: bool
+    opened_ts: datetime | None
+    exit_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The whole engine state a console needs, as of event ``seq``."""
+
+    seq: int
+    ts: datetime
+    profile: str
+    mode: str
+    account: str
+    state: str  # starting | armed | paused | hibernating | stopped
+    paused_reason: str | None
+    connected: bool
+    spot: Decimal | None
+    day: date | None
+    condors: list[CondorView] = field(default_factory=list)
+    realized_pnl: Decimal = Decimal(0)
+    unrealized_pnl: Decimal = Decimal(0)
+    open_alerts: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resync(Event):
+    """Sent to a subscriber that fell behind: replace everything with ``snapshot``."""
+
+    snapshot: Snapshot
+
+
+class EngineHandle(Protocol):
+    """What a console holds: the embedded engine or an attach-mode client look the same."""
+
+    def snapshot(self) -> Snapshot:
+        """The current state."""
+        ...
+
+    def events(self, since: int = 0) -> AsyncIterator[Event]:
+        """Events with ``seq > since`` (replayed from the journal if needed), then live ones."""
+        ...
+
+    async def submit(self, command: Command) -> Ack:
+        """Send a command; the ack says whether the engine accepted it."""
+        ...
+
+
+# ----------------------------------------------------------------------------- wire format
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__name__: cls
+    for cls in (
+        EngineStarted, EngineStopped, Hibernating, DailyReset, SessionOpened, SessionClosed,
+        EntriesPaused, EntriesResumed, EntrySkipped, OrderSubmitted, OrderRejected,
+        OrderCancelled, FillRecorded, CondorOpened, EntryNotFilled, StopPlaced, StopVerified,
+        StopTriggered, StopCancelled, CondorMarked, CondorClosing, CondorClosed, AlertRaised,
+        AlertsAcknowledged, BrokerConnectionChanged, CommandReceived, Resync,
+    )
+}
+COMMAND_TYPES: dict[str, type[Command]] = {
+    cls.__name__: cls
+    for cls in (
+        PauseEntries, ResumeEntries, CloseCondor, FlattenAll, MoveStop, CancelStop, ArmStops,
+        AcknowledgeAlerts,
+    )
+}
+_NESTED: dict[str, type[Any]] = {"Snapshot": Snapshot, "CondorView": CondorView}
+
+
+def to_wire(obj: Any) -> Any:
+    """Plain JSON-ready data for an event, command, ack or snapshot (tagged with its type)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        data = {f.name: to_wire(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        data["type"] = type(obj).__name__
+        return data
+    if isinstance(obj, Decimal):
+        return {"$dec": str(obj)}
+    if isinstance(obj, datetime):
+        return {"$dt": obj.isoformat()}
+    if isinstance(obj, date):
+        return {"$date": obj.isoformat()}
+    if isinstance(obj, list | tuple):
+        return [to_wire(v) for v in obj]
+    return obj
+
+
+def from_wire(data: Any) -> Any:
+    """Inverse of :func:`to_wire`."""
+    if isinstance(data, list):
+        return [from_wire(v) for v in data]
+    if not isinstance(data, dict):
+        return data
+    if "$dec" in data:
+        return Decimal(data["$dec"])
+    if "$dt" in data:
+        return datetime.fromisoformat(data["$dt"])
+    if "$date" in data:
+        return date.fromisoformat(data["$date"])
+    kind = data.get("type")
+    cls = EVENT_TYPES.get(kind or "") or COMMAND_TYPES.get(kind or "") or _NESTED.get(kind or "")
+    if cls is None and kind == "Ack":
+        cls = Ack
+    if cls is None:
+        raise ValueError(f"unknown wire type {kind!r}")
+    values = {k: from_wire(v) for k, v in data.items() if k != "type"}
+    return cls(**values)
+
+
+def event_kind(event: Event) -> str:
+    """The event's type name (what the journal stores)."""
+    return type(event).__name__

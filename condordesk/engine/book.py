@@ -1,0 +1,132 @@
+"""The engine's in-memory view of live condors, and P&L derived from journaled fills."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from condordesk.domain.condor import CondorState, ExitReason, IronCondor
+from condordesk.domain.orders import OrderAction, OrderRole, parse_order_ref
+from condordesk.domain.prices import MULTIPLIER
+from condordesk.engine.api import CondorView
+from condordesk.risk.rules import StopPlan
+from condordesk.store.journal import CondorRecord, FillRecord
+
+_D0 = Decimal(0)
+
+
+@dataclass
+class LiveCondor:
+    """A condor the engine is responsible for (working, open or closing)."""
+
+    id: str
+    day: date
+    condor: IronCondor
+    state: CondorState
+    created: datetime
+    target_credit: Decimal
+    first_trade: bool
+    credit: Decimal | None = None
+    opened: datetime | None = None
+    stop: StopPlan | None = None
+    stop_generation: int = 0
+    stop_state: str = "none"  # none | placed | verified | cancelled | triggered
+    stop_order_ids: list[int] = field(default_factory=list)
+    close_generation: int = 0
+    close_reason: ExitReason | None = None
+    mark: Decimal | None = None
+    debit: Decimal | None = None
+    unrealized: Decimal | None = None
+    profit_target: Decimal | None = None
+
+    @property
+    def oca_group(self) -> str:
+        """The OCA group of the current stop pair (closing orders join it)."""
+        return f"cd:{self.id}:oca.{self.stop_generation}"
+
+    @classmethod
+    def from_record(cls, rec: CondorRecord) -> LiveCondor:
+        """Rebuild from the journal (after a restart)."""
+        live = cls(
+            id=rec.id, day=rec.day, condor=rec.condor, state=rec.state, created=rec.created_ts,
+            target_credit=rec.target_credit, first_trade=rec.first_trade, credit=rec.credit,
+            opened=rec.opened_ts, profit_target=rec.profit_target,
+        )
+        if rec.stop_trigger is not None and rec.stop_limit is not None and rec.stop_backup is not None:
+            live.stop = StopPlan(rec.stop_trigger, rec.stop_limit, rec.stop_backup)
+        return live
+
+    def view(self) -> CondorView:
+        """What consoles show."""
+        c = self.condor
+        return CondorView(
+            id=self.id, state=self.state.value, label=c.label(), long_put=c.long_put,
+            short_put=c.short_put, short_call=c.short_call, long_call=c.long_call,
+            quantity=c.quantity, credit=self.credit, mark=self.mark, debit=self.debit,
+            unrealized_pnl=self.unrealized, realized_pnl=None, profit_target=self.profit_target,
+            stop_trigger=self.stop.trigger if self.stop else None,
+            stop_limit=self.stop.limit if self.stop else None,
+            stop_backup=self.stop.backup_trigger if self.stop else None,
+            stop_state=self.stop_state, first_trade=self.first_trade, opened_ts=self.opened,
+            exit_reason=None,
+        )
+
+
+def record_view(rec: CondorRecord) -> CondorView:
+    """A finished condor as consoles show it."""
+    c = rec.condor
+    return CondorView(
+        id=rec.id, state=rec.state.value, label=c.label(), long_put=c.long_put,
+        short_put=c.short_put, short_call=c.short_call, long_call=c.long_call, quantity=c.quantity,
+        credit=rec.credit, mark=None, debit=None, unrealized_pnl=None, realized_pnl=rec.realized_pnl,
+        profit_target=rec.profit_target, stop_trigger=rec.stop_trigger, stop_limit=rec.stop_limit,
+        stop_backup=rec.stop_backup, stop_state="n/a", first_trade=rec.first_trade,
+        opened_ts=rec.opened_ts, exit_reason=rec.exit_reason.value if rec.exit_reason else None,
+    )
+
+
+def signed_combo(fills: Iterable[FillRecord], quantity: int) -> Decimal:
+    """Combo price per unit of a set of leg fills: BUY adds, SELL subtracts."""
+    total = _D0
+    for f in fills:
+        sign = 1 if f.execution.side is OrderAction.BUY else -1
+        total += sign * f.execution.price * f.execution.quantity
+    return total / quantity
+
+
+def role_of(fill: FillRecord) -> OrderRole | None:
+    """The order role a fill belongs to, from its orderRef."""
+    parsed = parse_order_ref(fill.order_ref)
+    return None if parsed is None else parsed[1]
+
+
+def entry_fills_complete(fills: Iterable[FillRecord], condor: IronCondor) -> tuple[bool, bool]:
+    """(any entry fill, every leg fully filled) for the entry order of ``condor``."""
+    held: dict[object, int] = {}
+    for f in fills:
+        if role_of(f) is OrderRole.ENTRY:
+            held[f.execution.contract] = held.get(f.execution.contract, 0) + f.execution.quantity
+    complete = all(held.get(c, 0) == condor.quantity for c in condor.contracts)
+    return bool(held), complete
+
+
+def realized(
+    fills: Iterable[FillRecord], condor: IronCondor, settlement_value: Decimal | None
+) -> tuple[Decimal, Decimal, Decimal]:
+    """(exit debit per unit, commissions, realized P&L in dollars) from a condor's fills.
+
+    ``settlement_value`` is what the condor was worth at cash settlement (None if it was
+    closed by orders before expiry)."""
+    fills = list(fills)
+    qty = condor.quantity
+    entry = [f for f in fills if role_of(f) is OrderRole.ENTRY]
+    exits = [f for f in fills if role_of(f) is not OrderRole.ENTRY]
+    credit = -signed_combo(entry, qty) if entry else _D0
+    exit_debit = signed_combo(exits, qty) if exits else _D0
+    if settlement_value is not None:
+        exit_debit += settlement_value
+    commissions = sum((f.commission or _D0 for f in fills), _D0)
+    pnl = (credit - exit_debit) * MULTIPLIER * qty - commissions
+    return exit_debit, commissions, pnl

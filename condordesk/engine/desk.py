@@ -1,0 +1,407 @@
+"""The order desk: opens condors, protects them with OCA stops, closes them, and applies
+broker events to the journal. Every order is journaled as an intent before it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from loguru import logger
+
+from condordesk.broker.base import (
+    Broker,
+    BrokerEvent,
+    BrokerMessage,
+    CommissionReceived,
+    ConnectionChanged,
+    ExecutionReceived,
+    OrderUpdated,
+    PositionsSettled,
+)
+from condordesk.domain.combo import close_order, closing_legs, entry_order, stop_orders
+from condordesk.domain.condor import CondorState, ExitReason, check_transition
+from condordesk.domain.options import OptionContract, OptionQuote
+from condordesk.domain.orders import (
+    OrderAction,
+    OrderReport,
+    OrderRequest,
+    OrderRole,
+    OrderStatus,
+    order_ref,
+    parse_order_ref,
+)
+from condordesk.domain.prices import COMBO_TICK, MULTIPLIER, round_to_tick
+from condordesk.engine import api
+from condordesk.engine.book import LiveCondor, entry_fills_complete, realized, role_of, signed_combo
+from condordesk.engine.bus import EventBus
+from condordesk.engine.orders import OrderTracker
+from condordesk.errors import BrokerError, OrderRejected
+from condordesk.market.clock import Clock
+from condordesk.risk.rules import RiskRules, stop_plan
+from condordesk.store.journal import Journal, StopRecord
+
+_D0 = Decimal(0)
+_STOP_ROLES = {OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT, OrderRole.STOP_MARKET: ExitReason.STOP_MARKET}
+
+
+def natural_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) -> Decimal | None:
+    """Cost to buy the condor back now at the natural prices (asks of bought legs)."""
+    total = _D0
+    for leg in closing_legs(legs_of.condor):
+        q = quotes.get(leg.contract)
+        if q is None or q.bid is None or q.ask is None:
+            return None
+        total += q.ask if leg.action is OrderAction.BUY else -q.bid
+    return total
+
+
+def mid_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) -> Decimal | None:
+    """The condor's mark: cost to buy it back at mid prices."""
+    total = _D0
+    for leg in closing_legs(legs_of.condor):
+        q = quotes.get(leg.contract)
+        if q is None or q.mid is None:
+            return None
+        total += q.mid if leg.action is OrderAction.BUY else -q.mid
+    return total
+
+
+class Desk:
+    """Order flows for condors. Owned by the engine; all state lives on one event loop."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        journal: Journal,
+        bus: EventBus,
+        clock: Clock,
+        rules: RiskRules,
+        *,
+        fill_timeout_s: float,
+        chase_ticks: int,
+        alert: Callable[[str, str, str], None],
+        pause: Callable[[str], None],
+    ) -> None:
+        self.broker = broker
+        self.journal = journal
+        self.bus = bus
+        self.clock = clock
+        self.rules = rules
+        self.fill_timeout_s = fill_timeout_s
+        self.chase_ticks = chase_ticks
+        self.tracker = OrderTracker(clock)
+        self.live: dict[str, LiveCondor] = {}
+        self.connected = False
+        self._alert = alert
+        self._pause = pause
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None:
+        check_transition(live.state, state)
+        live.state = state
+        self.journal.update_condor(live.id, state=state, **fields)
+
+    async def _send(self, live: LiveCondor, role: OrderRole, request: OrderRequest) -> OrderReport | None:
+        """Journal the intent, send, record the ack. None when the broker refused it."""
+        self.journal.record_intent(live.id, role, request, self.clock.now())
+        self.bus.publish(api.OrderSubmitted(
+            condor_id=live.id, role=role.value, order_ref=request.order_ref,
+            order_type=request.order_type.value, quantity=request.quantity,
+            limit_price=request.limit_price, stop_price=request.stop_price,
+        ))
+        try:
+            report = await self.broker.place_order(request)
+        except OrderRejected as exc:
+            self.journal.update_order(request.order_ref, status=OrderStatus.REJECTED,
+                                      ts=self.clock.now(), reason=exc.reason)
+            self.bus.publish(api.OrderRejected(condor_id=live.id, order_ref=request.order_ref,
+                                               reason=exc.reason))
+            logger.warning("{} rejected: {}", request.order_ref, exc.reason)
+            return None
+        self.apply_report(report)
+        return report
+
+    def apply_report(self, report: OrderReport) -> None:
+        """Record an order report in the tracker and the journal (never backwards)."""
+        if not self.tracker.update(report):
+            return
+        self.journal.update_order(
+            report.order_ref, status=report.status.value, ts=self.clock.now(),
+            order_id=report.order_id, perm_id=report.perm_id, filled=report.filled,
+            avg_price=report.avg_fill_price, reason=report.reason or None,
+        )
+
+    # -- entry ----------------------------------------------------------------------------
+
+    async def open_condor(self, live: LiveCondor, credit: Decimal) -> None:
+        """Send the FOK entry, verify it within the fill timeout, then place the stops."""
+        ref = order_ref(live.id, OrderRole.ENTRY)
+        report = await self._send(live, OrderRole.ENTRY, entry_order(live.condor, credit, ref))
+        if report is None:
+            self._entry_failed(live, "entry order rejected")
+            return
+        final = await self.tracker.wait_done(ref, self.fill_timeout_s)
+        if final is None:
+            logger.warning("{} not done after {}s: cancelling", ref, self.fill_timeout_s)
+            await self._cancel(report.order_id)
+            final = await self.tracker.wait_done(ref, self.fill_timeout_s)
+        any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+        if complete:
+            await self.on_entry_filled(live)
+        elif not any_fill and final is not None:
+            self._entry_failed(live, final.reason or final.status.value)
+        else:
+            self._alert("critical", "entry_unresolved",
+                        f"condor {live.id}: entry {ref} ended {final.status if final else 'unknown'} "
+                        "with partial or unknown fills; entries paused, check the broker")
+            self._pause(f"entry {ref} unresolved")
+
+    def _entry_failed(self, live: LiveCondor, reason: str) -> None:
+        self._set_state(live, CondorState.CANCELLED, exit_reason=ExitReason.NOT_FILLED,
+                        closed_ts=self.clock.now(), realized_pnl=_D0, note=reason)
+        self.live.pop(live.id, None)
+        self.bus.publish(api.EntryNotFilled(condor_id=live.id, reason=reason))
+
+    async def on_entry_filled(self, live: LiveCondor) -> None:
+        """The entry filled: journal the credit and protect the condor."""
+        if live.state is not CondorState.WORKING:
+            return
+        entry = [f for f in self.journal.fills(live.id) if role_of(f) is OrderRole.ENTRY]
+        credit = -signed_combo(entry, live.condor.quantity)
+        live.credit, live.opened = credit, self.clock.now()
+        self._set_state(live, CondorState.OPEN, credit=credit, opened_ts=live.opened)
+        self.bus.publish(api.CondorOpened(condor_id=live.id, label=live.condor.label(),
+                                          quantity=live.condor.quantity, credit=credit,
+                                          first_trade=live.first_trade))
+        logger.success("opened {} {} x{} for {}", live.id, live.condor.label(), live.condor.quantity, credit)
+        await self.place_stops(live)
+
+    # -- stops ----------------------------------------------------------------------------
+
+    async def place_stops(self, live: LiveCondor, trigger: Decimal | None = None) -> bool:
+        """Place (or replace) the OCA stop pair and verify it at the broker."""
+        assert live.credit is not None
+        plan = stop_plan(live.credit, self.rules)
+        if trigger is not None:
+            plan = dataclasses.replace(plan, trigger=trigger, limit=trigger + self.rules.stop_limit_offset,
+                                       backup_trigger=trigger + self.rules.stop_market_offset)
+        for attempt in (1, 2):
+            live.stop_generation += 1
+            gen = live.stop_generation
+            primary, backup = stop_orders(
+                live.condor, trigger=plan.trigger, limit=plan.limit, backup_trigger=plan.backup_trigger,
+                limit_ref=order_ref(live.id, OrderRole.STOP_LIMIT, gen),
+                market_ref=order_ref(live.id, OrderRole.STOP_MARKET, gen), oca_group=live.oca_group,
+            )
+            with self.journal.transaction():
+                self.journal.record_stop(StopRecord(live.id, live.oca_group, primary.order_ref,
+                                                    backup.order_ref, plan.trigger, plan.limit,
+                                                    plan.backup_trigger, "placed", self.clock.now()))
+                self.journal.update_condor(live.id, stop_trigger=plan.trigger, stop_limit=plan.limit,
+                                           stop_backup=plan.backup_trigger)
+            live.stop, live.stop_state = plan, "placed"
+            reports = [await self._send(live, OrderRole.STOP_LIMIT, primary),
+                       await self._send(live, OrderRole.STOP_MARKET, backup)]
+            live.stop_order_ids = [r.order_id for r in reports if r is not None]
+            self.bus.publish(api.StopPlaced(condor_id=live.id, trigger=plan.trigger, limit=plan.limit,
+                                            backup_trigger=plan.backup_trigger,
+                                            order_ids=list(live.stop_order_ids)))
+            if await self.verify_stops(live):
+                return True
+            logger.error("stops of {} not verified (attempt {})", live.id, attempt)
+            await self.cancel_stops(live, "replacing unverified stops")
+        self._alert("critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it")
+        self._spawn(self.close(live, ExitReason.PROTECTION_FAILED))
+        return False
+
+    async def verify_stops(self, live: LiveCondor) -> bool:
+        """True when both stop orders are working at the broker with the planned prices."""
+        if live.stop is None or live.state is not CondorState.OPEN:
+            return False
+        gen = live.stop_generation
+        want = {
+            order_ref(live.id, OrderRole.STOP_LIMIT, gen): (live.stop.trigger, live.stop.limit),
+            order_ref(live.id, OrderRole.STOP_MARKET, gen): (live.stop.backup_trigger, None),
+        }
+        seen = 0
+        for rep in await self.broker.open_orders():
+            if rep.order_ref in want and rep.status is OrderStatus.WORKING and rep.request is not None:
+                stop_px, limit_px = want[rep.order_ref]
+                ok = (rep.request.quantity == live.condor.quantity and rep.request.stop_price == stop_px
+                      and rep.request.limit_price == limit_px and rep.remaining == live.condor.quantity)
+                seen += ok
+        if seen == len(want):
+            live.stop_state = "verified"
+            self.journal.update_stop(live.oca_group, "verified")
+            self.bus.publish(api.StopVerified(condor_id=live.id))
+            return True
+        return False
+
+    async def cancel_stops(self, live: LiveCondor, reason: str) -> None:
+        """Cancel the working orders of the current stop pair."""
+        for rec in self.journal.orders(live.id, working_only=True):
+            if rec.role in _STOP_ROLES and rec.order_id is not None:
+                await self._cancel(rec.order_id)
+        live.stop_state = "cancelled"
+        self.journal.update_stop(live.oca_group, "cancelled")
+        self.bus.publish(api.StopCancelled(condor_id=live.id, reason=reason))
+
+    async def _cancel(self, order_id: int) -> None:
+        try:
+            await self.broker.cancel_order(order_id)
+        except BrokerError as exc:
+            logger.warning("cancel of order {} failed: {}", order_id, exc)
+
+    # -- closing --------------------------------------------------------------------------
+
+    async def close(self, live: LiveCondor, reason: ExitReason, limit: Decimal | None = None) -> bool:
+        """Buy the condor back; the closing order joins the stops' OCA group so that only
+        one of them can fill. Chases the natural price by a tick per try."""
+        if live.state is not CondorState.OPEN:
+            return False
+        live.close_reason = reason
+        self._set_state(live, CondorState.CLOSING)
+        tries = 1 if limit is not None else self.chase_ticks + 1
+        for attempt in range(tries):
+            price = limit if limit is not None else await self._closing_price(live, attempt)
+            if price is None:
+                break
+            live.close_generation += 1
+            ref = order_ref(live.id, OrderRole.CLOSE, live.close_generation)
+            request = dataclasses.replace(close_order(live.condor, price, ref), oca_group=live.oca_group)
+            self.bus.publish(api.CondorClosing(condor_id=live.id, reason=reason.value, limit=price))
+            report = await self._send(live, OrderRole.CLOSE, request)
+            if report is None:
+                continue
+            final = await self.tracker.wait_done(ref, self.fill_timeout_s)
+            if final is None:
+                await self._cancel(report.order_id)
+                final = await self.tracker.wait_done(ref, self.fill_timeout_s)
+            if live.state is CondorState.CLOSED:
+                return True
+        if live.state is CondorState.CLOSING:
+            self._set_state(live, CondorState.OPEN)
+            self._alert("warning", "close_failed", f"condor {live.id}: could not close ({reason.value}); "
+                        "stops stay working")
+        return live.state is CondorState.CLOSED
+
+    async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
+        quotes = await self.broker.option_quotes(live.condor.contracts, timeout=5.0)
+        natural = natural_debit(quotes, live)
+        if natural is None:
+            logger.warning("no quotes to price the close of {}", live.id)
+            return None
+        return max(round_to_tick(natural, COMBO_TICK, "up"), COMBO_TICK) + COMBO_TICK * attempt
+
+    def finish(self, live: LiveCondor, reason: ExitReason, settlement: Decimal | None = None) -> None:
+        """The condor is flat: journal the exit and P&L from its fills."""
+        if live.state not in (CondorState.OPEN, CondorState.CLOSING):
+            return
+        exit_debit, commissions, pnl = realized(self.journal.fills(live.id), live.condor, settlement)
+        live.state = CondorState.CLOSED
+        self.journal.update_condor(live.id, state=CondorState.CLOSED, closed_ts=self.clock.now(),
+                                   exit_reason=reason, exit_debit=exit_debit, commissions=commissions,
+                                   realized_pnl=pnl)
+        self.live.pop(live.id, None)
+        self.bus.publish(api.CondorClosed(condor_id=live.id, reason=reason.value, exit_debit=exit_debit,
+                                          commissions=commissions, realized_pnl=pnl))
+        logger.info("closed {} ({}) exit {} P&L {}", live.id, reason.value, exit_debit, pnl)
+        self._spawn(self._sweep(live.id))
+
+    async def _sweep(self, condor_id: str) -> None:
+        """After a condor closes, make sure none of its orders is left working."""
+        await self.clock.sleep(2.0)
+        for rec in self.journal.orders(condor_id, working_only=True):
+            if rec.order_id is not None and (rep := self.tracker.latest(rec.order_ref)) is not None \
+                    and not rep.status.is_done:
+                logger.info("cancelling leftover {} of closed condor", rec.order_ref)
+                await self._cancel(rec.order_id)
+
+    # -- broker events --------------------------------------------------------------------
+
+    def on_broker_event(self, event: BrokerEvent) -> None:  # noqa: C901
+        """Apply one broker event. Safe to call twice with the same event."""
+        if isinstance(event, ExecutionReceived):
+            self._on_execution(event)
+        elif isinstance(event, CommissionReceived):
+            self.journal.record_commission(event.report.exec_id, event.report.commission)
+        elif isinstance(event, OrderUpdated):
+            self._on_order(event.report)
+        elif isinstance(event, PositionsSettled):
+            for live in list(self.live.values()):
+                if live.condor.expiry == event.expiry and live.state in (CondorState.OPEN, CondorState.CLOSING):
+                    value = live.condor.value_at_expiry(event.settlement_price)
+                    self.finish(live, ExitReason.EXPIRED, settlement=value)
+        elif isinstance(event, ConnectionChanged):
+            self.connected = event.connected
+            self.bus.publish(api.BrokerConnectionChanged(connected=event.connected, reason=event.reason))
+        elif isinstance(event, BrokerMessage):
+            logger.warning("broker message {}: {}", event.code, event.text)
+
+    def _on_execution(self, event: ExecutionReceived) -> None:
+        e = event.execution
+        parsed = parse_order_ref(e.order_ref)
+        condor_id = parsed[0] if parsed else None
+        if not self.journal.record_fill(e, condor_id):
+            return  # a replay
+        self.bus.publish(api.FillRecorded(condor_id=condor_id or "", order_ref=e.order_ref, exec_id=e.exec_id,
+                                          symbol=e.contract.symbol, side=e.side.value, quantity=e.quantity,
+                                          price=e.price))
+
+    def _on_order(self, report: OrderReport) -> None:
+        self.apply_report(report)
+        parsed = parse_order_ref(report.order_ref)
+        if parsed is None:
+            return
+        live = self.live.get(parsed[0])
+        role = parsed[1]
+        if live is None:
+            return
+        if report.status is OrderStatus.FILLED and role in _STOP_ROLES:
+            live.stop_state = "triggered"
+            self.journal.update_stop(live.oca_group, "triggered")
+            self.bus.publish(api.StopTriggered(condor_id=live.id, role=role.value,
+                                               price=report.avg_fill_price or _D0))
+            self.finish(live, _STOP_ROLES[role])
+        elif report.status is OrderStatus.FILLED and role is OrderRole.CLOSE:
+            self.finish(live, live.close_reason or ExitReason.MANUAL)
+        elif report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
+            self.bus.publish(api.OrderCancelled(condor_id=live.id, order_ref=report.order_ref,
+                                                reason=report.reason))
+            current = order_ref(live.id, role, live.stop_generation)
+            if role in _STOP_ROLES and report.order_ref == current and live.state is CondorState.OPEN:
+                live.stop_state = "degraded"  # the periodic stop check re-arms it
+
+    def unrealized_total(self) -> Decimal:
+        """Sum of open condors' unrealized P&L in dollars."""
+        return sum((lc.unrealized for lc in self.live.values() if lc.unrealized is not None), _D0)
+
+    def mark(self, live: LiveCondor, quotes: dict[OptionContract, OptionQuote], spot: Decimal) -> None:
+        """Update a condor's mark, debit and unrealized P&L from fresh quotes."""
+        mark, debit = mid_debit(quotes, live), natural_debit(quotes, live)
+        if mark is None or debit is None or live.credit is None:
+            return
+        live.mark, live.debit = mark, debit
+        live.unrealized = (live.credit - mark) * MULTIPLIER * live.condor.quantity
+        self.bus.publish(api.CondorMarked(condor_id=live.id, spot=spot, mark=mark, debit=debit,
+                                          unrealized_pnl=live.unrealized))
+
+    async def drain(self) -> None:
+        """Wait for background sweeps (used at shutdown)."""
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def now(self) -> datetime:
+        """The engine clock's time."""
+        return self.clock.now()

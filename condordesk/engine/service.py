@@ -1,0 +1,488 @@
+"""The autotrader: schedule, trading cycle, monitoring, commands.
+
+One engine per profile. It hibernates outside the session, resets its day at the reset time
+(09:27 ET), trades from the open to the close (early closes included), and hands
+everything that touches orders to the :class:`~condordesk.engine.desk.Desk`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from loguru import logger
+
+from condordesk.broker.base import Broker
+from condordesk.config.profile import Profile
+from condordesk.domain.condor import CondorState, ExitReason, IronCondor
+from condordesk.domain.options import OptionContract, Right
+from condordesk.engine import api
+from condordesk.engine.book import LiveCondor, record_view
+from condordesk.engine.bus import EventBus
+from condordesk.engine.desk import Desk
+from condordesk.engine.summary import RunSummary
+from condordesk.errors import BrokerError, CondordeskError
+from condordesk.market.calendar import Session, TradingCalendar
+from condordesk.market.clock import ET, Clock
+from condordesk.market.pricing import SECONDS_PER_YEAR
+from condordesk.risk.rules import (
+    EntryContext,
+    RiskRules,
+    daily_loss_breached,
+    entry_blocker,
+    expiry_danger,
+    profit_target,
+)
+from condordesk.store.journal import CondorRecord, Journal
+from condordesk.strategy.selection import (
+    CondorCandidate,
+    NoTrade,
+    SelectionRules,
+    choose_condor,
+    screen_contracts,
+)
+
+_D0 = Decimal(0)
+_REGULAR_CLOSE = time(16, 0)
+ENTRY_RETRY_S = 60.0
+SETTLEMENT_GRACE_S = 900.0
+OPERATOR_CANCELLED = "cancelled-by-operator"
+_PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
+
+
+def risk_rules(profile: Profile) -> RiskRules:
+    """Plain risk values from a profile."""
+    r = profile.risk
+    return RiskRules(
+        stop_multiple=r.stop_multiple, stop_limit_offset=r.stop_limit_offset,
+        stop_market_offset=r.stop_market_offset, profit_close_price=r.profit_close_price,
+        first_trade_profit_pct=r.first_trade_profit_pct,
+        first_trade_window=timedelta(minutes=r.first_trade_window_min),
+        expiry_safety_time=r.expiry_safety_time, itm_buffer_points=r.itm_buffer_points,
+        daily_max_loss=r.daily_max_loss,
+    )
+
+
+def selection_rules(profile: Profile) -> SelectionRules:
+    """Plain selection values from a profile."""
+    s = profile.strategy
+    return SelectionRules(
+        target_delta=s.target_delta, delta_tolerance=s.delta_tolerance, wing_widths=s.wing_widths,
+        min_credit=s.min_credit, max_credit=s.max_credit, premium_balance=s.premium_balance,
+        quantity=s.contracts, greeks_max_age_s=s.greeks_max_age_s,
+    )
+
+
+class Engine:
+    """The autotrader for one profile. Use :meth:`run`; stop with :meth:`request_stop`."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        broker: Broker,
+        journal: Journal,
+        clock: Clock,
+        calendar: TradingCalendar,
+        *,
+        max_sessions: int | None = None,
+    ) -> None:
+        self.profile = profile
+        self.broker = broker
+        self.journal = journal
+        self.clock = clock
+        self.calendar = calendar
+        self.max_sessions = max_sessions
+        self.rules = risk_rules(profile)
+        self.selection = selection_rules(profile)
+        self.bus = EventBus(clock, journal, self.snapshot)
+        self.summary = RunSummary()
+        self.bus.add_listener(self.summary.on_event)
+        self.desk = Desk(broker, journal, self.bus, clock, self.rules,
+                         fill_timeout_s=profile.risk.fill_timeout_s,
+                         chase_ticks=profile.risk.close_chase_ticks,
+                         alert=self.alert, pause=lambda why: self._set_paused(why, "engine"))
+        self.account = ""
+        self.state = "starting"
+        self.paused_reason: str | None = journal.get_state("paused_reason")
+        self.spot: Decimal | None = None
+        self.day: date | None = None
+        self.session: Session | None = None
+        self.open_alerts: list[str] = []
+        self._stopping = False
+        self._sleeper: asyncio.Future[None] | None = None
+        self._last_entry: datetime | None = None
+        self._next_entry_try: datetime | None = None
+        self._last_skip: str | None = None
+        self._last_stop_check: datetime | None = None
+        self._strikes: dict[date, list[Decimal]] = {}
+        self._daily_loss_hit = False
+
+    # -- EngineHandle ---------------------------------------------------------------------
+
+    def snapshot(self) -> api.Snapshot:
+        """The whole state a console needs."""
+        views = [lc.view() for lc in self.desk.live.values()]
+        realized = _D0
+        if self.day is not None:
+            done = [r for r in self.journal.condors(day=self.day) if not r.state.is_live]
+            views = [record_view(r) for r in done] + views
+            realized = sum((r.realized_pnl or _D0 for r in done), _D0)
+        return api.Snapshot(
+            seq=self.bus.seq, ts=self.clock.now(), profile=self.profile.name, mode=self.profile.mode,
+            account=self.account, state=self.state, paused_reason=self.paused_reason,
+            connected=self.desk.connected, spot=self.spot, day=self.day, condors=views,
+            realized_pnl=realized, unrealized_pnl=self.desk.unrealized_total(),
+            open_alerts=list(self.open_alerts),
+        )
+
+    def events(self, since: int = 0) -> AsyncIterator[api.Event]:
+        """Events after ``since``, then live ones."""
+        return self.bus.subscribe(since)
+
+    async def submit(self, command: api.Command) -> api.Ack:
+        """Validate and carry out an operator command; journaled with its origin."""
+        ack = self._accept(command)
+        self.bus.publish(api.CommandReceived(command=type(command).__name__, origin=command.origin,
+                                             detail=repr(command), accepted=ack.accepted))
+        if ack.accepted:
+            await self._carry_out(command)
+        return ack
+
+    # -- alerts and pauses ----------------------------------------------------------------
+
+    def alert(self, level: str, code: str, message: str) -> None:
+        """Raise an alert (event + log)."""
+        log = {"critical": logger.critical, "warning": logger.warning}.get(level, logger.info)
+        log("ALERT {}: {}", code, message)
+        if level != "info":
+            self.open_alerts.append(f"{code}: {message}")
+        self.bus.publish(api.AlertRaised(level=level, code=code, message=message))  # type: ignore[arg-type]
+
+    def _set_paused(self, reason: str | None, origin: str) -> None:
+        if reason == self.paused_reason:
+            return
+        self.paused_reason = reason
+        self.journal.set_state("paused_reason", reason)
+        if reason is None:
+            self.bus.publish(api.EntriesResumed(origin=origin))
+            logger.info("entries resumed ({})", origin)
+        else:
+            self.bus.publish(api.EntriesPaused(reason=reason, origin=origin))
+            logger.warning("entries paused: {} ({})", reason, origin)
+        if self.state in ("armed", "paused"):
+            self.state = "paused" if reason else "armed"
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Ask the engine to stop at the next safe point (signal handlers call this)."""
+        self._stopping = True
+        if self._sleeper is not None and not self._sleeper.done():
+            self._sleeper.cancel()
+
+    async def _wait(self, seconds: float, *, hibernate_until: datetime | None = None) -> None:
+        coro = self.clock.hibernate_until(hibernate_until) if hibernate_until else self.clock.sleep(seconds)
+        self._sleeper = asyncio.ensure_future(coro)
+        try:
+            await self._sleeper
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        finally:
+            self._sleeper = None
+
+    async def run(self) -> RunSummary:
+        """Connect, recover, trade sessions until stopped (or ``max_sessions`` done)."""
+        consumer = asyncio.create_task(self._consume(), name="broker-events")
+        try:
+            await self.broker.connect()
+            self.desk.connected = True
+            self.account = await self.broker.account()
+            self.bus.publish(api.EngineStarted(profile=self.profile.name, mode=self.profile.mode,
+                                               account=self.account))
+            logger.info("engine started: profile {} ({}) account {}", self.profile.name,
+                        self.profile.mode, self.account)
+            self._recover()
+            await self._schedule()
+        finally:
+            await self.desk.drain()
+            consumer.cancel()
+            self.state = "stopped"
+            self.bus.publish(api.EngineStopped(reason="stop requested" if self._stopping else "done"))
+            await self.broker.disconnect()
+            logger.info("engine stopped; {} condor(s) still live, their stops stay at the broker",
+                        len(self.desk.live))
+        return self.summary
+
+    async def _consume(self) -> None:
+        async for event in self.broker.events():
+            try:
+                self.desk.on_broker_event(event)
+            except CondordeskError as exc:
+                self.alert("critical", "broker_event", f"could not apply {type(event).__name__}: {exc}")
+
+    def _recover(self) -> None:
+        """Load live condors from the journal (full reconciliation comes with restart safety)."""
+        for rec in self.journal.condors(states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]):
+            live = LiveCondor.from_record(rec)
+            live.stop_generation = len(self.journal.stops(rec.id))
+            live.stop_state = "placed" if live.stop_generation else "none"
+            self.desk.live[rec.id] = live
+            logger.warning("recovered live condor {} ({}) from the journal", rec.id, rec.state.value)
+
+    async def _schedule(self) -> None:
+        done = 0
+        while not self._stopping:
+            session = self.calendar.next_session(self.clock.now())
+            if self.day != session.day:
+                reset_at = datetime.combine(session.day, self.profile.schedule.reset_time, ET)
+                if self.clock.now() < reset_at:
+                    self.state = "hibernating"
+                    self.bus.publish(api.Hibernating(until=reset_at))
+                    logger.info("hibernating until {:%Y-%m-%d %H:%M %Z}", reset_at)
+                    await self._wait(0, hibernate_until=reset_at)
+                    if self._stopping:
+                        break
+                self._daily_reset(session)
+            if self.clock.now() < session.open:
+                await self._wait((session.open - self.clock.now()).total_seconds())
+                if self._stopping:
+                    break
+            await self._trade_session(session)
+            if self._stopping:
+                break
+            await self._end_session(session)
+            done += 1
+            if self.max_sessions and done >= self.max_sessions:
+                break
+
+    def _daily_reset(self, session: Session) -> None:
+        self.day, self.session = session.day, session
+        today = self.journal.condors(day=session.day)
+        opened = [r.opened_ts for r in today if r.opened_ts is not None]
+        self._last_entry = max(opened) if opened else None
+        self._next_entry_try = None
+        self._daily_loss_hit = False
+        if self.paused_reason and self.paused_reason.startswith("daily max loss"):
+            self._set_paused(None, "engine")
+        self.open_alerts = [a for a in self.open_alerts if not a.startswith("daily_loss")]
+        self.bus.publish(api.DailyReset(day=session.day))
+        logger.info("daily reset for {}", session.day)
+        cutoff = session.day - timedelta(days=self.profile.journal.retention_days)
+        if removed := self.journal.purge_before(cutoff):
+            logger.info("journal retention: removed {} rows older than {}", removed, cutoff)
+
+    async def _trade_session(self, session: Session) -> None:
+        self.state = "paused" if self.paused_reason else "armed"
+        self.bus.publish(api.SessionOpened(day=session.day, close=session.close, early_close=session.early_close))
+        logger.info("session {} open until {:%H:%M} ET{}", session.day, session.close.astimezone(ET),
+                    " (early close)" if session.early_close else "")
+        step = self.profile.strategy.cycle_seconds
+        while not self._stopping and self.clock.now() < session.close:
+            await self._cycle(session)
+            await self._wait(step)
+
+    async def _end_session(self, session: Session) -> None:
+        deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
+        while any(lc.condor.expiry <= session.day for lc in self.desk.live.values()):
+            if self.clock.now() >= deadline or self._stopping:
+                self.alert("critical", "unsettled", "positions expiring today are still live after the close")
+                break
+            await self._wait(self.profile.simulator.tick_seconds)
+        day_rows = self.journal.condors(day=session.day)
+        realized = sum((r.realized_pnl or _D0 for r in day_rows), _D0)
+        commissions = sum((r.commissions for r in day_rows), _D0)
+        opened = sum(1 for r in day_rows if r.opened_ts is not None)
+        closed = sum(1 for r in day_rows if r.state is CondorState.CLOSED)
+        self.journal.save_daily(session.day, realized_pnl=realized, commissions=commissions,
+                                condors_opened=opened, condors_closed=closed)
+        self.bus.publish(api.SessionClosed(day=session.day, realized_pnl=realized, commissions=commissions,
+                                           condors_opened=opened, condors_closed=closed))
+        logger.info("session {} closed: {} opened, {} closed, realized {} (commissions {})",
+                    session.day, opened, closed, realized, commissions)
+
+    # -- the trading cycle ----------------------------------------------------------------
+
+    async def _cycle(self, session: Session) -> None:
+        if not self.desk.connected:
+            return
+        try:
+            self.spot = await self.broker.underlying_price()
+            for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
+                await self._monitor(live, session)
+            self._check_daily_loss()
+            await self._check_stops()
+            await self._maybe_enter(session)
+        except BrokerError as exc:
+            self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
+
+    async def _monitor(self, live: LiveCondor, session: Session) -> None:
+        assert self.spot is not None and live.credit is not None and live.opened is not None
+        quotes = await self.broker.option_quotes(live.condor.contracts,
+                                                 timeout=self.profile.strategy.greeks_timeout_s)
+        self.desk.mark(live, quotes, self.spot)
+        now = self.clock.now()
+        live.profit_target = profit_target(live.credit, first_trade=live.first_trade, opened=live.opened,
+                                           now=now, rules=self.rules)
+        danger = expiry_danger(live.condor, self.spot, now.astimezone(ET), session.close, self.rules)
+        if danger:
+            logger.warning("expiry safety for {}: {}", live.id, danger)
+            await self.desk.close(live, ExitReason.EXPIRY_SAFETY)
+        elif live.debit is not None and live.debit <= live.profit_target:
+            first = live.profit_target > self.rules.profit_close_price
+            reason = ExitReason.FIRST_TRADE_TARGET if first else ExitReason.PROFIT_TARGET
+            await self.desk.close(live, reason, limit=max(live.debit, self.rules.profit_close_price) if first
+                                  else None)
+
+    def _check_daily_loss(self) -> None:
+        if self._daily_loss_hit or self.day is None:
+            return
+        realized = sum((r.realized_pnl or _D0 for r in self.journal.condors(day=self.day)), _D0)
+        if daily_loss_breached(realized, self.desk.unrealized_total(), self.rules):
+            self._daily_loss_hit = True
+            loss = realized + self.desk.unrealized_total()
+            self.alert("warning", "daily_loss", f"daily P&L {loss:.2f} reached the max loss "
+                       f"{self.rules.daily_max_loss}; entries paused for the day")
+            self._set_paused(f"daily max loss ({loss:.2f})", "engine")
+
+    async def _check_stops(self) -> None:
+        """The stop invariant: every open condor has a working, verified OCA stop pair."""
+        now = self.clock.now()
+        interval = timedelta(minutes=self.profile.schedule.reconcile_interval_min)
+        degraded = [lc for lc in self.desk.live.values()
+                    if lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED]
+        due = self._last_stop_check is None or now - self._last_stop_check >= interval
+        if not degraded and not due:
+            return
+        self._last_stop_check = now
+        for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
+            if live.stop_state == OPERATOR_CANCELLED:
+                continue  # the operator chose to leave it unprotected (alerted when it happened)
+            if live in degraded or not await self.desk.verify_stops(live):
+                if live.state is not CondorState.OPEN:
+                    continue
+                held = {p.contract: p.quantity for p in await self.broker.positions()}
+                if all(held.get(c, 0) == 0 for c in live.condor.contracts):
+                    continue  # flat at the broker: its closing fills are on their way
+                self.alert("critical", "stop_missing", f"condor {live.id} had no working stop pair; re-arming")
+                await self.desk.cancel_stops(live, "re-arming")
+                await self.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
+
+    # -- entries --------------------------------------------------------------------------
+
+    def _entry_context(self, session: Session) -> EntryContext:
+        now_et = self.clock.now_et()
+        strat = self.profile.strategy
+        entry_end = strat.entry_end
+        if session.early_close:  # keep the same distance from the close
+            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(session.day, entry_end)
+            entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
+        return EntryContext(
+            now_et=now_et, entry_start=strat.entry_start, entry_end=entry_end,
+            session_close_et=session.close.astimezone(ET), paused_reason=self.paused_reason,
+            connected=self.desk.connected,
+            live_condors=sum(1 for lc in self.desk.live.values() if lc.state.is_live),
+            max_concurrent=strat.max_concurrent, last_entry=self._last_entry,
+            reentry_interval=timedelta(minutes=strat.reentry_interval_min),
+        )
+
+    async def _maybe_enter(self, session: Session) -> None:
+        now = self.clock.now()
+        if self._next_entry_try is not None and now < self._next_entry_try:
+            return
+        if entry_blocker(self._entry_context(session)) is not None:
+            return
+        self._next_entry_try = now + timedelta(seconds=ENTRY_RETRY_S)
+        choice = await self._choose(session)
+        if isinstance(choice, NoTrade):
+            if choice.reason != self._last_skip:
+                self.bus.publish(api.EntrySkipped(reason=choice.reason, detail=choice.detail))
+                logger.info("no entry: {} ({})", choice.reason, choice.detail)
+            self._last_skip = choice.reason
+            return
+        self._last_skip = None
+        await self._enter(session, choice.condor, choice.credit)
+
+    async def _choose(self, session: Session) -> NoTrade | CondorCandidate:
+        assert self.spot is not None
+        now = self.clock.now()
+        strikes = self._strikes.get(session.day)
+        if strikes is None:
+            strikes = self._strikes[session.day] = await self.broker.option_strikes(session.day)
+        if not strikes:
+            return NoTrade("no_chain", f"no SPXW strikes expire {session.day}")
+        years = max((session.close - now).total_seconds(), 60.0) / SECONDS_PER_YEAR
+        spot = float(self.spot)
+        atm = min(strikes, key=lambda k: abs(float(k) - spot))
+        timeout = self.profile.strategy.greeks_timeout_s
+        atm_quotes = await self.broker.option_quotes(
+            [OptionContract(session.day, atm, Right.PUT), OptionContract(session.day, atm, Right.CALL)],
+            timeout=timeout)
+        ivs = [q.greeks.iv for q in atm_quotes.values() if q.greeks is not None and q.greeks.is_finite()]
+        if not ivs:
+            return NoTrade("stale_greeks", "no implied volatility at the money")
+        candidates = screen_contracts(strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection)
+        quotes = await self.broker.option_quotes(candidates, timeout=timeout)
+        return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
+
+    async def _enter(self, session: Session, condor: IronCondor, credit: Decimal) -> None:
+        today = self.journal.condors(day=session.day)
+        condor_id = f"{session.day:%Y%m%d}-{len(today) + 1:02d}"
+        first = not any(r.opened_ts is not None for r in today)
+        now = self.clock.now()
+        record = CondorRecord(id=condor_id, day=session.day, condor=condor, state=CondorState.WORKING,
+                              created_ts=now, target_credit=credit, first_trade=first)
+        self.journal.insert_condor(record)
+        live = LiveCondor(id=condor_id, day=session.day, condor=condor, state=CondorState.WORKING,
+                          created=now, target_credit=credit, first_trade=first)
+        self.desk.live[condor_id] = live
+        logger.info("entering {} {} for {} (SPX {})", condor_id, condor.label(), credit, self.spot)
+        await self.desk.open_condor(live, credit)
+        if live.state is CondorState.OPEN or live.opened is not None:
+            self._last_entry = live.opened
+
+    # -- commands -------------------------------------------------------------------------
+
+    def _accept(self, command: api.Command) -> api.Ack:
+        condor_id = getattr(command, "condor_id", None)
+        if condor_id is not None:
+            live = self.desk.live.get(condor_id)
+            if live is None:
+                return api.Ack(False, f"no live condor {condor_id}")
+            if live.state is not CondorState.OPEN:
+                return api.Ack(False, f"condor {condor_id} is {live.state.value}, not open")
+        if isinstance(command, api.MoveStop) and command.trigger <= 0:
+            return api.Ack(False, "stop trigger must be positive")
+        return api.Ack(True)
+
+    async def _carry_out(self, command: api.Command) -> None:  # noqa: C901
+        origin = command.origin
+        if isinstance(command, api.PauseEntries):
+            self._set_paused(f"{command.reason}", origin)
+        elif isinstance(command, api.ResumeEntries):
+            self._set_paused(None, origin)
+        elif isinstance(command, api.AcknowledgeAlerts):
+            self.open_alerts.clear()
+            self.bus.publish(api.AlertsAcknowledged(origin=origin))
+        elif isinstance(command, api.FlattenAll):
+            self._set_paused("flatten", origin)
+            for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
+                await self.desk.close(live, ExitReason.FLATTEN)
+        elif isinstance(command, api.CloseCondor):
+            await self.desk.close(self.desk.live[command.condor_id], ExitReason.MANUAL, command.limit)
+        elif isinstance(command, api.CancelStop):
+            live = self.desk.live[command.condor_id]
+            await self.desk.cancel_stops(live, f"cancelled by {origin}")
+            live.stop_state = OPERATOR_CANCELLED
+            self.alert("warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)")
+        elif isinstance(command, api.MoveStop):
+            live = self.desk.live[command.condor_id]
+            await self.desk.cancel_stops(live, f"moved by {origin}")
+            await self.desk.place_stops(live, trigger=command.trigger)
+        elif isinstance(command, api.ArmStops):
+            live = self.desk.live[command.condor_id]
+            if live.stop_state not in ("placed", "verified"):
+                await self.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

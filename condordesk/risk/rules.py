@@ -1,0 +1,124 @@
+"""Risk rules as pure functions of plain values.
+
+Prices are combo prices per unit in points (1.00 = $100); "debit" is what buying the condor
+back costs now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+from condordesk.domain.condor import IronCondor
+from condordesk.domain.prices import COMBO_TICK, round_to_tick
+
+_REGULAR_CLOSE = time(16, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class RiskRules:
+    """The risk table of a profile, as plain values."""
+
+    stop_multiple: float
+    stop_limit_offset: Decimal
+    stop_market_offset: Decimal
+    profit_close_price: Decimal
+    first_trade_profit_pct: float
+    first_trade_window: timedelta
+    expiry_safety_time: time
+    itm_buffer_points: Decimal
+    daily_max_loss: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class StopPlan:
+    """The OCA stop pair for a condor: stop-limit primary, stop-market backup (higher)."""
+
+    trigger: Decimal
+    limit: Decimal
+    backup_trigger: Decimal
+
+
+def stop_plan(credit: Decimal, rules: RiskRules) -> StopPlan:
+    """Stops from the entry credit: trigger at credit x multiple (combo ticks, rounded up);
+    the stop-limit's limit ``stop_limit_offset`` above it; the stop-market backup triggers
+    ``stop_market_offset`` above the trigger, so it only fires when the primary did not fill."""
+    trigger = round_to_tick(credit * Decimal(repr(rules.stop_multiple)), COMBO_TICK, "up")
+    return StopPlan(
+        trigger=trigger,
+        limit=trigger + rules.stop_limit_offset,
+        backup_trigger=trigger + rules.stop_market_offset,
+    )
+
+
+def profit_target(
+    credit: Decimal, *, first_trade: bool, opened: datetime, now: datetime, rules: RiskRules
+) -> Decimal:
+    """The debit at or below which the condor is bought back.
+
+    The first condor of the day takes ``first_trade_profit_pct`` of its credit if that is
+    reached within ``first_trade_window`` of its entry; otherwise the target is the
+    ``profit_close_price`` (0.05: the condor is nearly worthless)."""
+    floor = rules.profit_close_price
+    if first_trade and rules.first_trade_profit_pct > 0 and now - opened <= rules.first_trade_window:
+        keep = credit * (1 - Decimal(repr(rules.first_trade_profit_pct)) / 100)
+        return max(round_to_tick(keep, COMBO_TICK, "down"), floor)
+    return floor
+
+
+def expiry_danger(
+    condor: IronCondor, spot: Decimal, now_et: datetime, session_close_et: datetime, rules: RiskRules
+) -> str | None:
+    """Near the close, a short strike in the money or within the buffer: why to close, or None.
+
+    The safety time is kept at the same distance from the close on early-close days
+    (15:45 on a 16:00 day becomes 13:00 on a 13:15 day)."""
+    lead = datetime.combine(now_et.date(), _REGULAR_CLOSE) - datetime.combine(
+        now_et.date(), rules.expiry_safety_time
+    )
+    if now_et < session_close_et - lead:
+        return None
+    buffer = rules.itm_buffer_points
+    if spot <= condor.short_put + buffer:
+        return f"SPX {spot} within {buffer} of short put {condor.short_put}"
+    if spot >= condor.short_call - buffer:
+        return f"SPX {spot} within {buffer} of short call {condor.short_call}"
+    return None
+
+
+def daily_loss_breached(realized: Decimal, unrealized: Decimal, rules: RiskRules) -> bool:
+    """True when today's P&L (dollars, realized plus open marks) is at or below -max loss."""
+    return realized + unrealized <= -rules.daily_max_loss
+
+
+@dataclass(frozen=True, slots=True)
+class EntryContext:
+    """What the entry gate looks at."""
+
+    now_et: datetime
+    entry_start: time
+    entry_end: time
+    session_close_et: datetime
+    paused_reason: str | None
+    connected: bool
+    live_condors: int
+    max_concurrent: int
+    last_entry: datetime | None
+    reentry_interval: timedelta
+
+
+def entry_blocker(ctx: EntryContext) -> str | None:
+    """Why a new condor may not be opened now, or None when entries are allowed."""
+    if ctx.paused_reason:
+        return f"entries paused: {ctx.paused_reason}"
+    if not ctx.connected:
+        return "broker disconnected"
+    t = ctx.now_et.timetz().replace(tzinfo=None)
+    if t < ctx.entry_start or t >= ctx.entry_end or ctx.now_et >= ctx.session_close_et:
+        return "outside entry window"
+    if ctx.live_condors >= ctx.max_concurrent:
+        return f"max concurrent condors ({ctx.max_concurrent}) reached"
+    if ctx.last_entry is not None and ctx.now_et - ctx.last_entry < ctx.reentry_interval:
+        return "re-entry interval not elapsed"
+    return None

@@ -1,0 +1,449 @@
+"""The SQLite journal: every intent, order, fill, stop, condor and event, durably.
+
+One file per profile, WAL mode, ``synchronous=NORMAL`` for speed on lifecycle writes (an
+intent is committed before the order leaves). The schema is versioned (``PRAGMA
+user_version``) and migrated forward on open. A fill is keyed by the broker's exec id:
+recording the same execution twice is a no-op, which makes broker replays harmless.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from condordesk.domain.condor import CondorState, ExitReason, IronCondor
+from condordesk.domain.options import OptionContract
+from condordesk.domain.orders import Execution, OrderAction, OrderRequest, OrderRole, OrderStatus
+from condordesk.errors import JournalError
+from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
+from condordesk.store.serial import request_from_json, request_to_json
+
+_D0 = Decimal(0)
+
+
+def _dec(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def _ts(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True, slots=True)
+class CondorRecord:
+    """A condor as journaled."""
+
+    id: str
+    day: date
+    condor: IronCondor
+    state: CondorState
+    created_ts: datetime
+    target_credit: Decimal
+    credit: Decimal | None = None
+    opened_ts: datetime | None = None
+    closed_ts: datetime | None = None
+    exit_reason: ExitReason | None = None
+    exit_debit: Decimal | None = None
+    commissions: Decimal = _D0
+    realized_pnl: Decimal | None = None
+    first_trade: bool = False
+    profit_target: Decimal | None = None
+    stop_trigger: Decimal | None = None
+    stop_limit: Decimal | None = None
+    stop_backup: Decimal | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order intent and what became of it."""
+
+    order_ref: str
+    condor_id: str
+    role: OrderRole
+    request: OrderRequest
+    status: str  # "intent" until the broker acknowledged it, then an OrderStatus value
+    created_ts: datetime
+    order_id: int | None = None
+    perm_id: int | None = None
+    filled: int = 0
+    avg_price: Decimal | None = None
+    reason: str = ""
+    updated_ts: datetime | None = None
+
+    @property
+    def working(self) -> bool:
+        """True while the order may still be live at the broker."""
+        return self.status in ("intent", OrderStatus.PENDING, OrderStatus.WORKING)
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One leg execution."""
+
+    exec_id: str
+    order_ref: str
+    condor_id: str | None
+    execution: Execution
+    commission: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecord:
+    """One OCA stop pair of a condor."""
+
+    condor_id: str
+    oca_group: str
+    limit_ref: str
+    market_ref: str
+    trigger: Decimal
+    limit_price: Decimal
+    backup_trigger: Decimal
+    state: str  # placed | verified | triggered | cancelled
+    placed_ts: datetime
+
+
+class Journal:
+    """The journal of one profile. Not thread-safe: one engine (one event loop) owns it.
+
+    Raises:
+        JournalError: the file cannot be opened, migrated or written.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            if str(path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open journal {path}: {exc}") from exc
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path} has schema {version}, newer than this condordesk "
+                f"({SCHEMA_VERSION}); upgrade condordesk"
+            )
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with self.transaction():
+                for statement in MIGRATIONS[target]:
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={target}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group writes atomically (nestable: inner blocks join the outer one)."""
+        if self._db.in_transaction:
+            yield
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Checkpoint and close."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._db.close()
+
+    # -- condors --------------------------------------------------------------------------
+
+    def insert_condor(self, rec: CondorRecord) -> None:
+        """Journal a new condor (state ``working``) before its entry order leaves."""
+        c = rec.condor
+        self._exec(
+            "INSERT INTO condors (id, day, state, created_ts, expiry, long_put, short_put, "
+            "short_call, long_call, quantity, target_credit, first_trade) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                rec.id, rec.day.isoformat(), rec.state.value, rec.created_ts.isoformat(),
+                c.expiry.isoformat(), str(c.long_put), str(c.short_put), str(c.short_call),
+                str(c.long_call), c.quantity, str(rec.target_credit), int(rec.first_trade),
+            ),
+        )
+
+    _CONDOR_FIELDS = frozenset({
+        "state", "credit", "opened_ts", "closed_ts", "exit_reason", "exit_debit", "commissions",
+        "realized_pnl", "profit_target", "stop_trigger", "stop_limit", "stop_backup", "note",
+    })
+
+    def update_condor(self, condor_id: str, **fields: Any) -> None:
+        """Update journaled fields of a condor (Decimal, datetime and enums stored as text)."""
+        unknown = set(fields) - self._CONDOR_FIELDS
+        if unknown:
+            raise ValueError(f"unknown condor fields: {sorted(unknown)}")
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        values = [_to_sql(v) for v in fields.values()]
+        self._exec(f"UPDATE condors SET {cols} WHERE id = ?", [*values, condor_id])  # noqa: S608
+
+    def condor(self, condor_id: str) -> CondorRecord | None:
+        """One condor by id."""
+        row = self._exec("SELECT * FROM condors WHERE id = ?", (condor_id,)).fetchone()
+        return None if row is None else _condor_from_row(row)
+
+    def condors(
+        self, *, day: date | None = None, states: Iterable[CondorState] | None = None
+    ) -> list[CondorRecord]:
+        """Condors, oldest first, filtered by trading day and/or states."""
+        sql, params = "SELECT * FROM condors WHERE 1=1", []
+        if day is not None:
+            sql += " AND day = ?"
+            params.append(day.isoformat())
+        if states is not None:
+            wanted = [s.value for s in states]
+            sql += f" AND state IN ({','.join('?' * len(wanted))})"
+            params.extend(wanted)
+        rows = self._exec(sql + " ORDER BY created_ts, id", params).fetchall()
+        return [_condor_from_row(r) for r in rows]
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def record_intent(self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime) -> None:
+        """Journal an order before it is sent (status ``intent``)."""
+        self._exec(
+            "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
+            "VALUES (?,?,?,?,?,?)",
+            (request.order_ref, condor_id, role.value, json.dumps(request_to_json(request)),
+             "intent", ts.isoformat()),
+        )
+
+    def update_order(
+        self,
+        order_ref: str,
+        *,
+        status: str,
+        ts: datetime,
+        order_id: int | None = None,
+        perm_id: int | None = None,
+        filled: int | None = None,
+        avg_price: Decimal | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record what the broker said about an order (ids, status, fills, reason)."""
+        self._exec(
+            "UPDATE orders SET updated_ts = ?, status = CASE WHEN status IN "
+            "('filled', 'cancelled', 'rejected') THEN status ELSE ? END, "
+            "order_id = COALESCE(?, order_id), perm_id = COALESCE(?, perm_id), "
+            "filled = COALESCE(?, filled), avg_price = COALESCE(?, avg_price), "
+            "reason = COALESCE(?, reason) WHERE order_ref = ?",
+            (ts.isoformat(), status, order_id, perm_id, filled, _to_sql(avg_price), reason, order_ref),
+        )
+
+    def order(self, order_ref: str) -> OrderRecord | None:
+        """One order by its ``orderRef``."""
+        row = self._exec("SELECT * FROM orders WHERE order_ref = ?", (order_ref,)).fetchone()
+        return None if row is None else _order_from_row(row)
+
+    def order_by_id(self, order_id: int) -> OrderRecord | None:
+        """One order by broker order id."""
+        row = self._exec("SELECT * FROM orders WHERE order_id = ? ORDER BY created_ts DESC",
+                         (order_id,)).fetchone()
+        return None if row is None else _order_from_row(row)
+
+    def orders(self, condor_id: str | None = None, *, working_only: bool = False) -> list[OrderRecord]:
+        """Orders, oldest first."""
+        sql, params = "SELECT * FROM orders WHERE 1=1", []
+        if condor_id is not None:
+            sql += " AND condor_id = ?"
+            params.append(condor_id)
+        if working_only:
+            sql += " AND status IN ('intent', 'pending', 'working')"
+        return [_order_from_row(r) for r in self._exec(sql + " ORDER BY rowid", params).fetchall()]
+
+    # -- fills ----------------------------------------------------------------------------
+
+    def record_fill(self, execution: Execution, condor_id: str | None) -> bool:
+        """Journal an execution. Returns False (and changes nothing) if it was seen before."""
+        e = execution
+        cur = self._exec(
+            "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
+            "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (e.exec_id, e.order_ref, e.order_id, e.perm_id, condor_id,
+             json.dumps(e.contract.to_json()), e.side.value, e.quantity, str(e.price),
+             e.ts.isoformat()),
+        )
+        return cur.rowcount == 1
+
+    def record_commission(self, exec_id: str, commission: Decimal) -> bool:
+        """Attach a commission to a fill. False if the fill is unknown or already has it."""
+        cur = self._exec(
+            "UPDATE fills SET commission = ? WHERE exec_id = ? AND commission IS NULL",
+            (str(commission), exec_id),
+        )
+        return cur.rowcount == 1
+
+    def fills(self, condor_id: str | None = None, order_ref: str | None = None) -> list[FillRecord]:
+        """Fills, in execution order."""
+        sql, params = "SELECT * FROM fills WHERE 1=1", []
+        if condor_id is not None:
+            sql += " AND condor_id = ?"
+            params.append(condor_id)
+        if order_ref is not None:
+            sql += " AND order_ref = ?"
+            params.append(order_ref)
+        return [_fill_from_row(r) for r in self._exec(sql + " ORDER BY ts, exec_id", params)]
+
+    # -- stops ----------------------------------------------------------------------------
+
+    def record_stop(self, stop: StopRecord) -> None:
+        """Journal an OCA stop pair (before its orders leave)."""
+        self._exec(
+            "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
+            "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
+            (stop.condor_id, stop.oca_group, stop.limit_ref, stop.market_ref, str(stop.trigger),
+             str(stop.limit_price), str(stop.backup_trigger), stop.state, stop.placed_ts.isoformat()),
+        )
+
+    def update_stop(self, oca_group: str, state: str) -> None:
+        """Set the state of a stop pair."""
+        self._exec("UPDATE stops SET state = ? WHERE oca_group = ?", (state, oca_group))
+
+    def stops(self, condor_id: str) -> list[StopRecord]:
+        """Stop pairs of a condor, oldest first."""
+        rows = self._exec("SELECT * FROM stops WHERE condor_id = ? ORDER BY rowid", (condor_id,))
+        return [
+            StopRecord(
+                r["condor_id"], r["oca_group"], r["limit_ref"], r["market_ref"],
+                Decimal(r["trigger"]), Decimal(r["limit_price"]), Decimal(r["backup_trigger"]),
+                r["state"], datetime.fromisoformat(r["placed_ts"]),
+            )
+            for r in rows
+        ]
+
+    # -- events and daily P&L -------------------------------------------------------------
+
+    def append_event(self, seq: int, ts: datetime, kind: str, payload: dict[str, Any]) -> None:
+        """Journal an engine event."""
+        self._exec(
+            "INSERT OR REPLACE INTO events (seq, ts, kind, payload) VALUES (?,?,?,?)",
+            (seq, ts.isoformat(), kind, json.dumps(payload, default=str)),
+        )
+
+    def events(self, since: int = 0, limit: int = 1000) -> list[tuple[int, datetime, str, dict[str, Any]]]:
+        """Journaled events with ``seq > since``."""
+        rows = self._exec(
+            "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
+        ).fetchall()
+        return [(r["seq"], datetime.fromisoformat(r["ts"]), r["kind"], json.loads(r["payload"])) for r in rows]
+
+    def last_event_seq(self) -> int:
+        """Highest journaled event seq (0 for a new journal)."""
+        return int(self._exec("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
+
+    def save_daily(self, day: date, **figures: Decimal | int) -> None:
+        """Upsert a day's figures (realized, commissions, opened, closed, ...)."""
+        self._exec(
+            "INSERT INTO daily (day, figures) VALUES (?, ?) "
+            "ON CONFLICT(day) DO UPDATE SET figures = excluded.figures",
+            (day.isoformat(), json.dumps({k: str(v) for k, v in figures.items()})),
+        )
+
+    def daily(self, day: date) -> dict[str, str] | None:
+        """A day's figures as text, or None."""
+        row = self._exec("SELECT figures FROM daily WHERE day = ?", (day.isoformat(),)).fetchone()
+        return None if row is None else dict(json.loads(row["figures"]))
+
+    def get_state(self, key: str) -> str | None:
+        """A small persisted engine setting (e.g. entries paused by the operator)."""
+        row = self._exec("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row["value"])
+
+    def set_state(self, key: str, value: str | None) -> None:
+        """Set or clear a persisted engine setting."""
+        if value is None:
+            self._exec("DELETE FROM kv WHERE key = ?", (key,))
+        else:
+            self._exec("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    def purge_before(self, cutoff: date) -> int:
+        """Delete finished condors (with their orders, fills, stops), events and daily rows
+        older than ``cutoff``. Live condors are never deleted. Returns rows removed."""
+        day = cutoff.isoformat()
+        removed = 0
+        with self.transaction():
+            old = "SELECT id FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')"
+            for table in ("fills", "stops", "orders"):
+                removed += self._exec(
+                    f"DELETE FROM {table} WHERE condor_id IN ({old})", (day,)  # noqa: S608
+                ).rowcount
+            removed += self._exec(
+                "DELETE FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')", (day,)
+            ).rowcount
+            removed += self._exec("DELETE FROM events WHERE substr(ts, 1, 10) < ?", (day,)).rowcount
+            removed += self._exec("DELETE FROM daily WHERE day < ?", (day,)).rowcount
+        return removed
+
+
+def _to_sql(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | str):
+        return value
+    if isinstance(value, Decimal | ExitReason | CondorState):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"cannot store {type(value).__name__} in the journal")
+
+
+def _condor_from_row(r: sqlite3.Row) -> CondorRecord:
+    condor = IronCondor(
+        date.fromisoformat(r["expiry"]), Decimal(r["long_put"]), Decimal(r["short_put"]),
+        Decimal(r["short_call"]), Decimal(r["long_call"]), r["quantity"],
+    )
+    return CondorRecord(
+        id=r["id"], day=date.fromisoformat(r["day"]), condor=condor, state=CondorState(r["state"]),
+        created_ts=datetime.fromisoformat(r["created_ts"]), target_credit=Decimal(r["target_credit"]),
+        credit=_dec(r["credit"]), opened_ts=_ts(r["opened_ts"]), closed_ts=_ts(r["closed_ts"]),
+        exit_reason=None if r["exit_reason"] is None else ExitReason(r["exit_reason"]),
+        exit_debit=_dec(r["exit_debit"]), commissions=Decimal(r["commissions"]),
+        realized_pnl=_dec(r["realized_pnl"]), first_trade=bool(r["first_trade"]),
+        profit_target=_dec(r["profit_target"]), stop_trigger=_dec(r["stop_trigger"]),
+        stop_limit=_dec(r["stop_limit"]), stop_backup=_dec(r["stop_backup"]), note=r["note"],
+    )
+
+
+def _order_from_row(r: sqlite3.Row) -> OrderRecord:
+    return OrderRecord(
+        order_ref=r["order_ref"], condor_id=r["condor_id"], role=OrderRole(r["role"]),
+        request=request_from_json(json.loads(r["request"])), status=r["status"],
+        created_ts=datetime.fromisoformat(r["created_ts"]), order_id=r["order_id"],
+        perm_id=r["perm_id"], filled=r["filled"], avg_price=_dec(r["avg_price"]),
+        reason=r["reason"], updated_ts=_ts(r["updated_ts"]),
+    )
+
+
+def _fill_from_row(r: sqlite3.Row) -> FillRecord:
+    execution = Execution(
+        exec_id=r["exec_id"], order_id=r["order_id"], perm_id=r["perm_id"], order_ref=r["order_ref"],
+        contract=OptionContract.from_json(json.loads(r["contract"])), side=OrderAction(r["side"]),
+        quantity=r["quantity"], price=Decimal(r["price"]), ts=datetime.fromisoformat(r["ts"]),
+    )
+    return FillRecord(r["exec_id"], r["order_ref"], r["condor_id"], execution, _dec(r["commission"]))
