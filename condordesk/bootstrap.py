@@ -61,10 +61,14 @@ def fresh_sim_journal(path: Path) -> Path:
     return path
 
 
-def build_sim(profile: Profile, *, today: date | None = None, journal_path: Path | None = None) -> Runtime:
+def build_sim(
+    profile: Profile, *, today: date | None = None, journal_path: Path | None = None
+) -> Runtime:
     """Wire an engine on the embedded simulator."""
     if profile.broker.kind != "sim":
-        raise ConfigError(f"profile {profile.name}: broker.kind is {profile.broker.kind!r}, not 'sim'")
+        raise ConfigError(
+            f"profile {profile.name}: broker.kind is {profile.broker.kind!r}, not 'sim'"
+        )
     sim = profile.simulator
     start_day = sim.start_date or today or LiveClock().now_et().date()
     calendar = load_calendar(start_day, sim.sessions or 250)

@@ -35,22 +35,36 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _profile_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", "-p", metavar="NAME|PATH", help="profile name or TOML path (default: sim)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a profile key, dotted (repeatable), e.g. --set broker.port=4002")
+    p.add_argument(
+        "--profile", "-p", metavar="NAME|PATH", help="profile name or TOML path (default: sim)"
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a profile key, dotted (repeatable), e.g. --set broker.port=4002",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
-    parser = argparse.ArgumentParser(prog="condordesk", description="SPX 0DTE iron-condor autotrader")
+    parser = argparse.ArgumentParser(
+        prog="condordesk", description="SPX 0DTE iron-condor autotrader"
+    )
     parser.add_argument("--version", action="version", version=f"condordesk {__version__}")
     _profile_args(parser)
     parser.add_argument("--autotrade", action="store_true", help="run the engine headless")
     parser.add_argument("--speed", help="simulator speed: a factor (e.g. 120) or 'max'")
-    parser.add_argument("--sessions", type=int, help="simulated sessions to run (0 = until stopped)")
+    parser.add_argument(
+        "--sessions", type=int, help="simulated sessions to run (0 = until stopped)"
+    )
     parser.add_argument("--seed", type=int, help="simulator seed")
     parser.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: today)")
-    parser.add_argument("--summary-json", type=Path, metavar="PATH", help="write the run summary here")
+    parser.add_argument(
+        "--summary-json", type=Path, metavar="PATH", help="write the run summary here"
+    )
     parser.add_argument("--log-level", help="console log level (default: the profile's)")
     sub = parser.add_subparsers(dest="command")
 
@@ -64,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = psub.add_parser("check", help="validate a profile")
     check.add_argument("target", metavar="PATH_OR_NAME")
     check.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    show = psub.add_parser("show", help="print the effective profile (defaults and overrides applied)")
+    show = psub.add_parser(
+        "show", help="print the effective profile (defaults and overrides applied)"
+    )
     _profile_args(show)
     psub.add_parser("list", help="list the profiles available by name")
     return parser
@@ -92,14 +108,29 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
     if profile.broker.kind != "sim":
-        raise ConfigError(f"{loaded.source}: broker.kind 'ib' needs the Interactive Brokers adapter, "
-                          "which this version does not include yet; use a sim profile")
+        raise ConfigError(
+            f"{loaded.source}: broker.kind 'ib' needs the Interactive Brokers adapter, "
+            "which this version does not include yet; use a sim profile"
+        )
     runtime = build_sim(profile)
-    log_file = paths.ensure(paths.log_dir()) / f"{profile.name}.log" if profile.logging.file else None
-    setup_logging(args.log_level or profile.logging.level, runtime.clock, log_file,
-                  rotation=profile.logging.rotation, retention=profile.logging.retention)
-    logger.info("profile {} from {} ({} mode, speed {}), journal {}", profile.name, loaded.source,
-                profile.mode, profile.simulator.speed, runtime.journal.path)
+    log_file = (
+        paths.ensure(paths.log_dir()) / f"{profile.name}.log" if profile.logging.file else None
+    )
+    setup_logging(
+        args.log_level or profile.logging.level,
+        runtime.clock,
+        log_file,
+        rotation=profile.logging.rotation,
+        retention=profile.logging.retention,
+    )
+    logger.info(
+        "profile {} from {} ({} mode, speed {}), journal {}",
+        profile.name,
+        loaded.source,
+        profile.mode,
+        profile.simulator.speed,
+        runtime.journal.path,
+    )
 
     async def main() -> Any:
         loop = asyncio.get_running_loop()
@@ -114,8 +145,13 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     finally:
         runtime.journal.close()
     report = summary.to_json()
-    logger.info("run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
-                report["sessions"], report["condors_opened"], report["realized_pnl"], report["commissions"])
+    logger.info(
+        "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
+        report["sessions"],
+        report["condors_opened"],
+        report["realized_pnl"],
+        report["commissions"],
+    )
     if args.summary_json:
         args.summary_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         logger.info("summary written to {}", args.summary_json)
@@ -177,8 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.autotrade:
             return cmd_autotrade(args)
         parser.print_help()
-        print("\nThe operator console is not part of this version yet: run with --autotrade.",
-              file=sys.stderr)
+        print(
+            "\nThe operator console is not part of this version yet: run with --autotrade.",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     except ConfigError as exc:
         print(f"condordesk: profile error: {exc}", file=sys.stderr)

@@ -42,7 +42,9 @@ class OrderRejected(BrokerError):
     """The broker refused an order."""
 
     def __init__(self, order_ref: str, reason: str, code: int | None = None) -> None:
-        super().__init__(f"order {order_ref} rejected: {reason}" + (f" (code {code})" if code else ""))
+        super().__init__(
+            f"order {order_ref} rejected: {reason}" + (f" (code {code})" if code else "")
+        )
         self.order_ref = order_ref
         self.reason = reason
         self.code = code

@@ -22,39 +22,58 @@ def condor_rows(journal: Journal, day: date | None = None) -> list[dict[str, Any
     for rec in journal.condors(day=day):
         orders = journal.orders(rec.id)
         legs = [
-            {"expiry": c.expiry.isoformat(), "strike": str(c.strike), "right": c.right.value,
-             "position": rec.condor.position_sign(c) * rec.condor.quantity, "symbol": c.symbol}
+            {
+                "expiry": c.expiry.isoformat(),
+                "strike": str(c.strike),
+                "right": c.right.value,
+                "position": rec.condor.position_sign(c) * rec.condor.quantity,
+                "symbol": c.symbol,
+            }
             for c in rec.condor.contracts
         ]
-        rows.append({
-            "id": rec.id,
-            "day": rec.day.isoformat(),
-            "state": rec.state.value,
-            "legs": legs,
-            "quantity": rec.condor.quantity,
-            "target_credit": _text(rec.target_credit),
-            "credit": _text(rec.credit),
-            "stop_trigger": _text(rec.stop_trigger),
-            "stop_limit": _text(rec.stop_limit),
-            "stop_backup_trigger": _text(rec.stop_backup),
-            "stop_order_ids": [o.order_id for o in orders if o.role in _STOP_ROLES and o.order_id is not None],
-            "stop_perm_ids": [o.perm_id for o in orders if o.role in _STOP_ROLES and o.perm_id is not None],
-            "entry_order_id": next((o.order_id for o in orders if o.role is OrderRole.ENTRY), None),
-            "opened_ts": _text(rec.opened_ts.isoformat() if rec.opened_ts else None),
-            "closed_ts": _text(rec.closed_ts.isoformat() if rec.closed_ts else None),
-            "exit_reason": rec.exit_reason.value if rec.exit_reason else None,
-            "exit_debit": _text(rec.exit_debit),
-            "commissions": str(rec.commissions),
-            "realized_pnl": _text(rec.realized_pnl),
-            "first_trade": rec.first_trade,
-            "note": rec.note,
-        })
+        rows.append(
+            {
+                "id": rec.id,
+                "day": rec.day.isoformat(),
+                "state": rec.state.value,
+                "legs": legs,
+                "quantity": rec.condor.quantity,
+                "target_credit": _text(rec.target_credit),
+                "credit": _text(rec.credit),
+                "stop_trigger": _text(rec.stop_trigger),
+                "stop_limit": _text(rec.stop_limit),
+                "stop_backup_trigger": _text(rec.stop_backup),
+                "stop_order_ids": [
+                    o.order_id for o in orders if o.role in _STOP_ROLES and o.order_id is not None
+                ],
+                "stop_perm_ids": [
+                    o.perm_id for o in orders if o.role in _STOP_ROLES and o.perm_id is not None
+                ],
+                "entry_order_id": next(
+                    (o.order_id for o in orders if o.role is OrderRole.ENTRY), None
+                ),
+                "opened_ts": _text(rec.opened_ts.isoformat() if rec.opened_ts else None),
+                "closed_ts": _text(rec.closed_ts.isoformat() if rec.closed_ts else None),
+                "exit_reason": rec.exit_reason.value if rec.exit_reason else None,
+                "exit_debit": _text(rec.exit_debit),
+                "commissions": str(rec.commissions),
+                "realized_pnl": _text(rec.realized_pnl),
+                "first_trade": rec.first_trade,
+                "note": rec.note,
+            }
+        )
     return rows
 
 
 _COLUMNS = (
-    ("id", "ID"), ("state", "STATE"), ("legs", "LEGS"), ("quantity", "QTY"), ("credit", "CREDIT"),
-    ("stop_order_ids", "STOP IDS"), ("exit_reason", "EXIT"), ("commissions", "COMM"),
+    ("id", "ID"),
+    ("state", "STATE"),
+    ("legs", "LEGS"),
+    ("quantity", "QTY"),
+    ("credit", "CREDIT"),
+    ("stop_order_ids", "STOP IDS"),
+    ("exit_reason", "EXIT"),
+    ("commissions", "COMM"),
     ("realized_pnl", "P&L"),
 )
 
@@ -62,7 +81,10 @@ _COLUMNS = (
 def _cell(row: dict[str, Any], key: str) -> str:
     value = row.get(key)
     if key == "legs":
-        s = {leg["right"] + ("-" if leg["position"] < 0 else "+"): leg["strike"] for leg in row["legs"]}
+        s = {
+            leg["right"] + ("-" if leg["position"] < 0 else "+"): leg["strike"]
+            for leg in row["legs"]
+        }
         return f"{s['P+']}/{s['P-']}P {s['C-']}/{s['C+']}C"
     if key == "stop_order_ids":
         return ",".join(str(v) for v in value) if value else "-"

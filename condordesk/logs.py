@@ -32,8 +32,14 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 
-def setup_logging(level: str, clock: Clock, log_file: Path | None, *, rotation: str = "10 MB",
-                  retention: str = "30 days") -> None:
+def setup_logging(
+    level: str,
+    clock: Clock,
+    log_file: Path | None,
+    *,
+    rotation: str = "10 MB",
+    retention: str = "30 days",
+) -> None:
     """Configure loguru for a run. Console lines carry the engine clock's ET time."""
 
     def stamp(record: Record) -> None:
@@ -42,9 +48,20 @@ def setup_logging(level: str, clock: Clock, log_file: Path | None, *, rotation: 
     logger.remove()
     logger.configure(patcher=stamp)
     under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
-    logger.add(sys.stderr, level=level, format=_JOURNALD if under_systemd else _CONSOLE,
-               colorize=None if not under_systemd else False)
+    logger.add(
+        sys.stderr,
+        level=level,
+        format=_JOURNALD if under_systemd else _CONSOLE,
+        colorize=None if not under_systemd else False,
+    )
     if log_file is not None:
-        logger.add(log_file, level="DEBUG", format=_FILE, rotation=rotation, retention=retention,
-                   enqueue=False, encoding="utf-8")
+        logger.add(
+            log_file,
+            level="DEBUG",
+            format=_FILE,
+            rotation=rotation,
+            retention=retention,
+            enqueue=False,
+            encoding="utf-8",
+        )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)

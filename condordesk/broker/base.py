@@ -120,7 +120,7 @@ class Broker(ABC):
         """Listed SPXW strikes for ``expiry``, ascending. Empty if none expire that day."""
 
     @abstractmethod
-    async def option_quotes(
+    async def option_quotes(  # noqa: ASYNC109 (a data-wait budget, not a call timeout)
         self, contracts: Sequence[OptionContract], *, timeout: float
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes with greeks for ``contracts``, waiting at most ``timeout`` clock seconds.

@@ -10,6 +10,7 @@ from condordesk.domain.condor import (
     IronCondor,
     check_transition,
 )
+from condordesk.domain.options import Greeks, OptionContract, OptionQuote, Right
 from condordesk.domain.orders import (
     ComboLeg,
     CommissionReport,
@@ -24,7 +25,6 @@ from condordesk.domain.orders import (
     order_ref,
     parse_order_ref,
 )
-from condordesk.domain.options import Greeks, OptionContract, OptionQuote, Right
 from condordesk.domain.prices import (
     COMBO_TICK,
     option_tick,

@@ -34,7 +34,9 @@ def combo_price(legs: Iterable[ComboLeg], leg_prices: Mapping[OptionContract, De
 
 def closing_legs(condor: IronCondor) -> tuple[ComboLeg, ...]:
     """Legs that take the condor off: buy back the body, sell the wings."""
-    return tuple(ComboLeg(leg.contract, leg.action.opposite(), leg.ratio) for leg in condor.short_legs())
+    return tuple(
+        ComboLeg(leg.contract, leg.action.opposite(), leg.ratio) for leg in condor.short_legs()
+    )
 
 
 def entry_order(condor: IronCondor, credit: Decimal, ref: str) -> OrderRequest:
@@ -52,16 +54,21 @@ def entry_order(condor: IronCondor, credit: Decimal, ref: str) -> OrderRequest:
     )
 
 
-def close_order(condor: IronCondor, debit: Decimal, ref: str, quantity: int | None = None) -> OrderRequest:
+def close_order(
+    condor: IronCondor, debit: Decimal, ref: str, quantity: int | None = None
+) -> OrderRequest:
     """Limit order buying ``condor`` back for at most ``debit`` (>= 0)."""
     if debit < 0:
         raise ValueError(f"closing a short condor costs a debit, got {debit}")
+    qty = condor.quantity if quantity is None else quantity
+    if not 1 <= qty <= condor.quantity:
+        raise ValueError(f"close quantity must be 1..{condor.quantity}, got {qty}")
     return OrderRequest(
         order_ref=ref,
         legs=closing_legs(condor),
         action=OrderAction.BUY,
         order_type=OrderType.LIMIT,
-        quantity=quantity or condor.quantity,
+        quantity=qty,
         tif=TimeInForce.DAY,
         limit_price=debit,
     )

@@ -143,6 +143,4 @@ class IronCondor:
 
     def label(self) -> str:
         """e.g. ``5950/5960P 6040/6050C``."""
-        return (
-            f"{self.long_put:f}/{self.short_put:f}P {self.short_call:f}/{self.long_call:f}C"
-        )
+        return f"{self.long_put:f}/{self.short_put:f}P {self.short_call:f}/{self.long_call:f}C"

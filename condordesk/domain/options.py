@@ -37,12 +37,18 @@ class OptionContract:
 
     def to_json(self) -> dict[str, str]:
         """Plain-data form for journals and sockets."""
-        return {"expiry": self.expiry.isoformat(), "strike": str(self.strike), "right": self.right.value}
+        return {
+            "expiry": self.expiry.isoformat(),
+            "strike": str(self.strike),
+            "right": self.right.value,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, str]) -> OptionContract:
         """Inverse of :meth:`to_json`."""
-        return cls(date.fromisoformat(data["expiry"]), Decimal(data["strike"]), Right(data["right"]))
+        return cls(
+            date.fromisoformat(data["expiry"]), Decimal(data["strike"]), Right(data["right"])
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +63,9 @@ class Greeks:
 
     def is_finite(self) -> bool:
         """True when every greek is a finite number (no NaN, no infinity)."""
-        return all(math.isfinite(v) for v in (self.delta, self.gamma, self.theta, self.vega, self.iv))
+        return all(
+            math.isfinite(v) for v in (self.delta, self.gamma, self.theta, self.vega, self.iv)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -417,17 +417,45 @@ class EngineHandle(Protocol):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__name__: cls
     for cls in (
-        EngineStarted, EngineStopped, Hibernating, DailyReset, SessionOpened, SessionClosed,
-        EntriesPaused, EntriesResumed, EntrySkipped, OrderSubmitted, OrderRejected,
-        OrderCancelled, FillRecorded, CondorOpened, EntryNotFilled, StopPlaced, StopVerified,
-        StopTriggered, StopCancelled, CondorMarked, CondorClosing, CondorClosed, AlertRaised,
-        AlertsAcknowledged, BrokerConnectionChanged, CommandReceived, Resync,
+        EngineStarted,
+        EngineStopped,
+        Hibernating,
+        DailyReset,
+        SessionOpened,
+        SessionClosed,
+        EntriesPaused,
+        EntriesResumed,
+        EntrySkipped,
+        OrderSubmitted,
+        OrderRejected,
+        OrderCancelled,
+        FillRecorded,
+        CondorOpened,
+        EntryNotFilled,
+        StopPlaced,
+        StopVerified,
+        StopTriggered,
+        StopCancelled,
+        CondorMarked,
+        CondorClosing,
+        CondorClosed,
+        AlertRaised,
+        AlertsAcknowledged,
+        BrokerConnectionChanged,
+        CommandReceived,
+        Resync,
     )
 }
 COMMAND_TYPES: dict[str, type[Command]] = {
     cls.__name__: cls
     for cls in (
-        PauseEntries, ResumeEntries, CloseCondor, FlattenAll, MoveStop, CancelStop, ArmStops,
+        PauseEntries,
+        ResumeEntries,
+        CloseCondor,
+        FlattenAll,
+        MoveStop,
+        CancelStop,
+        ArmStops,
         AcknowledgeAlerts,
     )
 }

@@ -50,11 +50,22 @@ class LiveCondor:
     def from_record(cls, rec: CondorRecord) -> LiveCondor:
         """Rebuild from the journal (after a restart)."""
         live = cls(
-            id=rec.id, day=rec.day, condor=rec.condor, state=rec.state, created=rec.created_ts,
-            target_credit=rec.target_credit, first_trade=rec.first_trade, credit=rec.credit,
-            opened=rec.opened_ts, profit_target=rec.profit_target,
+            id=rec.id,
+            day=rec.day,
+            condor=rec.condor,
+            state=rec.state,
+            created=rec.created_ts,
+            target_credit=rec.target_credit,
+            first_trade=rec.first_trade,
+            credit=rec.credit,
+            opened=rec.opened_ts,
+            profit_target=rec.profit_target,
         )
-        if rec.stop_trigger is not None and rec.stop_limit is not None and rec.stop_backup is not None:
+        if (
+            rec.stop_trigger is not None
+            and rec.stop_limit is not None
+            and rec.stop_backup is not None
+        ):
             live.stop = StopPlan(rec.stop_trigger, rec.stop_limit, rec.stop_backup)
         return live
 
@@ -62,14 +73,26 @@ class LiveCondor:
         """What consoles show."""
         c = self.condor
         return CondorView(
-            id=self.id, state=self.state.value, label=c.label(), long_put=c.long_put,
-            short_put=c.short_put, short_call=c.short_call, long_call=c.long_call,
-            quantity=c.quantity, credit=self.credit, mark=self.mark, debit=self.debit,
-            unrealized_pnl=self.unrealized, realized_pnl=None, profit_target=self.profit_target,
+            id=self.id,
+            state=self.state.value,
+            label=c.label(),
+            long_put=c.long_put,
+            short_put=c.short_put,
+            short_call=c.short_call,
+            long_call=c.long_call,
+            quantity=c.quantity,
+            credit=self.credit,
+            mark=self.mark,
+            debit=self.debit,
+            unrealized_pnl=self.unrealized,
+            realized_pnl=None,
+            profit_target=self.profit_target,
             stop_trigger=self.stop.trigger if self.stop else None,
             stop_limit=self.stop.limit if self.stop else None,
             stop_backup=self.stop.backup_trigger if self.stop else None,
-            stop_state=self.stop_state, first_trade=self.first_trade, opened_ts=self.opened,
+            stop_state=self.stop_state,
+            first_trade=self.first_trade,
+            opened_ts=self.opened,
             exit_reason=None,
         )
 
@@ -78,12 +101,27 @@ def record_view(rec: CondorRecord) -> CondorView:
     """A finished condor as consoles show it."""
     c = rec.condor
     return CondorView(
-        id=rec.id, state=rec.state.value, label=c.label(), long_put=c.long_put,
-        short_put=c.short_put, short_call=c.short_call, long_call=c.long_call, quantity=c.quantity,
-        credit=rec.credit, mark=None, debit=None, unrealized_pnl=None, realized_pnl=rec.realized_pnl,
-        profit_target=rec.profit_target, stop_trigger=rec.stop_trigger, stop_limit=rec.stop_limit,
-        stop_backup=rec.stop_backup, stop_state="n/a", first_trade=rec.first_trade,
-        opened_ts=rec.opened_ts, exit_reason=rec.exit_reason.value if rec.exit_reason else None,
+        id=rec.id,
+        state=rec.state.value,
+        label=c.label(),
+        long_put=c.long_put,
+        short_put=c.short_put,
+        short_call=c.short_call,
+        long_call=c.long_call,
+        quantity=c.quantity,
+        credit=rec.credit,
+        mark=None,
+        debit=None,
+        unrealized_pnl=None,
+        realized_pnl=rec.realized_pnl,
+        profit_target=rec.profit_target,
+        stop_trigger=rec.stop_trigger,
+        stop_limit=rec.stop_limit,
+        stop_backup=rec.stop_backup,
+        stop_state="n/a",
+        first_trade=rec.first_trade,
+        opened_ts=rec.opened_ts,
+        exit_reason=rec.exit_reason.value if rec.exit_reason else None,
     )
 
 

@@ -50,7 +50,9 @@ class _Subscriber:
 class EventBus:
     """Publishes engine events: assigns ``seq``/``ts``, journals, delivers to subscribers."""
 
-    def __init__(self, clock: Clock, journal: Journal, snapshot: SnapshotFn, capacity: int = 2000) -> None:
+    def __init__(
+        self, clock: Clock, journal: Journal, snapshot: SnapshotFn, capacity: int = 2000
+    ) -> None:
         self._clock = clock
         self._journal = journal
         self._snapshot = snapshot
@@ -69,7 +71,9 @@ class EventBus:
         stamped = dataclasses.replace(event, seq=self.seq, ts=self._clock.now())
         if not stamped.transient:
             payload: dict[str, Any] = to_wire(stamped)
-            self._journal.append_event(stamped.seq, stamped.ts or self._clock.now(), event_kind(stamped), payload)
+            self._journal.append_event(
+                stamped.seq, stamped.ts or self._clock.now(), event_kind(stamped), payload
+            )
         for listener in self._listeners:
             listener(stamped)
         for sub in self._subscribers:
@@ -83,7 +87,9 @@ class EventBus:
         try:
             last = since
             if since < self.seq:
-                for seq, _ts, _kind, payload in self._journal.events(since=since, limit=self._capacity):
+                for seq, _ts, _kind, payload in self._journal.events(
+                    since=since, limit=self._capacity
+                ):
                     last = seq
                     yield from_wire(payload)
                 if last < self.seq and self.seq - last > self._capacity:

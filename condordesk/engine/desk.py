@@ -45,7 +45,10 @@ from condordesk.risk.rules import RiskRules, stop_plan
 from condordesk.store.journal import Journal, StopRecord
 
 _D0 = Decimal(0)
-_STOP_ROLES = {OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT, OrderRole.STOP_MARKET: ExitReason.STOP_MARKET}
+_STOP_ROLES = {
+    OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT,
+    OrderRole.STOP_MARKET: ExitReason.STOP_MARKET,
+}
 
 
 def natural_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) -> Decimal | None:
@@ -68,6 +71,11 @@ def mid_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) ->
             return None
         total += q.mid if leg.action is OrderAction.BUY else -q.mid
     return total
+
+
+def _state(live: LiveCondor) -> CondorState:
+    """The condor's state now (a call, so type checkers do not assume it is unchanged)."""
+    return live.state
 
 
 class Desk:
@@ -112,21 +120,34 @@ class Desk:
         live.state = state
         self.journal.update_condor(live.id, state=state, **fields)
 
-    async def _send(self, live: LiveCondor, role: OrderRole, request: OrderRequest) -> OrderReport | None:
+    async def _send(
+        self, live: LiveCondor, role: OrderRole, request: OrderRequest
+    ) -> OrderReport | None:
         """Journal the intent, send, record the ack. None when the broker refused it."""
         self.journal.record_intent(live.id, role, request, self.clock.now())
-        self.bus.publish(api.OrderSubmitted(
-            condor_id=live.id, role=role.value, order_ref=request.order_ref,
-            order_type=request.order_type.value, quantity=request.quantity,
-            limit_price=request.limit_price, stop_price=request.stop_price,
-        ))
+        self.bus.publish(
+            api.OrderSubmitted(
+                condor_id=live.id,
+                role=role.value,
+                order_ref=request.order_ref,
+                order_type=request.order_type.value,
+                quantity=request.quantity,
+                limit_price=request.limit_price,
+                stop_price=request.stop_price,
+            )
+        )
         try:
             report = await self.broker.place_order(request)
         except OrderRejected as exc:
-            self.journal.update_order(request.order_ref, status=OrderStatus.REJECTED,
-                                      ts=self.clock.now(), reason=exc.reason)
-            self.bus.publish(api.OrderRejected(condor_id=live.id, order_ref=request.order_ref,
-                                               reason=exc.reason))
+            self.journal.update_order(
+                request.order_ref,
+                status=OrderStatus.REJECTED,
+                ts=self.clock.now(),
+                reason=exc.reason,
+            )
+            self.bus.publish(
+                api.OrderRejected(condor_id=live.id, order_ref=request.order_ref, reason=exc.reason)
+            )
             logger.warning("{} rejected: {}", request.order_ref, exc.reason)
             return None
         self.apply_report(report)
@@ -137,9 +158,14 @@ class Desk:
         if not self.tracker.update(report):
             return
         self.journal.update_order(
-            report.order_ref, status=report.status.value, ts=self.clock.now(),
-            order_id=report.order_id, perm_id=report.perm_id, filled=report.filled,
-            avg_price=report.avg_fill_price, reason=report.reason or None,
+            report.order_ref,
+            status=report.status.value,
+            ts=self.clock.now(),
+            order_id=report.order_id,
+            perm_id=report.perm_id,
+            filled=report.filled,
+            avg_price=report.avg_fill_price,
+            reason=report.reason or None,
         )
 
     # -- entry ----------------------------------------------------------------------------
@@ -162,14 +188,23 @@ class Desk:
         elif not any_fill and final is not None:
             self._entry_failed(live, final.reason or final.status.value)
         else:
-            self._alert("critical", "entry_unresolved",
-                        f"condor {live.id}: entry {ref} ended {final.status if final else 'unknown'} "
-                        "with partial or unknown fills; entries paused, check the broker")
+            self._alert(
+                "critical",
+                "entry_unresolved",
+                f"condor {live.id}: entry {ref} ended {final.status if final else 'unknown'} "
+                "with partial or unknown fills; entries paused, check the broker",
+            )
             self._pause(f"entry {ref} unresolved")
 
     def _entry_failed(self, live: LiveCondor, reason: str) -> None:
-        self._set_state(live, CondorState.CANCELLED, exit_reason=ExitReason.NOT_FILLED,
-                        closed_ts=self.clock.now(), realized_pnl=_D0, note=reason)
+        self._set_state(
+            live,
+            CondorState.CANCELLED,
+            exit_reason=ExitReason.NOT_FILLED,
+            closed_ts=self.clock.now(),
+            realized_pnl=_D0,
+            note=reason,
+        )
         self.live.pop(live.id, None)
         self.bus.publish(api.EntryNotFilled(condor_id=live.id, reason=reason))
 
@@ -181,10 +216,18 @@ class Desk:
         credit = -signed_combo(entry, live.condor.quantity)
         live.credit, live.opened = credit, self.clock.now()
         self._set_state(live, CondorState.OPEN, credit=credit, opened_ts=live.opened)
-        self.bus.publish(api.CondorOpened(condor_id=live.id, label=live.condor.label(),
-                                          quantity=live.condor.quantity, credit=credit,
-                                          first_trade=live.first_trade))
-        logger.success("opened {} {} x{} for {}", live.id, live.condor.label(), live.condor.quantity, credit)
+        self.bus.publish(
+            api.CondorOpened(
+                condor_id=live.id,
+                label=live.condor.label(),
+                quantity=live.condor.quantity,
+                credit=credit,
+                first_trade=live.first_trade,
+            )
+        )
+        logger.success(
+            "opened {} {} x{} for {}", live.id, live.condor.label(), live.condor.quantity, credit
+        )
         await self.place_stops(live)
 
     # -- stops ----------------------------------------------------------------------------
@@ -194,34 +237,66 @@ class Desk:
         assert live.credit is not None
         plan = stop_plan(live.credit, self.rules)
         if trigger is not None:
-            plan = dataclasses.replace(plan, trigger=trigger, limit=trigger + self.rules.stop_limit_offset,
-                                       backup_trigger=trigger + self.rules.stop_market_offset)
+            plan = dataclasses.replace(
+                plan,
+                trigger=trigger,
+                limit=trigger + self.rules.stop_limit_offset,
+                backup_trigger=trigger + self.rules.stop_market_offset,
+            )
         for attempt in (1, 2):
             live.stop_generation += 1
             gen = live.stop_generation
             primary, backup = stop_orders(
-                live.condor, trigger=plan.trigger, limit=plan.limit, backup_trigger=plan.backup_trigger,
+                live.condor,
+                trigger=plan.trigger,
+                limit=plan.limit,
+                backup_trigger=plan.backup_trigger,
                 limit_ref=order_ref(live.id, OrderRole.STOP_LIMIT, gen),
-                market_ref=order_ref(live.id, OrderRole.STOP_MARKET, gen), oca_group=live.oca_group,
+                market_ref=order_ref(live.id, OrderRole.STOP_MARKET, gen),
+                oca_group=live.oca_group,
             )
             with self.journal.transaction():
-                self.journal.record_stop(StopRecord(live.id, live.oca_group, primary.order_ref,
-                                                    backup.order_ref, plan.trigger, plan.limit,
-                                                    plan.backup_trigger, "placed", self.clock.now()))
-                self.journal.update_condor(live.id, stop_trigger=plan.trigger, stop_limit=plan.limit,
-                                           stop_backup=plan.backup_trigger)
+                self.journal.record_stop(
+                    StopRecord(
+                        live.id,
+                        live.oca_group,
+                        primary.order_ref,
+                        backup.order_ref,
+                        plan.trigger,
+                        plan.limit,
+                        plan.backup_trigger,
+                        "placed",
+                        self.clock.now(),
+                    )
+                )
+                self.journal.update_condor(
+                    live.id,
+                    stop_trigger=plan.trigger,
+                    stop_limit=plan.limit,
+                    stop_backup=plan.backup_trigger,
+                )
             live.stop, live.stop_state = plan, "placed"
-            reports = [await self._send(live, OrderRole.STOP_LIMIT, primary),
-                       await self._send(live, OrderRole.STOP_MARKET, backup)]
+            reports = [
+                await self._send(live, OrderRole.STOP_LIMIT, primary),
+                await self._send(live, OrderRole.STOP_MARKET, backup),
+            ]
             live.stop_order_ids = [r.order_id for r in reports if r is not None]
-            self.bus.publish(api.StopPlaced(condor_id=live.id, trigger=plan.trigger, limit=plan.limit,
-                                            backup_trigger=plan.backup_trigger,
-                                            order_ids=list(live.stop_order_ids)))
+            self.bus.publish(
+                api.StopPlaced(
+                    condor_id=live.id,
+                    trigger=plan.trigger,
+                    limit=plan.limit,
+                    backup_trigger=plan.backup_trigger,
+                    order_ids=list(live.stop_order_ids),
+                )
+            )
             if await self.verify_stops(live):
                 return True
             logger.error("stops of {} not verified (attempt {})", live.id, attempt)
             await self.cancel_stops(live, "replacing unverified stops")
-        self._alert("critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it")
+        self._alert(
+            "critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it"
+        )
         self._spawn(self.close(live, ExitReason.PROTECTION_FAILED))
         return False
 
@@ -236,10 +311,18 @@ class Desk:
         }
         seen = 0
         for rep in await self.broker.open_orders():
-            if rep.order_ref in want and rep.status is OrderStatus.WORKING and rep.request is not None:
+            if (
+                rep.order_ref in want
+                and rep.status is OrderStatus.WORKING
+                and rep.request is not None
+            ):
                 stop_px, limit_px = want[rep.order_ref]
-                ok = (rep.request.quantity == live.condor.quantity and rep.request.stop_price == stop_px
-                      and rep.request.limit_price == limit_px and rep.remaining == live.condor.quantity)
+                ok = (
+                    rep.request.quantity == live.condor.quantity
+                    and rep.request.stop_price == stop_px
+                    and rep.request.limit_price == limit_px
+                    and rep.remaining == live.condor.quantity
+                )
                 seen += ok
         if seen == len(want):
             live.stop_state = "verified"
@@ -265,7 +348,9 @@ class Desk:
 
     # -- closing --------------------------------------------------------------------------
 
-    async def close(self, live: LiveCondor, reason: ExitReason, limit: Decimal | None = None) -> bool:
+    async def close(
+        self, live: LiveCondor, reason: ExitReason, limit: Decimal | None = None
+    ) -> bool:
         """Buy the condor back; the closing order joins the stops' OCA group so that only
         one of them can fill. Chases the natural price by a tick per try."""
         if live.state is not CondorState.OPEN:
@@ -279,7 +364,9 @@ class Desk:
                 break
             live.close_generation += 1
             ref = order_ref(live.id, OrderRole.CLOSE, live.close_generation)
-            request = dataclasses.replace(close_order(live.condor, price, ref), oca_group=live.oca_group)
+            request = dataclasses.replace(
+                close_order(live.condor, price, ref), oca_group=live.oca_group
+            )
             self.bus.publish(api.CondorClosing(condor_id=live.id, reason=reason.value, limit=price))
             report = await self._send(live, OrderRole.CLOSE, request)
             if report is None:
@@ -288,13 +375,16 @@ class Desk:
             if final is None:
                 await self._cancel(report.order_id)
                 final = await self.tracker.wait_done(ref, self.fill_timeout_s)
-            if live.state is CondorState.CLOSED:
+            if _state(live) is CondorState.CLOSED:
                 return True
-        if live.state is CondorState.CLOSING:
+        if _state(live) is CondorState.CLOSING:
             self._set_state(live, CondorState.OPEN)
-            self._alert("warning", "close_failed", f"condor {live.id}: could not close ({reason.value}); "
-                        "stops stay working")
-        return live.state is CondorState.CLOSED
+            self._alert(
+                "warning",
+                "close_failed",
+                f"condor {live.id}: could not close ({reason.value}); stops stay working",
+            )
+        return _state(live) is CondorState.CLOSED
 
     async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
         quotes = await self.broker.option_quotes(live.condor.contracts, timeout=5.0)
@@ -304,18 +394,35 @@ class Desk:
             return None
         return max(round_to_tick(natural, COMBO_TICK, "up"), COMBO_TICK) + COMBO_TICK * attempt
 
-    def finish(self, live: LiveCondor, reason: ExitReason, settlement: Decimal | None = None) -> None:
+    def finish(
+        self, live: LiveCondor, reason: ExitReason, settlement: Decimal | None = None
+    ) -> None:
         """The condor is flat: journal the exit and P&L from its fills."""
         if live.state not in (CondorState.OPEN, CondorState.CLOSING):
             return
-        exit_debit, commissions, pnl = realized(self.journal.fills(live.id), live.condor, settlement)
+        exit_debit, commissions, pnl = realized(
+            self.journal.fills(live.id), live.condor, settlement
+        )
         live.state = CondorState.CLOSED
-        self.journal.update_condor(live.id, state=CondorState.CLOSED, closed_ts=self.clock.now(),
-                                   exit_reason=reason, exit_debit=exit_debit, commissions=commissions,
-                                   realized_pnl=pnl)
+        self.journal.update_condor(
+            live.id,
+            state=CondorState.CLOSED,
+            closed_ts=self.clock.now(),
+            exit_reason=reason,
+            exit_debit=exit_debit,
+            commissions=commissions,
+            realized_pnl=pnl,
+        )
         self.live.pop(live.id, None)
-        self.bus.publish(api.CondorClosed(condor_id=live.id, reason=reason.value, exit_debit=exit_debit,
-                                          commissions=commissions, realized_pnl=pnl))
+        self.bus.publish(
+            api.CondorClosed(
+                condor_id=live.id,
+                reason=reason.value,
+                exit_debit=exit_debit,
+                commissions=commissions,
+                realized_pnl=pnl,
+            )
+        )
         logger.info("closed {} ({}) exit {} P&L {}", live.id, reason.value, exit_debit, pnl)
         self._spawn(self._sweep(live.id))
 
@@ -323,14 +430,17 @@ class Desk:
         """After a condor closes, make sure none of its orders is left working."""
         await self.clock.sleep(2.0)
         for rec in self.journal.orders(condor_id, working_only=True):
-            if rec.order_id is not None and (rep := self.tracker.latest(rec.order_ref)) is not None \
-                    and not rep.status.is_done:
+            if (
+                rec.order_id is not None
+                and (rep := self.tracker.latest(rec.order_ref)) is not None
+                and not rep.status.is_done
+            ):
                 logger.info("cancelling leftover {} of closed condor", rec.order_ref)
                 await self._cancel(rec.order_id)
 
     # -- broker events --------------------------------------------------------------------
 
-    def on_broker_event(self, event: BrokerEvent) -> None:  # noqa: C901
+    def on_broker_event(self, event: BrokerEvent) -> None:
         """Apply one broker event. Safe to call twice with the same event."""
         if isinstance(event, ExecutionReceived):
             self._on_execution(event)
@@ -340,12 +450,17 @@ class Desk:
             self._on_order(event.report)
         elif isinstance(event, PositionsSettled):
             for live in list(self.live.values()):
-                if live.condor.expiry == event.expiry and live.state in (CondorState.OPEN, CondorState.CLOSING):
+                if live.condor.expiry == event.expiry and live.state in (
+                    CondorState.OPEN,
+                    CondorState.CLOSING,
+                ):
                     value = live.condor.value_at_expiry(event.settlement_price)
                     self.finish(live, ExitReason.EXPIRED, settlement=value)
         elif isinstance(event, ConnectionChanged):
             self.connected = event.connected
-            self.bus.publish(api.BrokerConnectionChanged(connected=event.connected, reason=event.reason))
+            self.bus.publish(
+                api.BrokerConnectionChanged(connected=event.connected, reason=event.reason)
+            )
         elif isinstance(event, BrokerMessage):
             logger.warning("broker message {}: {}", event.code, event.text)
 
@@ -355,9 +470,17 @@ class Desk:
         condor_id = parsed[0] if parsed else None
         if not self.journal.record_fill(e, condor_id):
             return  # a replay
-        self.bus.publish(api.FillRecorded(condor_id=condor_id or "", order_ref=e.order_ref, exec_id=e.exec_id,
-                                          symbol=e.contract.symbol, side=e.side.value, quantity=e.quantity,
-                                          price=e.price))
+        self.bus.publish(
+            api.FillRecorded(
+                condor_id=condor_id or "",
+                order_ref=e.order_ref,
+                exec_id=e.exec_id,
+                symbol=e.contract.symbol,
+                side=e.side.value,
+                quantity=e.quantity,
+                price=e.price,
+            )
+        )
 
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)
@@ -371,31 +494,46 @@ class Desk:
         if report.status is OrderStatus.FILLED and role in _STOP_ROLES:
             live.stop_state = "triggered"
             self.journal.update_stop(live.oca_group, "triggered")
-            self.bus.publish(api.StopTriggered(condor_id=live.id, role=role.value,
-                                               price=report.avg_fill_price or _D0))
+            self.bus.publish(
+                api.StopTriggered(
+                    condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0
+                )
+            )
             self.finish(live, _STOP_ROLES[role])
         elif report.status is OrderStatus.FILLED and role is OrderRole.CLOSE:
             self.finish(live, live.close_reason or ExitReason.MANUAL)
         elif report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
-            self.bus.publish(api.OrderCancelled(condor_id=live.id, order_ref=report.order_ref,
-                                                reason=report.reason))
+            self.bus.publish(
+                api.OrderCancelled(
+                    condor_id=live.id, order_ref=report.order_ref, reason=report.reason
+                )
+            )
             current = order_ref(live.id, role, live.stop_generation)
-            if role in _STOP_ROLES and report.order_ref == current and live.state is CondorState.OPEN:
+            if (
+                role in _STOP_ROLES
+                and report.order_ref == current
+                and live.state is CondorState.OPEN
+            ):
                 live.stop_state = "degraded"  # the periodic stop check re-arms it
 
     def unrealized_total(self) -> Decimal:
         """Sum of open condors' unrealized P&L in dollars."""
         return sum((lc.unrealized for lc in self.live.values() if lc.unrealized is not None), _D0)
 
-    def mark(self, live: LiveCondor, quotes: dict[OptionContract, OptionQuote], spot: Decimal) -> None:
+    def mark(
+        self, live: LiveCondor, quotes: dict[OptionContract, OptionQuote], spot: Decimal
+    ) -> None:
         """Update a condor's mark, debit and unrealized P&L from fresh quotes."""
         mark, debit = mid_debit(quotes, live), natural_debit(quotes, live)
         if mark is None or debit is None or live.credit is None:
             return
         live.mark, live.debit = mark, debit
         live.unrealized = (live.credit - mark) * MULTIPLIER * live.condor.quantity
-        self.bus.publish(api.CondorMarked(condor_id=live.id, spot=spot, mark=mark, debit=debit,
-                                          unrealized_pnl=live.unrealized))
+        self.bus.publish(
+            api.CondorMarked(
+                condor_id=live.id, spot=spot, mark=mark, debit=debit, unrealized_pnl=live.unrealized
+            )
+        )
 
     async def drain(self) -> None:
         """Wait for background sweeps (used at shutdown)."""

@@ -56,11 +56,14 @@ def risk_rules(profile: Profile) -> RiskRules:
     """Plain risk values from a profile."""
     r = profile.risk
     return RiskRules(
-        stop_multiple=r.stop_multiple, stop_limit_offset=r.stop_limit_offset,
-        stop_market_offset=r.stop_market_offset, profit_close_price=r.profit_close_price,
+        stop_multiple=r.stop_multiple,
+        stop_limit_offset=r.stop_limit_offset,
+        stop_market_offset=r.stop_market_offset,
+        profit_close_price=r.profit_close_price,
         first_trade_profit_pct=r.first_trade_profit_pct,
         first_trade_window=timedelta(minutes=r.first_trade_window_min),
-        expiry_safety_time=r.expiry_safety_time, itm_buffer_points=r.itm_buffer_points,
+        expiry_safety_time=r.expiry_safety_time,
+        itm_buffer_points=r.itm_buffer_points,
         daily_max_loss=r.daily_max_loss,
     )
 
@@ -69,9 +72,14 @@ def selection_rules(profile: Profile) -> SelectionRules:
     """Plain selection values from a profile."""
     s = profile.strategy
     return SelectionRules(
-        target_delta=s.target_delta, delta_tolerance=s.delta_tolerance, wing_widths=s.wing_widths,
-        min_credit=s.min_credit, max_credit=s.max_credit, premium_balance=s.premium_balance,
-        quantity=s.contracts, greeks_max_age_s=s.greeks_max_age_s,
+        target_delta=s.target_delta,
+        delta_tolerance=s.delta_tolerance,
+        wing_widths=s.wing_widths,
+        min_credit=s.min_credit,
+        max_credit=s.max_credit,
+        premium_balance=s.premium_balance,
+        quantity=s.contracts,
+        greeks_max_age_s=s.greeks_max_age_s,
     )
 
 
@@ -99,10 +107,17 @@ class Engine:
         self.bus = EventBus(clock, journal, self.snapshot)
         self.summary = RunSummary()
         self.bus.add_listener(self.summary.on_event)
-        self.desk = Desk(broker, journal, self.bus, clock, self.rules,
-                         fill_timeout_s=profile.risk.fill_timeout_s,
-                         chase_ticks=profile.risk.close_chase_ticks,
-                         alert=self.alert, pause=lambda why: self._set_paused(why, "engine"))
+        self.desk = Desk(
+            broker,
+            journal,
+            self.bus,
+            clock,
+            self.rules,
+            fill_timeout_s=profile.risk.fill_timeout_s,
+            chase_ticks=profile.risk.close_chase_ticks,
+            alert=self.alert,
+            pause=lambda why: self._set_paused(why, "engine"),
+        )
         self.account = ""
         self.state = "starting"
         self.paused_reason: str | None = journal.get_state("paused_reason")
@@ -130,10 +145,19 @@ class Engine:
             views = [record_view(r) for r in done] + views
             realized = sum((r.realized_pnl or _D0 for r in done), _D0)
         return api.Snapshot(
-            seq=self.bus.seq, ts=self.clock.now(), profile=self.profile.name, mode=self.profile.mode,
-            account=self.account, state=self.state, paused_reason=self.paused_reason,
-            connected=self.desk.connected, spot=self.spot, day=self.day, condors=views,
-            realized_pnl=realized, unrealized_pnl=self.desk.unrealized_total(),
+            seq=self.bus.seq,
+            ts=self.clock.now(),
+            profile=self.profile.name,
+            mode=self.profile.mode,
+            account=self.account,
+            state=self.state,
+            paused_reason=self.paused_reason,
+            connected=self.desk.connected,
+            spot=self.spot,
+            day=self.day,
+            condors=views,
+            realized_pnl=realized,
+            unrealized_pnl=self.desk.unrealized_total(),
             open_alerts=list(self.open_alerts),
         )
 
@@ -144,8 +168,14 @@ class Engine:
     async def submit(self, command: api.Command) -> api.Ack:
         """Validate and carry out an operator command; journaled with its origin."""
         ack = self._accept(command)
-        self.bus.publish(api.CommandReceived(command=type(command).__name__, origin=command.origin,
-                                             detail=repr(command), accepted=ack.accepted))
+        self.bus.publish(
+            api.CommandReceived(
+                command=type(command).__name__,
+                origin=command.origin,
+                detail=repr(command),
+                accepted=ack.accepted,
+            )
+        )
         if ack.accepted:
             await self._carry_out(command)
         return ack
@@ -183,7 +213,11 @@ class Engine:
             self._sleeper.cancel()
 
     async def _wait(self, seconds: float, *, hibernate_until: datetime | None = None) -> None:
-        coro = self.clock.hibernate_until(hibernate_until) if hibernate_until else self.clock.sleep(seconds)
+        coro = (
+            self.clock.hibernate_until(hibernate_until)
+            if hibernate_until
+            else self.clock.sleep(seconds)
+        )
         self._sleeper = asyncio.ensure_future(coro)
         try:
             await self._sleeper
@@ -201,20 +235,31 @@ class Engine:
             await self.broker.connect()
             self.desk.connected = True
             self.account = await self.broker.account()
-            self.bus.publish(api.EngineStarted(profile=self.profile.name, mode=self.profile.mode,
-                                               account=self.account))
-            logger.info("engine started: profile {} ({}) account {}", self.profile.name,
-                        self.profile.mode, self.account)
+            self.bus.publish(
+                api.EngineStarted(
+                    profile=self.profile.name, mode=self.profile.mode, account=self.account
+                )
+            )
+            logger.info(
+                "engine started: profile {} ({}) account {}",
+                self.profile.name,
+                self.profile.mode,
+                self.account,
+            )
             self._recover()
             await self._schedule()
         finally:
             await self.desk.drain()
             consumer.cancel()
             self.state = "stopped"
-            self.bus.publish(api.EngineStopped(reason="stop requested" if self._stopping else "done"))
+            self.bus.publish(
+                api.EngineStopped(reason="stop requested" if self._stopping else "done")
+            )
             await self.broker.disconnect()
-            logger.info("engine stopped; {} condor(s) still live, their stops stay at the broker",
-                        len(self.desk.live))
+            logger.info(
+                "engine stopped; {} condor(s) still live, their stops stay at the broker",
+                len(self.desk.live),
+            )
         return self.summary
 
     async def _consume(self) -> None:
@@ -222,16 +267,22 @@ class Engine:
             try:
                 self.desk.on_broker_event(event)
             except CondordeskError as exc:
-                self.alert("critical", "broker_event", f"could not apply {type(event).__name__}: {exc}")
+                self.alert(
+                    "critical", "broker_event", f"could not apply {type(event).__name__}: {exc}"
+                )
 
     def _recover(self) -> None:
         """Load live condors from the journal (full reconciliation comes with restart safety)."""
-        for rec in self.journal.condors(states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]):
+        for rec in self.journal.condors(
+            states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]
+        ):
             live = LiveCondor.from_record(rec)
             live.stop_generation = len(self.journal.stops(rec.id))
             live.stop_state = "placed" if live.stop_generation else "none"
             self.desk.live[rec.id] = live
-            logger.warning("recovered live condor {} ({}) from the journal", rec.id, rec.state.value)
+            logger.warning(
+                "recovered live condor {} ({}) from the journal", rec.id, rec.state.value
+            )
 
     async def _schedule(self) -> None:
         done = 0
@@ -277,9 +328,15 @@ class Engine:
 
     async def _trade_session(self, session: Session) -> None:
         self.state = "paused" if self.paused_reason else "armed"
-        self.bus.publish(api.SessionOpened(day=session.day, close=session.close, early_close=session.early_close))
-        logger.info("session {} open until {:%H:%M} ET{}", session.day, session.close.astimezone(ET),
-                    " (early close)" if session.early_close else "")
+        self.bus.publish(
+            api.SessionOpened(day=session.day, close=session.close, early_close=session.early_close)
+        )
+        logger.info(
+            "session {} open until {:%H:%M} ET{}",
+            session.day,
+            session.close.astimezone(ET),
+            " (early close)" if session.early_close else "",
+        )
         step = self.profile.strategy.cycle_seconds
         while not self._stopping and self.clock.now() < session.close:
             await self._cycle(session)
@@ -289,7 +346,11 @@ class Engine:
         deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
         while any(lc.condor.expiry <= session.day for lc in self.desk.live.values()):
             if self.clock.now() >= deadline or self._stopping:
-                self.alert("critical", "unsettled", "positions expiring today are still live after the close")
+                self.alert(
+                    "critical",
+                    "unsettled",
+                    "positions expiring today are still live after the close",
+                )
                 break
             await self._wait(self.profile.simulator.tick_seconds)
         day_rows = self.journal.condors(day=session.day)
@@ -297,12 +358,30 @@ class Engine:
         commissions = sum((r.commissions for r in day_rows), _D0)
         opened = sum(1 for r in day_rows if r.opened_ts is not None)
         closed = sum(1 for r in day_rows if r.state is CondorState.CLOSED)
-        self.journal.save_daily(session.day, realized_pnl=realized, commissions=commissions,
-                                condors_opened=opened, condors_closed=closed)
-        self.bus.publish(api.SessionClosed(day=session.day, realized_pnl=realized, commissions=commissions,
-                                           condors_opened=opened, condors_closed=closed))
-        logger.info("session {} closed: {} opened, {} closed, realized {} (commissions {})",
-                    session.day, opened, closed, realized, commissions)
+        self.journal.save_daily(
+            session.day,
+            realized_pnl=realized,
+            commissions=commissions,
+            condors_opened=opened,
+            condors_closed=closed,
+        )
+        self.bus.publish(
+            api.SessionClosed(
+                day=session.day,
+                realized_pnl=realized,
+                commissions=commissions,
+                condors_opened=opened,
+                condors_closed=closed,
+            )
+        )
+        logger.info(
+            "session {} closed: {} opened, {} closed, realized {} (commissions {})",
+            session.day,
+            opened,
+            closed,
+            realized,
+            commissions,
+        )
 
     # -- the trading cycle ----------------------------------------------------------------
 
@@ -320,22 +399,30 @@ class Engine:
             self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
 
     async def _monitor(self, live: LiveCondor, session: Session) -> None:
-        assert self.spot is not None and live.credit is not None and live.opened is not None
-        quotes = await self.broker.option_quotes(live.condor.contracts,
-                                                 timeout=self.profile.strategy.greeks_timeout_s)
+        if self.spot is None or live.credit is None or live.opened is None:
+            return
+        quotes = await self.broker.option_quotes(
+            live.condor.contracts, timeout=self.profile.strategy.greeks_timeout_s
+        )
         self.desk.mark(live, quotes, self.spot)
         now = self.clock.now()
-        live.profit_target = profit_target(live.credit, first_trade=live.first_trade, opened=live.opened,
-                                           now=now, rules=self.rules)
-        danger = expiry_danger(live.condor, self.spot, now.astimezone(ET), session.close, self.rules)
+        live.profit_target = profit_target(
+            live.credit, first_trade=live.first_trade, opened=live.opened, now=now, rules=self.rules
+        )
+        danger = expiry_danger(
+            live.condor, self.spot, now.astimezone(ET), session.close, self.rules
+        )
         if danger:
             logger.warning("expiry safety for {}: {}", live.id, danger)
             await self.desk.close(live, ExitReason.EXPIRY_SAFETY)
         elif live.debit is not None and live.debit <= live.profit_target:
             first = live.profit_target > self.rules.profit_close_price
             reason = ExitReason.FIRST_TRADE_TARGET if first else ExitReason.PROFIT_TARGET
-            await self.desk.close(live, reason, limit=max(live.debit, self.rules.profit_close_price) if first
-                                  else None)
+            await self.desk.close(
+                live,
+                reason,
+                limit=max(live.debit, self.rules.profit_close_price) if first else None,
+            )
 
     def _check_daily_loss(self) -> None:
         if self._daily_loss_hit or self.day is None:
@@ -344,16 +431,23 @@ class Engine:
         if daily_loss_breached(realized, self.desk.unrealized_total(), self.rules):
             self._daily_loss_hit = True
             loss = realized + self.desk.unrealized_total()
-            self.alert("warning", "daily_loss", f"daily P&L {loss:.2f} reached the max loss "
-                       f"{self.rules.daily_max_loss}; entries paused for the day")
+            self.alert(
+                "warning",
+                "daily_loss",
+                f"daily P&L {loss:.2f} reached the max loss "
+                f"{self.rules.daily_max_loss}; entries paused for the day",
+            )
             self._set_paused(f"daily max loss ({loss:.2f})", "engine")
 
     async def _check_stops(self) -> None:
         """The stop invariant: every open condor has a working, verified OCA stop pair."""
         now = self.clock.now()
         interval = timedelta(minutes=self.profile.schedule.reconcile_interval_min)
-        degraded = [lc for lc in self.desk.live.values()
-                    if lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED]
+        degraded = [
+            lc
+            for lc in self.desk.live.values()
+            if lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED
+        ]
         due = self._last_stop_check is None or now - self._last_stop_check >= interval
         if not degraded and not due:
             return
@@ -367,7 +461,11 @@ class Engine:
                 held = {p.contract: p.quantity for p in await self.broker.positions()}
                 if all(held.get(c, 0) == 0 for c in live.condor.contracts):
                     continue  # flat at the broker: its closing fills are on their way
-                self.alert("critical", "stop_missing", f"condor {live.id} had no working stop pair; re-arming")
+                self.alert(
+                    "critical",
+                    "stop_missing",
+                    f"condor {live.id} had no working stop pair; re-arming",
+                )
                 await self.desk.cancel_stops(live, "re-arming")
                 await self.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
 
@@ -378,14 +476,20 @@ class Engine:
         strat = self.profile.strategy
         entry_end = strat.entry_end
         if session.early_close:  # keep the same distance from the close
-            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(session.day, entry_end)
+            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(
+                session.day, entry_end
+            )
             entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
         return EntryContext(
-            now_et=now_et, entry_start=strat.entry_start, entry_end=entry_end,
-            session_close_et=session.close.astimezone(ET), paused_reason=self.paused_reason,
+            now_et=now_et,
+            entry_start=strat.entry_start,
+            entry_end=entry_end,
+            session_close_et=session.close.astimezone(ET),
+            paused_reason=self.paused_reason,
             connected=self.desk.connected,
             live_condors=sum(1 for lc in self.desk.live.values() if lc.state.is_live),
-            max_concurrent=strat.max_concurrent, last_entry=self._last_entry,
+            max_concurrent=strat.max_concurrent,
+            last_entry=self._last_entry,
             reentry_interval=timedelta(minutes=strat.reentry_interval_min),
         )
 
@@ -419,12 +523,22 @@ class Engine:
         atm = min(strikes, key=lambda k: abs(float(k) - spot))
         timeout = self.profile.strategy.greeks_timeout_s
         atm_quotes = await self.broker.option_quotes(
-            [OptionContract(session.day, atm, Right.PUT), OptionContract(session.day, atm, Right.CALL)],
-            timeout=timeout)
-        ivs = [q.greeks.iv for q in atm_quotes.values() if q.greeks is not None and q.greeks.is_finite()]
+            [
+                OptionContract(session.day, atm, Right.PUT),
+                OptionContract(session.day, atm, Right.CALL),
+            ],
+            timeout=timeout,
+        )
+        ivs = [
+            q.greeks.iv
+            for q in atm_quotes.values()
+            if q.greeks is not None and q.greeks.is_finite()
+        ]
         if not ivs:
             return NoTrade("stale_greeks", "no implied volatility at the money")
-        candidates = screen_contracts(strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection)
+        candidates = screen_contracts(
+            strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection
+        )
         quotes = await self.broker.option_quotes(candidates, timeout=timeout)
         return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
 
@@ -433,11 +547,25 @@ class Engine:
         condor_id = f"{session.day:%Y%m%d}-{len(today) + 1:02d}"
         first = not any(r.opened_ts is not None for r in today)
         now = self.clock.now()
-        record = CondorRecord(id=condor_id, day=session.day, condor=condor, state=CondorState.WORKING,
-                              created_ts=now, target_credit=credit, first_trade=first)
+        record = CondorRecord(
+            id=condor_id,
+            day=session.day,
+            condor=condor,
+            state=CondorState.WORKING,
+            created_ts=now,
+            target_credit=credit,
+            first_trade=first,
+        )
         self.journal.insert_condor(record)
-        live = LiveCondor(id=condor_id, day=session.day, condor=condor, state=CondorState.WORKING,
-                          created=now, target_credit=credit, first_trade=first)
+        live = LiveCondor(
+            id=condor_id,
+            day=session.day,
+            condor=condor,
+            state=CondorState.WORKING,
+            created=now,
+            target_credit=credit,
+            first_trade=first,
+        )
         self.desk.live[condor_id] = live
         logger.info("entering {} {} for {} (SPX {})", condor_id, condor.label(), credit, self.spot)
         await self.desk.open_condor(live, credit)
@@ -472,12 +600,16 @@ class Engine:
             for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
                 await self.desk.close(live, ExitReason.FLATTEN)
         elif isinstance(command, api.CloseCondor):
-            await self.desk.close(self.desk.live[command.condor_id], ExitReason.MANUAL, command.limit)
+            await self.desk.close(
+                self.desk.live[command.condor_id], ExitReason.MANUAL, command.limit
+            )
         elif isinstance(command, api.CancelStop):
             live = self.desk.live[command.condor_id]
             await self.desk.cancel_stops(live, f"cancelled by {origin}")
             live.stop_state = OPERATOR_CANCELLED
-            self.alert("warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)")
+            self.alert(
+                "warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)"
+            )
         elif isinstance(command, api.MoveStop):
             live = self.desk.live[command.condor_id]
             await self.desk.cancel_stops(live, f"moved by {origin}")

@@ -97,8 +97,13 @@ class RunSummary:
             "warnings": self.warnings,
             "entries_skipped_by_reason": dict(sorted(self.skipped_by_reason.items())),
             "per_session": [
-                {"day": s.day, "opened": s.opened, "closed": s.closed,
-                 "realized_pnl": str(s.realized_pnl), "commissions": str(s.commissions)}
+                {
+                    "day": s.day,
+                    "opened": s.opened,
+                    "closed": s.closed,
+                    "realized_pnl": str(s.realized_pnl),
+                    "commissions": str(s.commissions),
+                }
                 for s in self.sessions
             ],
         }

@@ -52,10 +52,10 @@ class Clock(ABC):
 class LiveClock(Clock):
     """The wall clock. The only code in condordesk that reads it."""
 
-    def now(self) -> datetime:  # noqa: D102
+    def now(self) -> datetime:
         return datetime.now(UTC)
 
-    async def sleep(self, seconds: float) -> None:  # noqa: D102
+    async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0))
 
 
@@ -78,6 +78,7 @@ class SimClock(Clock):
         self._jump_idle = jump_idle
         self._t0: float | None = None
         self._offset = 0.0  # simulated seconds added by jumps
+        self._last = 0.0  # elapsed simulated seconds at the last read
 
     @property
     def speed(self) -> float:
@@ -90,17 +91,18 @@ class SimClock(Clock):
             self._t0 = loop_time
         return (loop_time - self._t0) * self._speed + self._offset
 
-    def now(self) -> datetime:  # noqa: D102
+    def now(self) -> datetime:
         try:
-            elapsed = self._elapsed()
-        except RuntimeError:  # no running loop: the clock has not started yet
-            elapsed = self._offset
-        return self._start + timedelta(seconds=elapsed)
+            self._last = self._elapsed()
+        except RuntimeError:  # no running loop: not started yet, or the run is over
+            return self._start + timedelta(seconds=max(self._last, self._offset))
+        return self._start + timedelta(seconds=self._last)
 
-    async def sleep(self, seconds: float) -> None:  # noqa: D102
+    async def sleep(self, seconds: float) -> None:
+        self._elapsed()  # a sleep before the first read still counts from here
         await asyncio.sleep(max(seconds, 0.0) / self._speed)
 
-    async def hibernate_until(self, when: datetime) -> None:  # noqa: D102
+    async def hibernate_until(self, when: datetime) -> None:
         delay = (when - self.now()).total_seconds()
         if delay <= 0:
             return
@@ -110,5 +112,5 @@ class SimClock(Clock):
         else:
             await self.sleep(delay)
 
-    def loop_seconds(self, seconds: float) -> float:  # noqa: D102
+    def loop_seconds(self, seconds: float) -> float:
         return seconds / self._speed

@@ -44,9 +44,10 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         super().__init__()
         self._virtual_now = 0.0
-        self._selector = _JumpingSelector(self._selector, self)  # type: ignore[has-type]
+        inner: selectors.BaseSelector = self._selector
+        self._selector = _JumpingSelector(inner, self)  # type: ignore[assignment]
 
-    def time(self) -> float:  # noqa: D102
+    def time(self) -> float:
         return self._virtual_now
 
     def advance(self, seconds: float) -> None:

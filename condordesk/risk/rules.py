@@ -61,14 +61,22 @@ def profit_target(
     reached within ``first_trade_window`` of its entry; otherwise the target is the
     ``profit_close_price`` (0.05: the condor is nearly worthless)."""
     floor = rules.profit_close_price
-    if first_trade and rules.first_trade_profit_pct > 0 and now - opened <= rules.first_trade_window:
+    if (
+        first_trade
+        and rules.first_trade_profit_pct > 0
+        and now - opened <= rules.first_trade_window
+    ):
         keep = credit * (1 - Decimal(repr(rules.first_trade_profit_pct)) / 100)
         return max(round_to_tick(keep, COMBO_TICK, "down"), floor)
     return floor
 
 
 def expiry_danger(
-    condor: IronCondor, spot: Decimal, now_et: datetime, session_close_et: datetime, rules: RiskRules
+    condor: IronCondor,
+    spot: Decimal,
+    now_et: datetime,
+    session_close_et: datetime,
+    rules: RiskRules,
 ) -> str | None:
     """Near the close, a short strike in the money or within the buffer: why to close, or None.
 

@@ -124,6 +124,7 @@ class Journal:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
+            self._check_version()
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -133,13 +134,17 @@ class Journal:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _migrate(self) -> None:
+    def _check_version(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         if version > SCHEMA_VERSION:
+            self._db.close()
             raise JournalError(
                 f"journal {self.path} has schema {version}, newer than this condordesk "
                 f"({SCHEMA_VERSION}); upgrade condordesk"
             )
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
         for target in range(version + 1, SCHEMA_VERSION + 1):
             with self.transaction():
                 for statement in MIGRATIONS[target]:
@@ -183,16 +188,38 @@ class Journal:
             "short_call, long_call, quantity, target_credit, first_trade) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                rec.id, rec.day.isoformat(), rec.state.value, rec.created_ts.isoformat(),
-                c.expiry.isoformat(), str(c.long_put), str(c.short_put), str(c.short_call),
-                str(c.long_call), c.quantity, str(rec.target_credit), int(rec.first_trade),
+                rec.id,
+                rec.day.isoformat(),
+                rec.state.value,
+                rec.created_ts.isoformat(),
+                c.expiry.isoformat(),
+                str(c.long_put),
+                str(c.short_put),
+                str(c.short_call),
+                str(c.long_call),
+                c.quantity,
+                str(rec.target_credit),
+                int(rec.first_trade),
             ),
         )
 
-    _CONDOR_FIELDS = frozenset({
-        "state", "credit", "opened_ts", "closed_ts", "exit_reason", "exit_debit", "commissions",
-        "realized_pnl", "profit_target", "stop_trigger", "stop_limit", "stop_backup", "note",
-    })
+    _CONDOR_FIELDS = frozenset(
+        {
+            "state",
+            "credit",
+            "opened_ts",
+            "closed_ts",
+            "exit_reason",
+            "exit_debit",
+            "commissions",
+            "realized_pnl",
+            "profit_target",
+            "stop_trigger",
+            "stop_limit",
+            "stop_backup",
+            "note",
+        }
+    )
 
     def update_condor(self, condor_id: str, **fields: Any) -> None:
         """Update journaled fields of a condor (Decimal, datetime and enums stored as text)."""
@@ -225,13 +252,21 @@ class Journal:
 
     # -- orders ---------------------------------------------------------------------------
 
-    def record_intent(self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime) -> None:
+    def record_intent(
+        self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime
+    ) -> None:
         """Journal an order before it is sent (status ``intent``)."""
         self._exec(
             "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
             "VALUES (?,?,?,?,?,?)",
-            (request.order_ref, condor_id, role.value, json.dumps(request_to_json(request)),
-             "intent", ts.isoformat()),
+            (
+                request.order_ref,
+                condor_id,
+                role.value,
+                json.dumps(request_to_json(request)),
+                "intent",
+                ts.isoformat(),
+            ),
         )
 
     def update_order(
@@ -248,12 +283,18 @@ class Journal:
     ) -> None:
         """Record what the broker said about an order (ids, status, fills, reason)."""
         self._exec(
-            "UPDATE orders SET updated_ts = ?, status = CASE WHEN status IN "
-            "('filled', 'cancelled', 'rejected') THEN status ELSE ? END, "
+            "UPDATE orders SET updated_ts = ?, "
             "order_id = COALESCE(?, order_id), perm_id = COALESCE(?, perm_id), "
-            "filled = COALESCE(?, filled), avg_price = COALESCE(?, avg_price), "
-            "reason = COALESCE(?, reason) WHERE order_ref = ?",
-            (ts.isoformat(), status, order_id, perm_id, filled, _to_sql(avg_price), reason, order_ref),
+            "filled = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN filled "
+            "ELSE COALESCE(?, filled) END, "
+            "avg_price = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN avg_price "
+            "ELSE COALESCE(?, avg_price) END, "
+            "reason = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN reason "
+            "ELSE COALESCE(?, reason) END, "
+            "status = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN status "
+            "ELSE ? END WHERE order_ref = ?",
+            (ts.isoformat(), order_id, perm_id, filled, _to_sql(avg_price), reason, status,
+             order_ref),
         )
 
     def order(self, order_ref: str) -> OrderRecord | None:
@@ -263,11 +304,14 @@ class Journal:
 
     def order_by_id(self, order_id: int) -> OrderRecord | None:
         """One order by broker order id."""
-        row = self._exec("SELECT * FROM orders WHERE order_id = ? ORDER BY created_ts DESC",
-                         (order_id,)).fetchone()
+        row = self._exec(
+            "SELECT * FROM orders WHERE order_id = ? ORDER BY created_ts DESC", (order_id,)
+        ).fetchone()
         return None if row is None else _order_from_row(row)
 
-    def orders(self, condor_id: str | None = None, *, working_only: bool = False) -> list[OrderRecord]:
+    def orders(
+        self, condor_id: str | None = None, *, working_only: bool = False
+    ) -> list[OrderRecord]:
         """Orders, oldest first."""
         sql, params = "SELECT * FROM orders WHERE 1=1", []
         if condor_id is not None:
@@ -285,9 +329,18 @@ class Journal:
         cur = self._exec(
             "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
             "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (e.exec_id, e.order_ref, e.order_id, e.perm_id, condor_id,
-             json.dumps(e.contract.to_json()), e.side.value, e.quantity, str(e.price),
-             e.ts.isoformat()),
+            (
+                e.exec_id,
+                e.order_ref,
+                e.order_id,
+                e.perm_id,
+                condor_id,
+                json.dumps(e.contract.to_json()),
+                e.side.value,
+                e.quantity,
+                str(e.price),
+                e.ts.isoformat(),
+            ),
         )
         return cur.rowcount == 1
 
@@ -317,8 +370,17 @@ class Journal:
         self._exec(
             "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
             "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
-            (stop.condor_id, stop.oca_group, stop.limit_ref, stop.market_ref, str(stop.trigger),
-             str(stop.limit_price), str(stop.backup_trigger), stop.state, stop.placed_ts.isoformat()),
+            (
+                stop.condor_id,
+                stop.oca_group,
+                stop.limit_ref,
+                stop.market_ref,
+                str(stop.trigger),
+                str(stop.limit_price),
+                str(stop.backup_trigger),
+                stop.state,
+                stop.placed_ts.isoformat(),
+            ),
         )
 
     def update_stop(self, oca_group: str, state: str) -> None:
@@ -330,9 +392,15 @@ class Journal:
         rows = self._exec("SELECT * FROM stops WHERE condor_id = ? ORDER BY rowid", (condor_id,))
         return [
             StopRecord(
-                r["condor_id"], r["oca_group"], r["limit_ref"], r["market_ref"],
-                Decimal(r["trigger"]), Decimal(r["limit_price"]), Decimal(r["backup_trigger"]),
-                r["state"], datetime.fromisoformat(r["placed_ts"]),
+                r["condor_id"],
+                r["oca_group"],
+                r["limit_ref"],
+                r["market_ref"],
+                Decimal(r["trigger"]),
+                Decimal(r["limit_price"]),
+                Decimal(r["backup_trigger"]),
+                r["state"],
+                datetime.fromisoformat(r["placed_ts"]),
             )
             for r in rows
         ]
@@ -346,12 +414,17 @@ class Journal:
             (seq, ts.isoformat(), kind, json.dumps(payload, default=str)),
         )
 
-    def events(self, since: int = 0, limit: int = 1000) -> list[tuple[int, datetime, str, dict[str, Any]]]:
+    def events(
+        self, since: int = 0, limit: int = 1000
+    ) -> list[tuple[int, datetime, str, dict[str, Any]]]:
         """Journaled events with ``seq > since``."""
         rows = self._exec(
             "SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (since, limit)
         ).fetchall()
-        return [(r["seq"], datetime.fromisoformat(r["ts"]), r["kind"], json.loads(r["payload"])) for r in rows]
+        return [
+            (r["seq"], datetime.fromisoformat(r["ts"]), r["kind"], json.loads(r["payload"]))
+            for r in rows
+        ]
 
     def last_event_seq(self) -> int:
         """Highest journaled event seq (0 for a new journal)."""
@@ -391,7 +464,8 @@ class Journal:
             old = "SELECT id FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')"
             for table in ("fills", "stops", "orders"):
                 removed += self._exec(
-                    f"DELETE FROM {table} WHERE condor_id IN ({old})", (day,)  # noqa: S608
+                    f"DELETE FROM {table} WHERE condor_id IN ({old})",  # noqa: S608 (fixed names)
+                    (day,),
                 ).rowcount
             removed += self._exec(
                 "DELETE FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')", (day,)
@@ -415,35 +489,65 @@ def _to_sql(value: Any) -> Any:
 
 def _condor_from_row(r: sqlite3.Row) -> CondorRecord:
     condor = IronCondor(
-        date.fromisoformat(r["expiry"]), Decimal(r["long_put"]), Decimal(r["short_put"]),
-        Decimal(r["short_call"]), Decimal(r["long_call"]), r["quantity"],
+        date.fromisoformat(r["expiry"]),
+        Decimal(r["long_put"]),
+        Decimal(r["short_put"]),
+        Decimal(r["short_call"]),
+        Decimal(r["long_call"]),
+        r["quantity"],
     )
     return CondorRecord(
-        id=r["id"], day=date.fromisoformat(r["day"]), condor=condor, state=CondorState(r["state"]),
-        created_ts=datetime.fromisoformat(r["created_ts"]), target_credit=Decimal(r["target_credit"]),
-        credit=_dec(r["credit"]), opened_ts=_ts(r["opened_ts"]), closed_ts=_ts(r["closed_ts"]),
+        id=r["id"],
+        day=date.fromisoformat(r["day"]),
+        condor=condor,
+        state=CondorState(r["state"]),
+        created_ts=datetime.fromisoformat(r["created_ts"]),
+        target_credit=Decimal(r["target_credit"]),
+        credit=_dec(r["credit"]),
+        opened_ts=_ts(r["opened_ts"]),
+        closed_ts=_ts(r["closed_ts"]),
         exit_reason=None if r["exit_reason"] is None else ExitReason(r["exit_reason"]),
-        exit_debit=_dec(r["exit_debit"]), commissions=Decimal(r["commissions"]),
-        realized_pnl=_dec(r["realized_pnl"]), first_trade=bool(r["first_trade"]),
-        profit_target=_dec(r["profit_target"]), stop_trigger=_dec(r["stop_trigger"]),
-        stop_limit=_dec(r["stop_limit"]), stop_backup=_dec(r["stop_backup"]), note=r["note"],
+        exit_debit=_dec(r["exit_debit"]),
+        commissions=Decimal(r["commissions"]),
+        realized_pnl=_dec(r["realized_pnl"]),
+        first_trade=bool(r["first_trade"]),
+        profit_target=_dec(r["profit_target"]),
+        stop_trigger=_dec(r["stop_trigger"]),
+        stop_limit=_dec(r["stop_limit"]),
+        stop_backup=_dec(r["stop_backup"]),
+        note=r["note"],
     )
 
 
 def _order_from_row(r: sqlite3.Row) -> OrderRecord:
     return OrderRecord(
-        order_ref=r["order_ref"], condor_id=r["condor_id"], role=OrderRole(r["role"]),
-        request=request_from_json(json.loads(r["request"])), status=r["status"],
-        created_ts=datetime.fromisoformat(r["created_ts"]), order_id=r["order_id"],
-        perm_id=r["perm_id"], filled=r["filled"], avg_price=_dec(r["avg_price"]),
-        reason=r["reason"], updated_ts=_ts(r["updated_ts"]),
+        order_ref=r["order_ref"],
+        condor_id=r["condor_id"],
+        role=OrderRole(r["role"]),
+        request=request_from_json(json.loads(r["request"])),
+        status=r["status"],
+        created_ts=datetime.fromisoformat(r["created_ts"]),
+        order_id=r["order_id"],
+        perm_id=r["perm_id"],
+        filled=r["filled"],
+        avg_price=_dec(r["avg_price"]),
+        reason=r["reason"],
+        updated_ts=_ts(r["updated_ts"]),
     )
 
 
 def _fill_from_row(r: sqlite3.Row) -> FillRecord:
     execution = Execution(
-        exec_id=r["exec_id"], order_id=r["order_id"], perm_id=r["perm_id"], order_ref=r["order_ref"],
-        contract=OptionContract.from_json(json.loads(r["contract"])), side=OrderAction(r["side"]),
-        quantity=r["quantity"], price=Decimal(r["price"]), ts=datetime.fromisoformat(r["ts"]),
+        exec_id=r["exec_id"],
+        order_id=r["order_id"],
+        perm_id=r["perm_id"],
+        order_ref=r["order_ref"],
+        contract=OptionContract.from_json(json.loads(r["contract"])),
+        side=OrderAction(r["side"]),
+        quantity=r["quantity"],
+        price=Decimal(r["price"]),
+        ts=datetime.fromisoformat(r["ts"]),
     )
-    return FillRecord(r["exec_id"], r["order_ref"], r["condor_id"], execution, _dec(r["commission"]))
+    return FillRecord(
+        r["exec_id"], r["order_ref"], r["condor_id"], execution, _dec(r["commission"])
+    )

@@ -38,7 +38,9 @@ def request_from_json(data: dict[str, Any]) -> OrderRequest:
     return OrderRequest(
         order_ref=data["order_ref"],
         legs=tuple(
-            ComboLeg(OptionContract.from_json(leg["contract"]), OrderAction(leg["action"]), leg["ratio"])
+            ComboLeg(
+                OptionContract.from_json(leg["contract"]), OrderAction(leg["action"]), leg["ratio"]
+            )
             for leg in data["legs"]
         ),
         action=OrderAction(data["action"]),

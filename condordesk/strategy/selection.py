@@ -103,7 +103,11 @@ def greeks_problem(quote: OptionQuote | None, now: datetime, max_age_s: float) -
 
 
 def _pick_short(
-    quotes: Mapping[OptionContract, OptionQuote], right: Right, spot: float, now: datetime, rules: SelectionRules
+    quotes: Mapping[OptionContract, OptionQuote],
+    right: Right,
+    spot: float,
+    now: datetime,
+    rules: SelectionRules,
 ) -> OptionContract | None:
     best: tuple[float, OptionContract] | None = None
     for contract, quote in quotes.items():
@@ -130,8 +134,11 @@ def choose_condor(
     short_call = _pick_short(quotes, Right.CALL, spot, now, rules)
     if short_put is None or short_call is None:
         side = "put" if short_put is None else "call"
-        return NoTrade("no_short_strike", f"no {side} with fresh greeks within "
-                       f"{rules.delta_tolerance} of delta {rules.target_delta}")
+        return NoTrade(
+            "no_short_strike",
+            f"no {side} with fresh greeks within "
+            f"{rules.delta_tolerance} of delta {rules.target_delta}",
+        )
     problems: list[str] = []
     for width in rules.wing_widths:
         outcome = _evaluate(quotes, expiry, short_put.strike, short_call.strike, width, now, rules)
@@ -151,7 +158,9 @@ def _evaluate(
     now: datetime,
     rules: SelectionRules,
 ) -> CondorCandidate | NoTrade:
-    condor = IronCondor(expiry, short_put - width, short_put, short_call, short_call + width, rules.quantity)
+    condor = IronCondor(
+        expiry, short_put - width, short_put, short_call, short_call + width, rules.quantity
+    )
     legs = condor.contracts
     for contract in legs:
         problem = greeks_problem(quotes.get(contract), now, rules.greeks_max_age_s)
@@ -162,14 +171,18 @@ def _evaluate(
     put_credit, call_credit = sp - lp, sc - lc
     credit = round_to_tick(put_credit + call_credit, COMBO_TICK, "down")
     if credit < rules.min_credit or credit > rules.max_credit:
-        return NoTrade("credit_out_of_range",
-                       f"credit {credit} outside {rules.min_credit}-{rules.max_credit}")
+        return NoTrade(
+            "credit_out_of_range", f"credit {credit} outside {rules.min_credit}-{rules.max_credit}"
+        )
     if put_credit <= 0 or call_credit <= 0:
         return NoTrade("premium_unbalanced", f"put {put_credit} / call {call_credit}")
     ratio = float(put_credit / call_credit)
     low, high = rules.premium_balance
     if not low <= ratio <= high:
-        return NoTrade("premium_unbalanced", f"put/call credit ratio {ratio:.2f} outside {low}-{high}")
+        return NoTrade(
+            "premium_unbalanced", f"put/call credit ratio {ratio:.2f} outside {low}-{high}"
+        )
     p_greeks, c_greeks = quotes[legs[1]].greeks, quotes[legs[2]].greeks
-    assert p_greeks is not None and c_greeks is not None
+    assert p_greeks is not None
+    assert c_greeks is not None
     return CondorCandidate(condor, credit, put_credit, call_credit, p_greeks.delta, c_greeks.delta)

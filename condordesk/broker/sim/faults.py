@@ -1,0 +1,167 @@
+"""Fault injection for tests: the public knobs of :class:`~condordesk.broker.sim.SimBroker`.
+
+Every knob acts on broker-side state, so it works whether or not a client is connected
+(events it causes are delivered only while the link is up).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from datetime import datetime
+
+from condordesk.broker.base import BrokerEvent, ConnectionChanged
+from condordesk.broker.sim.ledger import Ledger, LegFill
+from condordesk.broker.sim.market import SimMarket
+from condordesk.broker.sim.matching import SimOrder
+from condordesk.broker.sim.paths import DayPath
+from condordesk.domain.options import Greeks, OptionContract, OptionQuote
+from condordesk.domain.orders import (
+    CommissionReport,
+    Execution,
+    OrderAction,
+    OrderStatus,
+    TimeInForce,
+)
+from condordesk.market.clock import Clock
+
+_NAN_GREEKS = Greeks(delta=math.nan, gamma=math.nan, theta=math.nan, vega=math.nan, iv=math.nan)
+
+
+class FaultsMixin:
+    """Fault-injection methods; the broker provides the state and hooks declared here."""
+
+    _clock: Clock
+    _market: SimMarket
+    _ledger: Ledger
+    _working: dict[int, SimOrder]
+
+    def _init_faults(self, greeks_missing_prob: float) -> None:
+        self._dropped = False
+        self._rejects: list[str] = []
+        self._fok_kills = 0
+        self._missing_prob = greeks_missing_prob
+        self._nan_greeks = False
+
+    # hooks the broker implements
+    def _emit(self, event: BrokerEvent) -> None:
+        raise NotImplementedError
+
+    def _sync(self, now: datetime) -> None:
+        raise NotImplementedError
+
+    def _today(self, now: datetime) -> DayPath | None:
+        raise NotImplementedError
+
+    def _set_status(self, order: SimOrder, status: OrderStatus, reason: str, ts: datetime) -> None:
+        raise NotImplementedError
+
+    def _book(
+        self, order_id: int, perm_id: int, ref: str, legs: list[LegFill], ts: datetime
+    ) -> list[tuple[Execution, CommissionReport]]:
+        raise NotImplementedError
+
+    def _new_perm(self) -> int:
+        raise NotImplementedError
+
+    def _wake_ticker(self) -> None:
+        raise NotImplementedError
+
+    # -- orders ---------------------------------------------------------------------------------
+
+    def reject_next(self, reason: str = "rejected by the simulator", count: int = 1) -> None:
+        """Reject the next ``count`` orders with ``reason`` (code 201)."""
+        self._rejects.extend([reason] * count)
+
+    def kill_next_fok(self, count: int = 1) -> None:
+        """Cancel the next ``count`` FOK orders unfilled, even if they are marketable."""
+        self._fok_kills += count
+
+    def cancel_order_by_hand(self, order_id: int) -> bool:
+        """Cancel a working order as if from TWS; False if it was not working."""
+        now = self._clock.now()
+        self._sync(now)
+        order = self._working.get(order_id)
+        if order is None:
+            return False
+        self._set_status(order, OrderStatus.CANCELLED, "cancelled by hand (TWS)", now)
+        return True
+
+    def close_position_by_hand(
+        self, contract: OptionContract, quantity: int | None = None
+    ) -> list[Execution]:
+        """Trade ``quantity`` (default: all) of a position away at the market, as from TWS.
+
+        The execution has order id 0 and an empty order ref (not the engine's). Raises
+        ValueError when there is no such position or the session is not open.
+        """
+        now = self._clock.now()
+        self._sync(now)
+        held = self._ledger.quantity(contract)
+        path = self._today(now)
+        if held == 0:
+            raise ValueError(f"no position in {contract.symbol}")
+        if path is None or not path.open <= now < path.close:
+            raise ValueError("the options session is not open")
+        qty = abs(held) if quantity is None else min(abs(quantity), abs(held))
+        quote = self._market.quote(contract, now)
+        side = OrderAction.SELL if held > 0 else OrderAction.BUY
+        price = quote.bid if side is OrderAction.SELL else quote.ask
+        assert price is not None
+        legs: list[LegFill] = [(contract, side, qty, price)]
+        return [e for e, _ in self._book(0, self._new_perm(), "", legs, now)]
+
+    def _fault_rejection(self) -> tuple[int, str] | None:
+        return (201, self._rejects.pop(0)) if self._rejects else None
+
+    def _take_fok_kill(self, order: SimOrder) -> bool:
+        if self._fok_kills <= 0 or order.request.tif is not TimeInForce.FOK:
+            return False
+        self._fok_kills -= 1
+        return True
+
+    # -- market -----------------------------------------------------------------------------------
+
+    def gap(self, points: float) -> None:
+        """Shift SPX by ``points`` from now to the close; stops react on this very tick."""
+        now = self._clock.now()
+        self._sync(now)
+        self._market.gap(points, now)
+        self._sync(now)
+        self._wake_ticker()
+
+    def set_greeks_missing(self, prob: float) -> None:
+        """Probability that a quote comes without greeks (``greeks=None``)."""
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"probability must be in [0, 1], got {prob}")
+        self._missing_prob = prob
+
+    def set_nan_greeks(self, enabled: bool) -> None:
+        """When enabled, greeks that do arrive are all NaN."""
+        self._nan_greeks = enabled
+
+    def _degrade_greeks(self, quote: OptionQuote, arrived: bool, draw: float) -> OptionQuote:
+        if not arrived or draw < self._missing_prob:
+            return replace(quote, greeks=None, greeks_ts=None)
+        if self._nan_greeks:
+            return replace(quote, greeks=_NAN_GREEKS)
+        return quote
+
+    # -- connection -------------------------------------------------------------------------------
+
+    def drop_connection(self, reason: str = "connectivity between IB and TWS lost (1100)") -> None:
+        """Lose the link: ConnectionChanged(False) goes out, then every call raises NotConnected.
+
+        The exchange side keeps matching; events meanwhile are not delivered.
+        """
+        if self._dropped:
+            return
+        self._emit(ConnectionChanged(False, reason))
+        self._dropped = True
+
+    def restore_connection(self, reason: str = "connectivity restored, data kept (1102)") -> None:
+        """Bring the link back and emit ConnectionChanged(True)."""
+        if not self._dropped:
+            return
+        self._dropped = False
+        self._emit(ConnectionChanged(True, reason))

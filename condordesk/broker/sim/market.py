@@ -1,0 +1,249 @@
+"""SimMarket: a seeded simulated SPX and its SPXW option chain, one session at a time.
+
+The broker tells the market when sessions open and close (:meth:`SimMarket.build_session`);
+each session's path is computed once (see :mod:`condordesk.broker.sim.paths`) and chained to
+the previous session's close by an overnight gap, the first one starting at the configured
+``spot``. Options are priced on demand from that path (see :mod:`condordesk.broker.sim.model`).
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from condordesk.broker.sim.model import Smile, leg_points, point_iv
+from condordesk.broker.sim.paths import DayPath, generate_day
+from condordesk.config.profile import SimulatorConfig
+from condordesk.domain.options import Greeks, OptionContract, OptionQuote, Right
+from condordesk.domain.prices import to_decimal
+from condordesk.market.clock import ET
+from condordesk.market.pricing import SECONDS_PER_YEAR, black_scholes
+
+STRIKE_STEP = 5
+STRIKE_RANGE = 0.10
+"""Strikes are listed every 5 points within 10% of the session's opening level."""
+_DEFAULT_EXPIRY_TIME = time(16, 0)
+
+
+class LegSeries:
+    """Bid/ask (integer cents) of one option along the current session, computed lazily.
+
+    The matching engine asks for ranges of ticks; values stay cached until the session or
+    its version (a :meth:`SimMarket.gap`) changes.
+    """
+
+    __slots__ = ("_market", "asks", "bids", "contract", "path", "start", "version")
+
+    def __init__(self, market: SimMarket, contract: OptionContract) -> None:
+        self._market = market
+        self.contract = contract
+        self.path: DayPath | None = None
+        self.version = -1
+        self.start = 0
+        self.bids: list[int] = []
+        self.asks: list[int] = []
+
+    def ensure(self, path: DayPath, lo: int, hi: int) -> None:
+        """Make ticks ``[lo, hi)`` available in :attr:`bids`/:attr:`asks` (offset :attr:`start`)."""
+        hi = min(hi, path.last + 1)
+        end = self.start + len(self.bids)
+        fresh = self.path is path and self.version == path.version
+        if fresh and self.start <= lo and hi <= end:
+            return
+        if not fresh or lo < self.start or lo > end:
+            self.path, self.version, self.start = path, path.version, lo
+            self.bids, self.asks = [], []
+            end = lo
+        if hi > end:
+            bids, asks = self._market.cents(self.contract, path, end, hi)
+            self.bids.extend(bids)
+            self.asks.extend(asks)
+
+
+class SimMarket:
+    """The simulated SPX index and SPXW options.
+
+    Args:
+        config: the profile's ``[simulator]`` section (seed, scenario, spot, atm_vol,
+            tick_seconds are used here; the broker reads the greeks knobs).
+        smile: the implied-vol smile shape.
+    """
+
+    def __init__(self, config: SimulatorConfig, *, smile: Smile | None = None) -> None:
+        self.config = config
+        self.smile = smile or Smile()
+        self._paths: dict[date, DayPath] = {}
+        self._days: list[date] = []  # sorted
+        self._opens: list[datetime] = []  # parallel to _days
+        self._leg_series: dict[OptionContract, LegSeries] = {}
+        self._series_day: date | None = None
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    @property
+    def last_day(self) -> date | None:
+        """The latest session built so far."""
+        return self._days[-1] if self._days else None
+
+    def path(self, day: date) -> DayPath | None:
+        """The session ``day`` if it has been built."""
+        return self._paths.get(day)
+
+    def build_session(self, day: date, open_: datetime, close: datetime) -> DayPath:
+        """Build (once) the session ``day``; it opens where the latest earlier session closed."""
+        existing = self._paths.get(day)
+        if existing is not None:
+            return existing
+        pos = bisect_right(self._days, day)
+        prev = self._paths[self._days[pos - 1]] if pos else None
+        cfg = self.config
+        path = generate_day(
+            seed=cfg.seed,
+            day=day,
+            open_=open_,
+            close=close,
+            tick_seconds=cfg.tick_seconds,
+            start_level=prev.spots[-1] if prev else cfg.spot,
+            chained=prev is not None,
+            atm_vol=cfg.atm_vol,
+            scenario=cfg.scenario,
+        )
+        self._paths[day] = path
+        self._days.insert(pos, day)
+        self._opens.insert(pos, path.open)
+        return path
+
+    def path_at(self, ts: datetime) -> DayPath | None:
+        """The session in force at ``ts``: that day's, else the latest earlier (else the first)."""
+        if not self._days:
+            return None
+        today = self._paths.get(ts.astimezone(ET).date())
+        if today is not None:
+            return today
+        pos = bisect_right(self._opens, ts)
+        return self._paths[self._days[max(pos - 1, 0)]]
+
+    def scenario(self, day: date) -> str:
+        """The preset the built session ``day`` was drawn from."""
+        return self._require(day).regime.scenario
+
+    def _require(self, day: date) -> DayPath:
+        path = self._paths.get(day)
+        if path is None:
+            raise KeyError(f"session {day} has not been built")
+        return path
+
+    # -- the index ----------------------------------------------------------------------------
+
+    def spot(self, ts: datetime) -> float:
+        """SPX at ``ts``: the open level before the open, the settlement level after the close."""
+        path = self.path_at(ts)
+        return self.config.spot if path is None else path.spots[path.index(ts)]
+
+    def settlement_price(self, day: date) -> Decimal:
+        """The PM-settlement value of ``day``'s expiring SPXW: the path's close, to 0.01."""
+        return to_decimal(self._require(day).spots[-1])
+
+    def atm_iv(self, ts: datetime) -> float:
+        """The at-the-money implied vol at ``ts``."""
+        path = self.path_at(ts)
+        return self.config.atm_vol if path is None else path.base_iv[path.index(ts)]
+
+    def expected_move(self, ts: datetime) -> float:
+        """One standard deviation of the move left to the close: spot * atm iv * sqrt(T)."""
+        path = self.path_at(ts)
+        if path is None:
+            return 0.0
+        i = path.index(ts)
+        return path.spots[i] * path.base_iv[i] * path.sqrt_t[i]
+
+    def implied_vol(self, strike: float, ts: datetime) -> float:
+        """Implied vol of a same-day option at ``strike`` (the smile)."""
+        path = self.path_at(ts)
+        if path is None:
+            return self.config.atm_vol
+        i = path.index(ts)
+        return point_iv(path, i, strike, self.smile, path.sqrt_t[i])
+
+    def gap(self, points: float, ts: datetime) -> None:
+        """Shift the session in force at ``ts`` by ``points`` from ``ts`` to its close."""
+        path = self.path_at(ts)
+        if path is None or ts >= path.close:
+            raise ValueError(f"no session is open at {ts} to gap")
+        path.shift(path.index(ts), points)
+
+    # -- options ------------------------------------------------------------------------------
+
+    def strike_range(self, day: date, around: float | None = None) -> tuple[int, int]:
+        """Lowest and highest listed strike for ``day`` (see :meth:`strikes`)."""
+        path = self._paths.get(day)
+        center = path.spots[0] if path is not None else (around or self.config.spot)
+        lo = math.ceil(center * (1 - STRIKE_RANGE) / STRIKE_STEP) * STRIKE_STEP
+        hi = math.floor(center * (1 + STRIKE_RANGE) / STRIKE_STEP) * STRIKE_STEP
+        return lo, hi
+
+    def strikes(self, day: date, around: float | None = None) -> list[Decimal]:
+        """Listed SPXW strikes for ``day``: every 5 points within 10% of its opening level.
+
+        For a session not built yet, strikes are listed around ``around`` (default: ``spot``).
+        """
+        lo, hi = self.strike_range(day, around)
+        return [Decimal(k) for k in range(lo, hi + 1, STRIKE_STEP)]
+
+    def quote(self, contract: OptionContract, ts: datetime) -> OptionQuote:
+        """Model quote with greeks for ``contract`` at ``ts`` (``greeks_ts``: the tick time)."""
+        path = self.path_at(ts)
+        if path is None:
+            raise KeyError("no session has been built yet")
+        i = path.index(ts)
+        strike = float(contract.strike)
+        is_call = contract.right is Right.CALL
+        sqrt_t = self._sqrt_t_series(contract, path)
+        bids, asks = leg_points(path, strike, is_call, self.smile, i, i + 1, sqrt_t)
+        st = path.sqrt_t[i] if sqrt_t is None else sqrt_t[i]
+        iv = point_iv(path, i, strike, self.smile, st)
+        bs = black_scholes(contract.right, path.spots[i], strike, st * st, iv)
+        return OptionQuote(
+            contract=contract,
+            bid=Decimal(bids[0]).scaleb(-2),
+            ask=Decimal(asks[0]).scaleb(-2),
+            greeks=Greeks(delta=bs.delta, gamma=bs.gamma, theta=bs.theta, vega=bs.vega, iv=iv),
+            ts=ts,
+            greeks_ts=min(path.time_of(i), ts),
+        )
+
+    def leg_series(self, contract: OptionContract, path: DayPath) -> LegSeries:
+        """The shared lazily computed bid/ask series of ``contract`` along ``path``."""
+        if self._series_day != path.day:
+            self._leg_series.clear()
+            self._series_day = path.day
+        series = self._leg_series.get(contract)
+        if series is None:
+            series = self._leg_series[contract] = LegSeries(self, contract)
+        return series
+
+    def cents(
+        self, contract: OptionContract, path: DayPath, lo: int, hi: int
+    ) -> tuple[list[int], list[int]]:
+        """Bid and ask in cents of ``contract`` for ticks ``[lo, hi)`` of ``path``."""
+        sqrt_t = self._sqrt_t_series(contract, path)
+        is_call = contract.right is Right.CALL
+        return leg_points(path, float(contract.strike), is_call, self.smile, lo, hi, sqrt_t)
+
+    def _sqrt_t_series(self, contract: OptionContract, path: DayPath) -> list[float] | None:
+        """sqrt(years) per tick for an option not expiring at ``path``'s close, else None."""
+        if contract.expiry == path.day:
+            return None
+        other = self._paths.get(contract.expiry)
+        expires = (
+            other.close
+            if other is not None
+            else datetime.combine(contract.expiry, _DEFAULT_EXPIRY_TIME, ET)
+        )
+        extra = (expires - path.close).total_seconds()
+        return [
+            math.sqrt(max(st * st * SECONDS_PER_YEAR + extra, 60.0) / SECONDS_PER_YEAR)
+            for st in path.sqrt_t
+        ]

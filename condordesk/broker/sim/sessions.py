@@ -1,0 +1,94 @@
+"""Which sessions the simulated broker has entered, and which closes it still owes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from condordesk.broker.sim.market import STRIKE_STEP, SimMarket
+from condordesk.broker.sim.paths import DayPath
+from condordesk.domain.options import OptionContract
+from condordesk.market.clock import ET
+
+SessionHours = Callable[[date], "tuple[datetime, datetime] | None"]
+"""(open, close) of the options session of a day, aware, or None when there is none."""
+
+_MAX_WALK_DAYS = 400
+
+
+class SessionTracker:
+    """Session hours (cached), lazy session building in date order, and pending closes.
+
+    Args:
+        market: the simulated market whose sessions are built.
+        sessions: the options session of a day as aware (open, close), or None.
+    """
+
+    def __init__(self, market: SimMarket, sessions: SessionHours) -> None:
+        self._market = market
+        self._sessions = sessions
+        self._hours: dict[date, tuple[datetime, datetime] | None] = {}
+        self._pending: dict[date, datetime] = {}
+        self._closed: set[date] = set()
+
+    def hours(self, day: date) -> tuple[datetime, datetime] | None:
+        """(open, close) of ``day``'s session, or None."""
+        if day not in self._hours:
+            self._hours[day] = self._sessions(day)
+        return self._hours[day]
+
+    def today(self, now: datetime) -> DayPath | None:
+        """The session of ``now``'s New York date (built on first use), or None."""
+        day = now.astimezone(ET).date()
+        if self.hours(day) is None:
+            return None
+        self.watch(day)
+        return self.path(day)
+
+    def path(self, day: date) -> DayPath:
+        """The session ``day`` (which must exist), building the sessions before it first."""
+        path = self._market.path(day)
+        if path is not None:
+            return path
+        hours = self.hours(day)
+        if hours is None:
+            raise ValueError(f"{day} has no session")
+        last = self._market.last_day
+        if last is not None and last < day:
+            d = last + timedelta(days=1)
+            for _ in range(_MAX_WALK_DAYS):
+                if d >= day:
+                    break
+                between = self.hours(d)
+                if between is not None:
+                    self._market.build_session(d, *between)
+                d += timedelta(days=1)
+        return self._market.build_session(day, *hours)
+
+    def watch(self, day: date) -> None:
+        """Make sure the close of ``day`` will be reported by :meth:`due`."""
+        if day in self._closed or day in self._pending:
+            return
+        hours = self.hours(day)
+        if hours is not None:
+            self._pending[day] = hours[1]
+
+    def due(self, now: datetime) -> list[date]:
+        """Closes at or before ``now`` not handled yet, oldest first (now marked handled)."""
+        days = sorted(d for d, close in self._pending.items() if close <= now)
+        for day in days:
+            del self._pending[day]
+            self._closed.add(day)
+        return days
+
+    def next_close(self) -> datetime | None:
+        """The earliest close still to be handled."""
+        return min(self._pending.values(), default=None)
+
+    def listed(self, contract: OptionContract, now: datetime) -> bool:
+        """True if ``contract`` is listed and still trading at ``now``."""
+        hours = self.hours(contract.expiry)
+        if hours is None or now >= hours[1]:
+            return False
+        lo, hi = self._market.strike_range(contract.expiry, around=self._market.spot(now))
+        return lo <= contract.strike <= hi and contract.strike % STRIKE_STEP == 0

@@ -1,0 +1,65 @@
+"""Fixtures for the adapter tests: async tests here run on the virtual-time event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, time
+from typing import Any
+
+import pytest
+
+from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.config.profile import SimulatorConfig
+from condordesk.market.clock import ET, SimClock
+from condordesk.market.vtime import VirtualTimeEventLoop
+
+MONDAY = date(2025, 3, 3)
+EARLY_CLOSE_DAY = date(2025, 11, 28)  # the day after Thanksgiving: options close 13:15 ET
+HOLIDAYS = {date(2025, 11, 27)}
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], Any]]:
+    """Every async test under tests/adapters runs on the virtual-time loop."""
+    return {"virtual": VirtualTimeEventLoop}
+
+
+def weekday_sessions(day: date) -> tuple[datetime, datetime] | None:
+    """A small calendar: weekdays 09:30-16:00 ET, one holiday, one 13:15 early close."""
+    if day.weekday() >= 5 or day in HOLIDAYS:
+        return None
+    close = time(13, 15) if day == EARLY_CLOSE_DAY else time(16, 0)
+    return datetime.combine(day, time(9, 30), ET), datetime.combine(day, close, ET)
+
+
+def at(day: date, hh: int, mm: int = 0, ss: int = 0) -> datetime:
+    """An aware New York time on ``day``."""
+    return datetime.combine(day, time(hh, mm, ss), ET)
+
+
+def make_config(**overrides: Any) -> SimulatorConfig:
+    """A simulator config for tests: calm, no greeks latency surprises unless asked."""
+    values: dict[str, Any] = {
+        "seed": 7,
+        "scenario": "calm",
+        "greeks_latency_s": 0.5,
+        "greeks_missing_prob": 0.0,
+    }
+    values.update(overrides)
+    return SimulatorConfig(**values)
+
+
+def make_broker(
+    start: datetime, config: SimulatorConfig | None = None, **kwargs: Any
+) -> tuple[SimClock, SimMarket, SimBroker]:
+    """A clock starting at ``start``, a market and a broker on the test calendar."""
+    clock = SimClock(start)
+    market = SimMarket(config or make_config())
+    return clock, market, SimBroker(clock, market, weekday_sessions, **kwargs)
+
+
+@pytest.fixture
+def sim() -> tuple[SimClock, SimMarket, SimBroker]:
+    """Clock at 10:00 ET on a Monday, a calm market and a broker (not connected yet)."""
+    return make_broker(at(MONDAY, 10))

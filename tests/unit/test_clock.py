@@ -1,0 +1,247 @@
+"""The simulated clock on the virtual-time event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import datetime, timedelta
+
+import pytest
+
+from condordesk.market.clock import ET, SimClock
+from condordesk.market.vtime import VirtualTimeEventLoop, run_virtual
+
+START = datetime(2026, 11, 23, 9, 30, tzinfo=ET)  # a Monday's open
+SESSION = timedelta(hours=6, minutes=30)
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+# --- the virtual loop -----------------------------------------------------------------------------
+
+
+def test_run_virtual_runs_on_a_virtual_time_loop_and_returns_the_result() -> None:
+    async def main() -> tuple[bool, float, float]:
+        before = loop_time()
+        await asyncio.sleep(3600)
+        return isinstance(asyncio.get_running_loop(), VirtualTimeEventLoop), before, loop_time()
+
+    is_virtual, before, after = run_virtual(main())
+    assert is_virtual
+    assert after - before == 3600
+
+
+def test_timeouts_use_virtual_time() -> None:
+    async def main() -> float:
+        before = loop_time()
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(asyncio.Event().wait(), timeout=90)
+        return loop_time() - before
+
+    assert run_virtual(main()) == 90
+
+
+# --- SimClock -------------------------------------------------------------------------------------
+
+
+def test_naive_start_is_rejected() -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        SimClock(datetime(2026, 11, 23, 9, 30))  # noqa: DTZ001 (the point of the test)
+
+
+@pytest.mark.parametrize("speed", [0.0, -1.0])
+def test_speed_must_be_positive(speed: float) -> None:
+    with pytest.raises(ValueError, match="speed"):
+        SimClock(START, speed)
+
+
+def test_clock_starts_at_start_in_utc_and_reports_et() -> None:
+    clock = SimClock(START)
+
+    async def main() -> tuple[datetime, datetime]:
+        return clock.now(), clock.now_et()
+
+    now, now_et = run_virtual(main())
+    assert now == START
+    assert now.utcoffset() == timedelta(0)
+    assert now_et.tzinfo is ET
+    assert (now_et.hour, now_et.minute) == (9, 30)
+
+
+@pytest.mark.parametrize("seconds", [0.5, 10, 30, 3600, 2 * 86400])
+def test_now_advances_by_exactly_the_slept_time(seconds: float) -> None:
+    clock = SimClock(START)
+
+    async def main() -> timedelta:
+        before = clock.now()
+        await clock.sleep(seconds)
+        return clock.now() - before
+
+    assert run_virtual(main()) == timedelta(seconds=seconds)
+
+
+def test_a_sleep_before_the_first_read_still_counts() -> None:
+    clock = SimClock(START)
+
+    async def main() -> datetime:
+        await clock.sleep(60)
+        return clock.now()
+
+    assert run_virtual(main()) == START + timedelta(seconds=60)
+
+
+def test_sleep_until_wakes_at_that_time_and_a_past_time_returns_at_once() -> None:
+    clock = SimClock(START)
+    wake = START + timedelta(minutes=15)
+
+    async def main() -> tuple[datetime, datetime, float]:
+        await clock.sleep_until(wake)
+        at_wake = clock.now()
+        before = loop_time()
+        await clock.sleep_until(START)
+        return at_wake, clock.now(), loop_time() - before
+
+    at_wake, after_past, waited = run_virtual(main())
+    assert at_wake == wake
+    assert after_past == wake
+    assert waited == 0
+
+
+@pytest.mark.parametrize("speed", [2.0, 4.0, 60.0])
+def test_speed_n_makes_loop_time_advance_by_one_nth(speed: float) -> None:
+    clock = SimClock(START, speed)
+
+    async def main() -> tuple[timedelta, float]:
+        clock.now()
+        before = loop_time()
+        await clock.sleep(600)
+        return clock.now() - START, loop_time() - before
+
+    simulated, loop_elapsed = run_virtual(main())
+    assert loop_elapsed == pytest.approx(600 / speed)
+    assert simulated.total_seconds() == pytest.approx(600)
+    assert clock.loop_seconds(600) == pytest.approx(600 / speed)
+
+
+def test_hibernate_jumps_without_advancing_loop_time() -> None:
+    clock = SimClock(START, jump_idle=True)
+    tomorrow = datetime(2026, 11, 24, 9, 27, tzinfo=ET)
+
+    async def main() -> tuple[datetime, float]:
+        clock.now()
+        before = loop_time()
+        await clock.hibernate_until(tomorrow)
+        return clock.now(), loop_time() - before
+
+    now, loop_elapsed = run_virtual(main())
+    assert now == tomorrow
+    assert loop_elapsed == 0
+
+
+def test_hibernate_jump_keeps_the_clock_running_afterwards() -> None:
+    clock = SimClock(START, jump_idle=True)
+    tomorrow = datetime(2026, 11, 24, 9, 27, tzinfo=ET)
+
+    async def main() -> datetime:
+        await clock.hibernate_until(tomorrow)
+        await clock.sleep(180)
+        return clock.now()
+
+    assert run_virtual(main()) == tomorrow + timedelta(minutes=3)
+
+
+@pytest.mark.parametrize("speed", [1.0, 8.0])
+def test_hibernate_sleeps_when_not_jumping(speed: float) -> None:
+    clock = SimClock(START, speed, jump_idle=False)
+    wake = START + timedelta(hours=2)
+
+    async def main() -> tuple[datetime, float]:
+        clock.now()
+        before = loop_time()
+        await clock.hibernate_until(wake)
+        return clock.now(), loop_time() - before
+
+    now, loop_elapsed = run_virtual(main())
+    assert now == wake
+    assert loop_elapsed == 7200 / speed
+
+
+def test_hibernate_until_the_past_returns_at_once() -> None:
+    clock = SimClock(START)
+
+    async def main() -> tuple[datetime, float]:
+        clock.now()
+        before = loop_time()
+        await clock.hibernate_until(START - timedelta(hours=1))
+        return clock.now(), loop_time() - before
+
+    assert run_virtual(main()) == (START, 0)
+
+
+# --- a whole session ----------------------------------------------------------------------------
+
+
+def test_a_full_session_of_ten_second_sleeps_in_several_tasks() -> None:
+    clock = SimClock(START)
+    steps = int(SESSION.total_seconds() // 10)  # 2340
+
+    async def ticker(period: int) -> list[datetime]:
+        seen = []
+        for _ in range(int(SESSION.total_seconds()) // period):
+            await clock.sleep(period)
+            seen.append(clock.now())
+        return seen
+
+    async def main() -> tuple[list[list[datetime]], datetime]:
+        clock.now()
+        results = await asyncio.gather(ticker(10), ticker(10), ticker(10), ticker(30))
+        return list(results), clock.now()
+
+    results, end = run_virtual(main())
+
+    assert end == START + SESSION
+    assert end.astimezone(ET).hour == 16
+    for period, seen in zip((10, 10, 10, 30), results, strict=True):
+        assert len(seen) == steps * 10 // period
+        assert seen == [START + timedelta(seconds=period * (i + 1)) for i in range(len(seen))]
+
+
+def test_real_io_is_delivered_while_another_task_sleeps_an_hour() -> None:
+    clock = SimClock(START)
+    a, b = socket.socketpair()
+
+    async def main() -> tuple[bytes, float, float]:
+        loop = asyncio.get_running_loop()
+        read_at: list[float] = []
+        woke_at: list[float] = []
+
+        async def sleeper() -> None:
+            await clock.sleep(3600)
+            woke_at.append(loop.time())
+
+        async def reader() -> bytes:
+            data = await loop.sock_recv(b, 16)  # waits on the selector: nothing sent yet
+            read_at.append(loop.time())
+            return data
+
+        async def writer() -> None:
+            await clock.sleep(1)
+            await loop.sock_sendall(a, b"ping")
+
+        base = loop.time()
+        data, *_ = await asyncio.gather(reader(), sleeper(), writer())
+        return data, read_at[0] - base, woke_at[0] - base
+
+    for s in (a, b):
+        s.setblocking(False)
+    try:
+        data, read_at, woke_at = run_virtual(main())
+    finally:
+        a.close()
+        b.close()
+
+    assert data == b"ping"
+    assert read_at == 1  # read as soon as it was written, not after the hour-long jump
+    assert woke_at == 3600
