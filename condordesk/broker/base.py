@@ -120,8 +120,11 @@ class Broker(ABC):
         """Listed SPXW strikes for ``expiry``, ascending. Empty if none expire that day."""
 
     @abstractmethod
-    async def option_quotes(  # noqa: ASYNC109 (a data-wait budget, not a call timeout)
-        self, contracts: Sequence[OptionContract], *, timeout: float
+    async def option_quotes(
+        self,
+        contracts: Sequence[OptionContract],
+        *,
+        timeout: float,  # noqa: ASYNC109 (a budget for data to arrive, not a call timeout)
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes with greeks for ``contracts``, waiting at most ``timeout`` clock seconds.
 
