@@ -73,6 +73,7 @@ class StrategyConfig(_Section):
     wing_widths: tuple[Decimal, ...] = Field((Decimal(10), Decimal(15), Decimal(20)), min_length=1)
     min_credit: Points = Decimal("1.00")
     max_credit: Points = Decimal("2.00")
+    entry_concession: Points = Decimal("0.05")
     premium_balance: tuple[float, float] = (0.5, 2.0)
     contracts: int = Field(1, ge=1, le=100)
     max_concurrent: int = Field(2, ge=1, le=20)

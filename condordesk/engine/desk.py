@@ -5,9 +5,10 @@ broker events to the journal. Every order is journaled as an intent before it le
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from loguru import logger
@@ -107,6 +108,7 @@ class Desk:
         self._alert = alert
         self._pause = pause
         self._tasks: set[asyncio.Task[None]] = set()
+        self._fills_arrived = asyncio.Event()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -182,10 +184,10 @@ class Desk:
             logger.warning("{} not done after {}s: cancelling", ref, self.fill_timeout_s)
             await self._cancel(report.order_id)
             final = await self.tracker.wait_done(ref, self.fill_timeout_s)
-        any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+        any_fill, complete = await self._entry_fills(live, final)
         if complete:
             await self.on_entry_filled(live)
-        elif not any_fill and final is not None:
+        elif not any_fill and final is not None and final.status is not OrderStatus.FILLED:
             self._entry_failed(live, final.reason or final.status.value)
         else:
             self._alert(
@@ -195,6 +197,32 @@ class Desk:
                 "with partial or unknown fills; entries paused, check the broker",
             )
             self._pause(f"entry {ref} unresolved")
+
+    async def _entry_fills(self, live: LiveCondor, final: OrderReport | None) -> tuple[bool, bool]:
+        """(any fill, all four legs filled) for the entry. When the broker says it filled (or
+        cannot say), wait for the executions, asking the broker for its list as well."""
+        any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+        expect = final is None or final.status is OrderStatus.FILLED or final.filled > 0 or any_fill
+        if complete or not expect:
+            return any_fill, complete
+        deadline = self.clock.now() + timedelta(seconds=self.fill_timeout_s)
+        while True:
+            await self.sync_executions()
+            any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+            if complete or self.clock.now() >= deadline:
+                return any_fill, complete
+            self._fills_arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(1.0))
+
+    async def sync_executions(self) -> int:
+        """Apply the broker's list of today's executions (idempotent); returns how many were new."""
+        new = 0
+        for execution, commission in await self.broker.executions():
+            new += self._on_execution(ExecutionReceived(execution))
+            if commission is not None:
+                self.journal.record_commission(commission.exec_id, commission.commission)
+        return new
 
     def _entry_failed(self, live: LiveCondor, reason: str) -> None:
         self._set_state(
@@ -207,6 +235,7 @@ class Desk:
         )
         self.live.pop(live.id, None)
         self.bus.publish(api.EntryNotFilled(condor_id=live.id, reason=reason))
+        logger.info("entry {} not filled ({}): nothing left at the broker", live.id, reason)
 
     async def on_entry_filled(self, live: LiveCondor) -> None:
         """The entry filled: journal the credit and protect the condor."""
@@ -464,12 +493,13 @@ class Desk:
         elif isinstance(event, BrokerMessage):
             logger.warning("broker message {}: {}", event.code, event.text)
 
-    def _on_execution(self, event: ExecutionReceived) -> None:
+    def _on_execution(self, event: ExecutionReceived) -> bool:
         e = event.execution
         parsed = parse_order_ref(e.order_ref)
         condor_id = parsed[0] if parsed else None
         if not self.journal.record_fill(e, condor_id):
-            return  # a replay
+            return False  # a replay
+        self._fills_arrived.set()
         self.bus.publish(
             api.FillRecorded(
                 condor_id=condor_id or "",
@@ -481,6 +511,7 @@ class Desk:
                 price=e.price,
             )
         )
+        return True
 
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)

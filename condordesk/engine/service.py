@@ -80,6 +80,7 @@ def selection_rules(profile: Profile) -> SelectionRules:
         premium_balance=s.premium_balance,
         quantity=s.contracts,
         greeks_max_age_s=s.greeks_max_age_s,
+        concession=s.entry_concession,
     )
 
 

@@ -33,11 +33,13 @@ class SelectionRules:
     premium_balance: tuple[float, float]
     quantity: int
     greeks_max_age_s: float
+    concession: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
 class CondorCandidate:
-    """A condor worth sending, with the credit to ask for (combo ticks, rounded down)."""
+    """A condor worth sending, with the credit to ask for: the mid credit less the
+    concession, rounded down to combo ticks."""
 
     condor: IronCondor
     credit: Decimal
@@ -169,7 +171,7 @@ def _evaluate(
     mids = [quotes[c].mid for c in legs]
     lp, sp, sc, lc = (m if m is not None else Decimal(0) for m in mids)
     put_credit, call_credit = sp - lp, sc - lc
-    credit = round_to_tick(put_credit + call_credit, COMBO_TICK, "down")
+    credit = round_to_tick(put_credit + call_credit - rules.concession, COMBO_TICK, "down")
     if credit < rules.min_credit or credit > rules.max_credit:
         return NoTrade(
             "credit_out_of_range", f"credit {credit} outside {rules.min_credit}-{rules.max_credit}"

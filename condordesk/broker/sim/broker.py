@@ -54,7 +54,7 @@ from condordesk.broker.sim.matching import (
     to_cents,
 )
 from condordesk.broker.sim.paths import DayPath
-from condordesk.broker.sim.sessions import SessionHours, SessionTracker
+from condordesk.broker.sim.sessions import SessionHours, SessionTracker, in_listing
 from condordesk.broker.sim.stream import EventHub, EventStream
 from condordesk.broker.sim.ticker import Ticker
 from condordesk.domain.options import OptionContract, OptionQuote
@@ -72,7 +72,7 @@ from condordesk.domain.prices import to_decimal
 from condordesk.errors import NotConnected, OrderRejected
 from condordesk.market.clock import ET, Clock
 
-MAX_IDLE_S = 900.0
+MAX_IDLE_S = 3600.0
 """The ticker re-checks at least this often (clock seconds), whatever it expects."""
 LOOKAHEAD_TICKS = 180
 _MIN_DELAY_S = 1e-6
@@ -214,10 +214,17 @@ class SimBroker(FaultsMixin, Broker):
         now = self._clock.now()
         self._sync(now)
         arrived = self._latency <= timeout
+        path = self._market.path_at(now)
         out: dict[OptionContract, OptionQuote] = {}
+        if path is None:
+            return out
+        idx = path.index(now)
+        listings: dict[date, tuple[int, int] | None] = {}
         for contract in dict.fromkeys(contracts):
-            if self._quotable(contract, now):
-                quote = self._market.quote(contract, now)
+            if contract.expiry not in listings:
+                listings[contract.expiry] = self._days.listing(contract.expiry, now)
+            if in_listing(contract, listings[contract.expiry]):
+                quote = self._market.quote_at(contract, path, idx, now)
                 out[contract] = self._degrade_greeks(quote, arrived, self._greeks_rng.random())
         return out
 
@@ -477,9 +484,6 @@ class SimBroker(FaultsMixin, Broker):
         self._ledger.forget_before(day)
         for order_id in [k for k, o in self._orders.items() if o.status.is_done and _older(o, day)]:
             del self._orders[order_id]
-
-    def _quotable(self, contract: OptionContract, now: datetime) -> bool:
-        return self._market.path_at(now) is not None and self._days.listed(contract, now)
 
     # -- ticker -------------------------------------------------------------------------------
 

@@ -13,18 +13,43 @@ from bisect import bisect_right
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from condordesk.broker.sim.model import Smile, leg_points, point_iv
+from condordesk.broker.sim.model import Smile, leg_points, point_quote
 from condordesk.broker.sim.paths import DayPath, generate_day
 from condordesk.config.profile import SimulatorConfig
 from condordesk.domain.options import Greeks, OptionContract, OptionQuote, Right
 from condordesk.domain.prices import to_decimal
 from condordesk.market.clock import ET
-from condordesk.market.pricing import SECONDS_PER_YEAR, black_scholes
+from condordesk.market.pricing import SECONDS_PER_YEAR
 
 STRIKE_STEP = 5
 STRIKE_RANGE = 0.10
 """Strikes are listed every 5 points within 10% of the session's opening level."""
 _DEFAULT_EXPIRY_TIME = time(16, 0)
+_PRICES: dict[int, Decimal] = {}
+
+
+def _price(cents: int) -> Decimal:
+    """``cents`` as a two-place Decimal (interned: quotes repeat the same few prices)."""
+    price = _PRICES.get(cents)
+    if price is None:
+        price = _PRICES[cents] = Decimal(cents).scaleb(-2)
+    return price
+
+
+class _QuoteSlot:
+    """The latest computed quote of one contract and the tick it belongs to."""
+
+    __slots__ = ("ask", "bid", "contract", "greeks", "idx", "is_call", "path", "strike", "version")
+
+    def __init__(self, contract: OptionContract) -> None:
+        self.contract = contract
+        self.strike = float(contract.strike)
+        self.is_call = contract.right is Right.CALL
+        self.path: DayPath | None = None
+        self.version = -1
+        self.idx = -1
+        self.bid = self.ask = Decimal(0)
+        self.greeks = Greeks(0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 class LegSeries:
@@ -79,6 +104,8 @@ class SimMarket:
         self._opens: list[datetime] = []  # parallel to _days
         self._leg_series: dict[OptionContract, LegSeries] = {}
         self._series_day: date | None = None
+        self._quotes: dict[OptionContract, _QuoteSlot] = {}
+        self._quotes_day: date | None = None
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -164,8 +191,7 @@ class SimMarket:
         path = self.path_at(ts)
         if path is None:
             return self.config.atm_vol
-        i = path.index(ts)
-        return point_iv(path, i, strike, self.smile, path.sqrt_t[i])
+        return point_quote(path, path.index(ts), strike, False, self.smile)[2][4]
 
     def gap(self, points: float, ts: datetime) -> None:
         """Shift the session in force at ``ts`` by ``points`` from ``ts`` to its close."""
@@ -193,26 +219,29 @@ class SimMarket:
         return [Decimal(k) for k in range(lo, hi + 1, STRIKE_STEP)]
 
     def quote(self, contract: OptionContract, ts: datetime) -> OptionQuote:
-        """Model quote with greeks for ``contract`` at ``ts`` (``greeks_ts``: the tick time)."""
+        """Model quote with greeks for ``contract`` at ``ts`` (``ts`` and ``greeks_ts``: ``ts``)."""
         path = self.path_at(ts)
         if path is None:
             raise KeyError("no session has been built yet")
-        i = path.index(ts)
-        strike = float(contract.strike)
-        is_call = contract.right is Right.CALL
-        sqrt_t = self._sqrt_t_series(contract, path)
-        bids, asks = leg_points(path, strike, is_call, self.smile, i, i + 1, sqrt_t)
-        st = path.sqrt_t[i] if sqrt_t is None else sqrt_t[i]
-        iv = point_iv(path, i, strike, self.smile, st)
-        bs = black_scholes(contract.right, path.spots[i], strike, st * st, iv)
-        return OptionQuote(
-            contract=contract,
-            bid=Decimal(bids[0]).scaleb(-2),
-            ask=Decimal(asks[0]).scaleb(-2),
-            greeks=Greeks(delta=bs.delta, gamma=bs.gamma, theta=bs.theta, vega=bs.vega, iv=iv),
-            ts=ts,
-            greeks_ts=min(path.time_of(i), ts),
-        )
+        return self.quote_at(contract, path, path.index(ts), ts)
+
+    def quote_at(
+        self, contract: OptionContract, path: DayPath, i: int, ts: datetime
+    ) -> OptionQuote:
+        """:meth:`quote` at tick ``i`` of ``path`` (prices and greeks cached per tick)."""
+        slot = self._quotes.get(contract)
+        if slot is None:
+            if self._quotes_day != path.day:
+                self._quotes.clear()
+                self._quotes_day = path.day
+            slot = self._quotes[contract] = _QuoteSlot(contract)
+        if slot.path is not path or slot.version != path.version or slot.idx != i:
+            st = self._other_sqrt_t(contract, path, i)
+            bid, ask, g = point_quote(path, i, slot.strike, slot.is_call, self.smile, st)
+            slot.path, slot.version, slot.idx = path, path.version, i
+            slot.bid, slot.ask = _price(bid), _price(ask)
+            slot.greeks = Greeks(delta=g[0], gamma=g[1], theta=g[2], vega=g[3], iv=g[4])
+        return OptionQuote(contract, slot.bid, slot.ask, slot.greeks, ts, ts)
 
     def leg_series(self, contract: OptionContract, path: DayPath) -> LegSeries:
         """The shared lazily computed bid/ask series of ``contract`` along ``path``."""
@@ -232,18 +261,24 @@ class SimMarket:
         is_call = contract.right is Right.CALL
         return leg_points(path, float(contract.strike), is_call, self.smile, lo, hi, sqrt_t)
 
+    def _other_sqrt_t(self, contract: OptionContract, path: DayPath, i: int) -> float | None:
+        """sqrt(years) at tick ``i`` for an option not expiring at ``path``'s close, else None."""
+        if contract.expiry == path.day:
+            return None
+        return math.sqrt(path.sqrt_t[i] ** 2 + self._extra_years(contract, path))
+
     def _sqrt_t_series(self, contract: OptionContract, path: DayPath) -> list[float] | None:
         """sqrt(years) per tick for an option not expiring at ``path``'s close, else None."""
         if contract.expiry == path.day:
             return None
+        extra = self._extra_years(contract, path)
+        return [math.sqrt(st**2 + extra) for st in path.sqrt_t]
+
+    def _extra_years(self, contract: OptionContract, path: DayPath) -> float:
         other = self._paths.get(contract.expiry)
         expires = (
             other.close
             if other is not None
             else datetime.combine(contract.expiry, _DEFAULT_EXPIRY_TIME, ET)
         )
-        extra = (expires - path.close).total_seconds()
-        return [
-            math.sqrt(max(st * st * SECONDS_PER_YEAR + extra, 60.0) / SECONDS_PER_YEAR)
-            for st in path.sqrt_t
-        ]
+        return (expires - path.close).total_seconds() / SECONDS_PER_YEAR

@@ -30,6 +30,7 @@ SPREAD_BASE = 0.02
 IV_MULT_FLOOR = 0.5
 IV_MULT_CAP = 3.0
 _SQRT_HALF = math.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,39 @@ class Smile:
         u = math.log1p(abs(moneyness))
         slope = -self.put_skew if moneyness < 0 else self.call_dip
         return min(max(1.0 - slope * u + self.curvature * u * u, IV_MULT_FLOOR), IV_MULT_CAP)
+
+
+def model_point(
+    is_call: bool,
+    spot: float,
+    strike: float,
+    x: float,
+    base: float,
+    st: float,
+    inv_vt: float,
+    smile: Smile,
+) -> tuple[float, float, float]:
+    """Model price, implied vol and ``d1`` of one option at one tick.
+
+    Args:
+        is_call: call or put.
+        spot: the index.
+        strike: the strike.
+        x: ``ln(strike) - ln(spot)``.
+        base: the at-the-money vol.
+        st: sqrt(years to expiry).
+        inv_vt: ``1 / (base * st)`` (turns ``x`` into the smile's moneyness).
+        smile: the smile shape.
+    """
+    iv = base * smile.multiplier(x * inv_vt)
+    v = iv * st
+    d1 = (0.5 * v * v - x) / v
+    d2 = d1 - v
+    if is_call:
+        price = 0.5 * (spot * math.erfc(-d1 * _SQRT_HALF) - strike * math.erfc(-d2 * _SQRT_HALF))
+    else:
+        price = 0.5 * (strike * math.erfc(d2 * _SQRT_HALF) - spot * math.erfc(d1 * _SQRT_HALF))
+    return price, iv, d1
 
 
 def leg_points(
@@ -68,39 +102,50 @@ def leg_points(
         sqrt_t: sqrt(years to expiry) per tick when the option does not expire at this
             session's close (default: ``path.sqrt_t``).
     """
-    erfc = math.erfc
     spots, ln_spots, base_iv, widen = path.spots, path.ln_spots, path.base_iv, path.widen
     sq = path.sqrt_t if sqrt_t is None else sqrt_t
-    own_t = sqrt_t is None
     inv_vt = path.inv_vol_t
     ln_k = math.log(strike)
-    put_skew, call_dip, curv = -smile.put_skew, smile.call_dip, smile.curvature
-    log1p = math.log1p
     bids: list[int] = []
     asks: list[int] = []
     for i in range(start, stop):
-        s = spots[i]
-        x = ln_k - ln_spots[i]
         st = sq[i]
-        m = x * inv_vt[i] if own_t else x / (base_iv[i] * st)
-        if m < 0.0:
-            u = log1p(-m)
-            mult = 1.0 - put_skew * u + curv * u * u
-        else:
-            u = log1p(m)
-            mult = 1.0 - call_dip * u + curv * u * u
-        mult = min(max(mult, IV_MULT_FLOOR), IV_MULT_CAP)
-        v = base_iv[i] * mult * st
-        d1 = (0.5 * v * v - x) / v
-        d2 = d1 - v
-        if is_call:
-            price = 0.5 * (s * erfc(-d1 * _SQRT_HALF) - strike * erfc(-d2 * _SQRT_HALF))
-        else:
-            price = 0.5 * (strike * erfc(d2 * _SQRT_HALF) - s * erfc(d1 * _SQRT_HALF))
+        inv = inv_vt[i] if sqrt_t is None else 1.0 / (base_iv[i] * st)
+        price = model_point(
+            is_call, spots[i], strike, ln_k - ln_spots[i], base_iv[i], st, inv, smile
+        )[0]
         bid, ask = spread_cents(price, widen[i])
         bids.append(bid)
         asks.append(ask)
     return bids, asks
+
+
+def point_quote(
+    path: DayPath, i: int, strike: float, is_call: bool, smile: Smile, st: float | None = None
+) -> tuple[int, int, tuple[float, float, float, float, float]]:
+    """Bid, ask (cents) and greeks ``(delta, gamma, theta, vega, iv)`` at tick ``i``.
+
+    The bid and ask equal :func:`leg_points`' for the same tick. Greeks are Black-Scholes at
+    the smile's vol: theta per calendar day, vega per vol point.
+    """
+    spot, base = path.spots[i], path.base_iv[i]
+    own = st is None
+    st = path.sqrt_t[i] if st is None else st
+    inv = path.inv_vol_t[i] if own else 1.0 / (base * st)
+    price, iv, d1 = model_point(
+        is_call, spot, strike, math.log(strike) - path.ln_spots[i], base, st, inv, smile
+    )
+    bid, ask = spread_cents(price, path.widen[i])
+    pdf = math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
+    delta = 0.5 * math.erfc(-d1 * _SQRT_HALF)
+    greeks = (
+        delta if is_call else delta - 1.0,
+        pdf / (spot * iv * st),
+        -spot * pdf * iv / (2.0 * st) / 365.0,
+        spot * pdf * st / 100.0,
+        iv,
+    )
+    return bid, ask, greeks
 
 
 def spread_cents(price: float, widen: float = 1.0) -> tuple[int, int]:
@@ -118,10 +163,3 @@ def spread_cents(price: float, widen: float = 1.0) -> tuple[int, int]:
     if ask > 300 and ask % 10:
         ask += 5
     return bid, ask
-
-
-def point_iv(path: DayPath, idx: int, strike: float, smile: Smile, sqrt_t: float) -> float:
-    """Implied vol of ``strike`` at tick ``idx`` (same formula as :func:`leg_points`)."""
-    x = math.log(strike) - path.ln_spots[idx]
-    base = path.base_iv[idx]
-    return base * smile.multiplier(x / (base * sqrt_t))

@@ -85,10 +85,20 @@ class SessionTracker:
         """The earliest close still to be handled."""
         return min(self._pending.values(), default=None)
 
+    def listing(self, expiry: date, now: datetime) -> tuple[int, int] | None:
+        """Lowest and highest strike listed for ``expiry`` if it still trades at ``now``."""
+        hours = self.hours(expiry)
+        if hours is None or now >= hours[1]:
+            return None
+        return self._market.strike_range(expiry, around=self._market.spot(now))
+
     def listed(self, contract: OptionContract, now: datetime) -> bool:
         """True if ``contract`` is listed and still trading at ``now``."""
-        hours = self.hours(contract.expiry)
-        if hours is None or now >= hours[1]:
-            return False
-        lo, hi = self._market.strike_range(contract.expiry, around=self._market.spot(now))
-        return lo <= contract.strike <= hi and contract.strike % STRIKE_STEP == 0
+        return in_listing(contract, self.listing(contract.expiry, now))
+
+
+def in_listing(contract: OptionContract, bounds: tuple[int, int] | None) -> bool:
+    """True if ``contract``'s strike is on the grid within ``bounds`` (None: not listed)."""
+    if bounds is None:
+        return False
+    return bounds[0] <= contract.strike <= bounds[1] and contract.strike % STRIKE_STEP == 0
