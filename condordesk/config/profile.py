@@ -80,7 +80,7 @@ class StrategyConfig(_Section):
     entry_start: ClockTime = time(9, 45)
     entry_end: ClockTime = time(14, 30)
     reentry_interval_min: int = Field(30, ge=0, le=390)
-    cycle_seconds: float = Field(10.0, ge=1, le=300)
+    cycle_seconds: float = Field(30.0, ge=1, le=300)
     greeks_timeout_s: float = Field(5.0, gt=0, le=60)
     greeks_max_age_s: float = Field(15.0, gt=0, le=300)
 

@@ -416,12 +416,18 @@ class Desk:
         return _state(live) is CondorState.CLOSED
 
     async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
+        """Chase from the mid towards the natural price a tick per attempt; the last attempt
+        pays a tick over the natural price so that it fills."""
         quotes = await self.broker.option_quotes(live.condor.contracts, timeout=5.0)
-        natural = natural_debit(quotes, live)
-        if natural is None:
+        natural, mid = natural_debit(quotes, live), mid_debit(quotes, live)
+        if natural is None or mid is None:
             logger.warning("no quotes to price the close of {}", live.id)
             return None
-        return max(round_to_tick(natural, COMBO_TICK, "up"), COMBO_TICK) + COMBO_TICK * attempt
+        top = round_to_tick(natural, COMBO_TICK, "up") + COMBO_TICK
+        start = max(round_to_tick(mid, COMBO_TICK, "up"), COMBO_TICK)
+        if attempt >= self.chase_ticks:
+            return max(top, start)
+        return min(start + COMBO_TICK * attempt, top)
 
     def finish(
         self, live: LiveCondor, reason: ExitReason, settlement: Decimal | None = None

@@ -108,6 +108,8 @@ class Engine:
         self.bus = EventBus(clock, journal, self.snapshot)
         self.summary = RunSummary()
         self.bus.add_listener(self.summary.on_event)
+        self.bus.add_listener(self._on_own_event)
+        self._realized_today = _D0
         self.desk = Desk(
             broker,
             journal,
@@ -180,6 +182,10 @@ class Engine:
         if ack.accepted:
             await self._carry_out(command)
         return ack
+
+    def _on_own_event(self, event: api.Event) -> None:
+        if isinstance(event, api.CondorClosed):
+            self._realized_today += event.realized_pnl
 
     # -- alerts and pauses ----------------------------------------------------------------
 
@@ -318,6 +324,7 @@ class Engine:
         self._last_entry = max(opened) if opened else None
         self._next_entry_try = None
         self._daily_loss_hit = False
+        self._realized_today = sum((r.realized_pnl or _D0 for r in today), _D0)
         if self.paused_reason and self.paused_reason.startswith("daily max loss"):
             self._set_paused(None, "engine")
         self.open_alerts = [a for a in self.open_alerts if not a.startswith("daily_loss")]
@@ -416,19 +423,15 @@ class Engine:
         if danger:
             logger.warning("expiry safety for {}: {}", live.id, danger)
             await self.desk.close(live, ExitReason.EXPIRY_SAFETY)
-        elif live.debit is not None and live.debit <= live.profit_target:
+        elif live.mark is not None and live.mark <= live.profit_target:
             first = live.profit_target > self.rules.profit_close_price
             reason = ExitReason.FIRST_TRADE_TARGET if first else ExitReason.PROFIT_TARGET
-            await self.desk.close(
-                live,
-                reason,
-                limit=max(live.debit, self.rules.profit_close_price) if first else None,
-            )
+            await self.desk.close(live, reason)
 
     def _check_daily_loss(self) -> None:
         if self._daily_loss_hit or self.day is None:
             return
-        realized = sum((r.realized_pnl or _D0 for r in self.journal.condors(day=self.day)), _D0)
+        realized = self._realized_today
         if daily_loss_breached(realized, self.desk.unrealized_total(), self.rules):
             self._daily_loss_hit = True
             loss = realized + self.desk.unrealized_total()

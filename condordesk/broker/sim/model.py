@@ -20,7 +20,7 @@ So a far out-of-the-money option quotes 0.00 / 0.05 and every price is on the SP
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from condordesk.broker.sim.paths import DayPath
@@ -31,6 +31,10 @@ IV_MULT_FLOOR = 0.5
 IV_MULT_CAP = 3.0
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SPREAD_BASE_C = SPREAD_BASE * 100.0
+
+Indexed = Sequence[float] | Mapping[int, float]
+"""Per-tick values indexed by tick number (a full list, or just the ticks needed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,39 +52,6 @@ class Smile:
         return min(max(1.0 - slope * u + self.curvature * u * u, IV_MULT_FLOOR), IV_MULT_CAP)
 
 
-def model_point(
-    is_call: bool,
-    spot: float,
-    strike: float,
-    x: float,
-    base: float,
-    st: float,
-    inv_vt: float,
-    smile: Smile,
-) -> tuple[float, float, float]:
-    """Model price, implied vol and ``d1`` of one option at one tick.
-
-    Args:
-        is_call: call or put.
-        spot: the index.
-        strike: the strike.
-        x: ``ln(strike) - ln(spot)``.
-        base: the at-the-money vol.
-        st: sqrt(years to expiry).
-        inv_vt: ``1 / (base * st)`` (turns ``x`` into the smile's moneyness).
-        smile: the smile shape.
-    """
-    iv = base * smile.multiplier(x * inv_vt)
-    v = iv * st
-    d1 = (0.5 * v * v - x) / v
-    d2 = d1 - v
-    if is_call:
-        price = 0.5 * (spot * math.erfc(-d1 * _SQRT_HALF) - strike * math.erfc(-d2 * _SQRT_HALF))
-    else:
-        price = 0.5 * (strike * math.erfc(d2 * _SQRT_HALF) - spot * math.erfc(d1 * _SQRT_HALF))
-    return price, iv, d1
-
-
 def leg_points(
     path: DayPath,
     strike: float,
@@ -88,9 +59,12 @@ def leg_points(
     smile: Smile,
     start: int,
     stop: int,
-    sqrt_t: Sequence[float] | None = None,
+    sqrt_t: Indexed | None = None,
 ) -> tuple[list[int], list[int]]:
     """Bid and ask in cents of one option for the ticks ``[start, stop)`` of ``path``.
+
+    The one place quotes are computed (the matching engine's series and single quotes both
+    come from here), written out flat because it is the simulator's innermost loop.
 
     Args:
         path: the session.
@@ -102,19 +76,43 @@ def leg_points(
         sqrt_t: sqrt(years to expiry) per tick when the option does not expire at this
             session's close (default: ``path.sqrt_t``).
     """
+    erfc, log1p, ceil, floor = math.erfc, math.log1p, math.ceil, math.floor
     spots, ln_spots, base_iv, widen = path.spots, path.ln_spots, path.base_iv, path.widen
     sq = path.sqrt_t if sqrt_t is None else sqrt_t
     inv_vt = path.inv_vol_t
+    own = sqrt_t is None
     ln_k = math.log(strike)
+    put_skew, call_dip, curv = smile.put_skew, smile.call_dip, smile.curvature
     bids: list[int] = []
     asks: list[int] = []
     for i in range(start, stop):
-        st = sq[i]
-        inv = inv_vt[i] if sqrt_t is None else 1.0 / (base_iv[i] * st)
-        price = model_point(
-            is_call, spots[i], strike, ln_k - ln_spots[i], base_iv[i], st, inv, smile
-        )[0]
-        bid, ask = spread_cents(price, widen[i])
+        x = ln_k - ln_spots[i]
+        m = x * inv_vt[i] if own else x / (base_iv[i] * sq[i])
+        u = log1p(-m if m < 0.0 else m)
+        mult = 1.0 + (put_skew if m < 0.0 else -call_dip) * u + curv * u * u
+        mult = (
+            IV_MULT_FLOOR if mult < IV_MULT_FLOOR else IV_MULT_CAP if mult > IV_MULT_CAP else mult
+        )
+        v = base_iv[i] * mult * sq[i]
+        d1 = (0.5 * v * v - x) / v
+        if is_call:
+            p = 0.5 * (spots[i] * erfc(-d1 * _SQRT_HALF) - strike * erfc((v - d1) * _SQRT_HALF))
+        else:
+            p = 0.5 * (strike * erfc((d1 - v) * _SQRT_HALF) - spots[i] * erfc(d1 * _SQRT_HALF))
+        # spread_cents, inlined
+        cents = p * 100.0 if p > 0.0 else 0.0
+        tick = 5 if cents < 300.0 else 10
+        spread = tick * ceil(((SPREAD_PCT * cents + _SPREAD_BASE_C) * widen[i]) / tick - 1e-9)
+        if spread < tick:
+            spread = tick
+        low = cents - 0.5 * spread
+        low_tick = 5 if low < 300.0 else 10
+        bid = floor(low / low_tick + 0.5) * low_tick
+        if bid < 0:
+            bid = 0
+        ask = bid + spread
+        if ask > 300 and ask % 10:
+            ask += 5
         bids.append(bid)
         asks.append(ask)
     return bids, asks
@@ -125,40 +123,41 @@ def point_quote(
 ) -> tuple[int, int, tuple[float, float, float, float, float]]:
     """Bid, ask (cents) and greeks ``(delta, gamma, theta, vega, iv)`` at tick ``i``.
 
-    The bid and ask equal :func:`leg_points`' for the same tick. Greeks are Black-Scholes at
-    the smile's vol: theta per calendar day, vega per vol point.
+    Bid and ask come from :func:`leg_points`. Greeks are Black-Scholes at the smile's vol:
+    theta per calendar day, vega per vol point.
     """
+    series = None if st is None else {i: st}
+    bids, asks = leg_points(path, strike, is_call, smile, i, i + 1, series)
     spot, base = path.spots[i], path.base_iv[i]
-    own = st is None
     st = path.sqrt_t[i] if st is None else st
-    inv = path.inv_vol_t[i] if own else 1.0 / (base * st)
-    price, iv, d1 = model_point(
-        is_call, spot, strike, math.log(strike) - path.ln_spots[i], base, st, inv, smile
-    )
-    bid, ask = spread_cents(price, path.widen[i])
+    x = math.log(strike) - path.ln_spots[i]
+    iv = base * smile.multiplier(x / (base * st))
+    v = iv * st
+    d1 = (0.5 * v * v - x) / v
     pdf = math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
     delta = 0.5 * math.erfc(-d1 * _SQRT_HALF)
     greeks = (
         delta if is_call else delta - 1.0,
-        pdf / (spot * iv * st),
+        pdf / (spot * v),
         -spot * pdf * iv / (2.0 * st) / 365.0,
         spot * pdf * st / 100.0,
         iv,
     )
-    return bid, ask, greeks
+    return bids[0], asks[0], greeks
 
 
 def spread_cents(price: float, widen: float = 1.0) -> tuple[int, int]:
-    """Bid and ask in cents around the model ``price`` (see the module docstring)."""
-    if price < 0.0:
-        price = 0.0
-    cents = price * 100.0
+    """Bid and ask in cents around the model ``price`` (as :func:`leg_points` computes them)."""
+    cents = price * 100.0 if price > 0.0 else 0.0
     tick = 5 if cents < 300.0 else 10
-    raw = (SPREAD_PCT * price + SPREAD_BASE) * 100.0 * widen
-    spread = tick * max(1, math.ceil(raw / tick - 1e-9))
+    spread = tick * math.ceil(((SPREAD_PCT * cents + _SPREAD_BASE_C) * widen) / tick - 1e-9)
+    if spread < tick:
+        spread = tick
     low = cents - 0.5 * spread
     low_tick = 5 if low < 300.0 else 10
-    bid = max(0, math.floor(low / low_tick + 0.5) * low_tick)
+    bid = math.floor(low / low_tick + 0.5) * low_tick
+    if bid < 0:
+        bid = 0
     ask = bid + spread
     if ask > 300 and ask % 10:
         ask += 5
