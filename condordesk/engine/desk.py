@@ -109,6 +109,7 @@ class Desk:
         self._pause = pause
         self._tasks: set[asyncio.Task[None]] = set()
         self._fills_arrived = asyncio.Event()
+        self._handled: set[tuple[str, OrderStatus]] = set()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -354,9 +355,10 @@ class Desk:
                 )
                 seen += ok
         if seen == len(want):
-            live.stop_state = "verified"
-            self.journal.update_stop(live.oca_group, "verified")
-            self.bus.publish(api.StopVerified(condor_id=live.id))
+            if live.stop_state != "verified":
+                live.stop_state = "verified"
+                self.journal.update_stop(live.oca_group, "verified")
+                self.bus.publish(api.StopVerified(condor_id=live.id))
             return True
         return False
 
@@ -378,19 +380,28 @@ class Desk:
     # -- closing --------------------------------------------------------------------------
 
     async def close(
-        self, live: LiveCondor, reason: ExitReason, limit: Decimal | None = None
+        self,
+        live: LiveCondor,
+        reason: ExitReason,
+        limit: Decimal | None = None,
+        cap: Decimal | None = None,
     ) -> bool:
         """Buy the condor back; the closing order joins the stops' OCA group so that only
-        one of them can fill. Chases the natural price by a tick per try."""
+        one of them can fill. At ``limit`` if given (one try); otherwise chase from the mid
+        towards the natural price a tick per try, never paying more than ``cap``."""
         if live.state is not CondorState.OPEN:
             return False
         live.close_reason = reason
         self._set_state(live, CondorState.CLOSING)
         tries = 1 if limit is not None else self.chase_ticks + 1
+        last_price: Decimal | None = None
         for attempt in range(tries):
             price = limit if limit is not None else await self._closing_price(live, attempt)
-            if price is None:
+            if price is not None and cap is not None:
+                price = min(price, cap)
+            if price is None or (attempt and cap is not None and price == last_price):
                 break
+            last_price = price
             live.close_generation += 1
             ref = order_ref(live.id, OrderRole.CLOSE, live.close_generation)
             request = dataclasses.replace(
@@ -404,9 +415,13 @@ class Desk:
             if final is None:
                 await self._cancel(report.order_id)
                 final = await self.tracker.wait_done(ref, self.fill_timeout_s)
-            if _state(live) is CondorState.CLOSED:
-                return True
-        if _state(live) is CondorState.CLOSING:
+            if final is None or final.status is OrderStatus.FILLED or final.filled:
+                # filled, partly filled or unknown: never send another close on top of it
+                await self.complete_exit(live, reason, ref)
+                break
+            if _state(live) is CondorState.CLOSED or not self.holds(live):
+                break  # a stop filled meanwhile (OCA cancelled our close)
+        if _state(live) is CondorState.CLOSING and self.holds(live):
             self._set_state(live, CondorState.OPEN)
             self._alert(
                 "warning",
@@ -414,6 +429,35 @@ class Desk:
                 f"condor {live.id}: could not close ({reason.value}); stops stay working",
             )
         return _state(live) is CondorState.CLOSED
+
+    def holds(self, live: LiveCondor) -> bool:
+        """True while the journaled fills leave any leg of the condor held."""
+        net: dict[OptionContract, int] = {}
+        for f in self.journal.fills(live.id):
+            sign = 1 if f.execution.side is OrderAction.BUY else -1
+            net[f.execution.contract] = net.get(f.execution.contract, 0) + sign * f.execution.quantity
+        return any(net.values())
+
+    async def complete_exit(self, live: LiveCondor, reason: ExitReason, ref: str) -> None:
+        """An exit order filled: wait for its executions (asking the broker too), then journal
+        the exit. Safe to call from several places at once."""
+        want = live.condor.quantity * 4
+        deadline = self.clock.now() + timedelta(seconds=self.fill_timeout_s)
+        while sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref)) < want:
+            if self.clock.now() >= deadline:
+                self._alert("critical", "fills_missing",
+                            f"condor {live.id}: {ref} filled but its executions did not all arrive")
+                break
+            await self.sync_executions()
+            if sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref)) >= want:
+                break
+            self._fills_arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(1.0))
+        if self.holds(live):
+            self._alert("critical", "position_mismatch",
+                        f"condor {live.id}: {ref} filled but legs are still held; check the broker")
+        self.finish(live, reason)
 
     async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
         """Chase from the mid towards the natural price a tick per attempt; the last attempt
@@ -522,36 +566,35 @@ class Desk:
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)
         parsed = parse_order_ref(report.order_ref)
-        if parsed is None:
-            return
-        live = self.live.get(parsed[0])
-        role = parsed[1]
+        key = (report.order_ref, report.status)
+        if parsed is None or key in self._handled:
+            return  # not ours, or already handled
+        self._handled.add(key)
+        condor_id, role, _gen = parsed
+        if report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
+            self.bus.publish(
+                api.OrderCancelled(condor_id=condor_id, order_ref=report.order_ref, reason=report.reason)
+            )
+        live = self.live.get(condor_id)
         if live is None:
             return
         if report.status is OrderStatus.FILLED and role in _STOP_ROLES:
             live.stop_state = "triggered"
             self.journal.update_stop(live.oca_group, "triggered")
             self.bus.publish(
-                api.StopTriggered(
-                    condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0
-                )
+                api.StopTriggered(condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0)
             )
-            self.finish(live, _STOP_ROLES[role])
+            self._spawn(self.complete_exit(live, _STOP_ROLES[role], report.order_ref))
         elif report.status is OrderStatus.FILLED and role is OrderRole.CLOSE:
-            self.finish(live, live.close_reason or ExitReason.MANUAL)
-        elif report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
-            self.bus.publish(
-                api.OrderCancelled(
-                    condor_id=live.id, order_ref=report.order_ref, reason=report.reason
-                )
-            )
-            current = order_ref(live.id, role, live.stop_generation)
-            if (
-                role in _STOP_ROLES
-                and report.order_ref == current
-                and live.state is CondorState.OPEN
-            ):
-                live.stop_state = "degraded"  # the periodic stop check re-arms it
+            reason = live.close_reason or ExitReason.MANUAL
+            self._spawn(self.complete_exit(live, reason, report.order_ref))
+        elif (
+            report.status is OrderStatus.CANCELLED
+            and role in _STOP_ROLES
+            and report.order_ref == order_ref(live.id, role, live.stop_generation)
+            and live.state is CondorState.OPEN
+        ):
+            live.stop_state = "degraded"  # the periodic stop check re-arms it
 
     def unrealized_total(self) -> Decimal:
         """Sum of open condors' unrealized P&L in dollars."""

@@ -49,6 +49,7 @@ _REGULAR_CLOSE = time(16, 0)
 ENTRY_RETRY_S = 60.0
 SETTLEMENT_GRACE_S = 900.0
 OPERATOR_CANCELLED = "cancelled-by-operator"
+PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
 _PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
 
 
@@ -423,10 +424,13 @@ class Engine:
         if danger:
             logger.warning("expiry safety for {}: {}", live.id, danger)
             await self.desk.close(live, ExitReason.EXPIRY_SAFETY)
-        elif live.mark is not None and live.mark <= live.profit_target:
+        elif live.mark is not None and 0 < live.profit_target and live.mark <= live.profit_target:
+            # take profits with a bounded chase: the first-trade rule never pays more than its
+            # target; the nearly-worthless rule pays at most a few ticks over it
             first = live.profit_target > self.rules.profit_close_price
             reason = ExitReason.FIRST_TRADE_TARGET if first else ExitReason.PROFIT_TARGET
-            await self.desk.close(live, reason)
+            cap = live.profit_target if first else live.profit_target + PROFIT_CHASE
+            await self.desk.close(live, reason, cap=cap)
 
     def _check_daily_loss(self) -> None:
         if self._daily_loss_hit or self.day is None:

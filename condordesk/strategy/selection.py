@@ -38,8 +38,8 @@ class SelectionRules:
 
 @dataclass(frozen=True, slots=True)
 class CondorCandidate:
-    """A condor worth sending, with the credit to ask for: the mid credit less the
-    concession, rounded down to combo ticks."""
+    """A condor worth sending, with the credit to ask for: the mid credit less the entry
+    concession (:func:`entry_concession`), rounded down to combo ticks."""
 
     condor: IronCondor
     credit: Decimal
@@ -151,6 +151,21 @@ def choose_condor(
     return NoTrade(last.reason, "; ".join(problems))
 
 
+SPREAD_SHARE = Decimal("0.4")
+
+
+def entry_concession(
+    quotes: Mapping[OptionContract, OptionQuote], legs: Sequence[OptionContract], rules: SelectionRules
+) -> Decimal:
+    """How far below the mid credit to ask: the profile's concession, or a share of the
+    combo's half-spread when the quotes are wide (a combo at the mid rarely fills)."""
+    half_spread = sum(
+        ((q.ask - q.bid) / 2 for c in legs if (q := quotes[c]).ask is not None and q.bid is not None),
+        Decimal(0),
+    )
+    return max(rules.concession, half_spread * SPREAD_SHARE)
+
+
 def _evaluate(
     quotes: Mapping[OptionContract, OptionQuote],
     expiry: date,
@@ -171,7 +186,9 @@ def _evaluate(
     mids = [quotes[c].mid for c in legs]
     lp, sp, sc, lc = (m if m is not None else Decimal(0) for m in mids)
     put_credit, call_credit = sp - lp, sc - lc
-    credit = round_to_tick(put_credit + call_credit - rules.concession, COMBO_TICK, "down")
+    credit = round_to_tick(
+        put_credit + call_credit - entry_concession(quotes, legs, rules), COMBO_TICK, "down"
+    )
     if credit < rules.min_credit or credit > rules.max_credit:
         return NoTrade(
             "credit_out_of_range", f"credit {credit} outside {rules.min_credit}-{rules.max_credit}"

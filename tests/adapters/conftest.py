@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.config.profile import SimulatorConfig
+from condordesk.domain.combo import entry_order
+from condordesk.domain.condor import IronCondor
+from condordesk.domain.options import OptionContract, OptionQuote
+from condordesk.domain.orders import ComboLeg, OrderAction, OrderReport, OrderStatus
 from condordesk.market.clock import ET, SimClock
 from condordesk.market.vtime import VirtualTimeEventLoop
 
@@ -63,3 +69,38 @@ def make_broker(
 def sim() -> tuple[SimClock, SimMarket, SimBroker]:
     """Clock at 10:00 ET on a Monday, a calm market and a broker (not connected yet)."""
     return make_broker(at(MONDAY, 10))
+
+
+def combo_quote(
+    quotes: Mapping[OptionContract, OptionQuote], legs: tuple[ComboLeg, ...]
+) -> tuple[Decimal, Decimal]:
+    """(bid, ask) of BUYing the combo ``legs`` from leg quotes."""
+    bid = ask = Decimal(0)
+    for leg in legs:
+        q = quotes[leg.contract]
+        assert q.bid is not None
+        assert q.ask is not None
+        if leg.action is OrderAction.BUY:
+            bid, ask = bid + q.bid, ask + q.ask
+        else:
+            bid, ask = bid - q.ask, ask - q.bid
+    return bid, ask
+
+
+def condor_around(spot: float, day: date, distance: float = 30, width: int = 10) -> IronCondor:
+    """A condor with short strikes about ``distance`` points either side of ``spot``."""
+    sp = math.floor((spot - distance) / 5) * 5
+    sc = math.ceil((spot + distance) / 5) * 5
+    return IronCondor(day, Decimal(sp - width), Decimal(sp), Decimal(sc), Decimal(sc + width))
+
+
+async def open_condor(
+    broker: SimBroker, condor: IronCondor, ref: str = "cd:c1:entry"
+) -> tuple[OrderReport, Decimal]:
+    """Open ``condor`` with a FOK at its natural price; returns the report and the credit."""
+    quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
+    _, ask = combo_quote(quotes, condor.short_legs())
+    credit = -ask
+    report = await broker.place_order(entry_order(condor, credit, ref))
+    assert report.status is OrderStatus.FILLED
+    return report, credit

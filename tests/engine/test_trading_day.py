@@ -80,6 +80,8 @@ def _after_first_open(rt: Runtime) -> str:
 
 
 def _gap_script(points_fn):  # type: ignore[no-untyped-def]
+    """Once the first condor is protected, move SPX by ``points_fn`` at once."""
+
     async def script(rt: Runtime) -> None:
         await until(rt, lambda: bool(_after_first_open(rt)))
         live = rt.engine.desk.live[_after_first_open(rt)]
@@ -89,16 +91,22 @@ def _gap_script(points_fn):  # type: ignore[no-untyped-def]
     return script
 
 
+async def _slide_down(rt: Runtime) -> None:
+    """Once the first condor is protected, walk SPX down a point every 10 s until it closes."""
+    await until(rt, lambda: bool(_after_first_open(rt)))
+    live = rt.engine.desk.live[_after_first_open(rt)]
+    await until(rt, lambda: live.stop_state == "verified")
+    while live.state is CondorState.OPEN:
+        rt.broker.gap(-1.0)  # type: ignore[attr-defined]
+        await rt.clock.sleep(10)
+
+
 def test_a_move_through_the_short_put_fills_the_stop_limit_and_oca_cancels_the_backup(
     tmp_path: Path,
 ) -> None:
     profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "10:30"})
 
-    def points(rt: Runtime, live) -> float:  # type: ignore[no-untyped-def]
-        # SPX down to just above the short put: the combo is worth about twice the credit
-        return float(live.condor.short_put - rt.engine.spot) + 8.0
-
-    out = run_engine(profile, tmp_path, _gap_script(points))
+    out = run_engine(profile, tmp_path, _slide_down)
     closed = out.of(api.CondorClosed)
     assert closed[0].reason == "stop_limit"
     assert out.of(api.StopTriggered)[0].role == "stop-limit"
@@ -172,7 +180,8 @@ def test_a_rejected_entry_is_reported_and_nothing_is_held(tmp_path: Path) -> Non
 
 
 def test_max_concurrent_condors_is_never_exceeded(tmp_path: Path) -> None:
-    profile = make_profile(strategy={"max_concurrent": 1, "reentry_interval_min": 0})
+    profile = make_profile(strategy={"max_concurrent": 1, "reentry_interval_min": 0},
+                           risk={"first_trade_profit_pct": 15, "first_trade_window_min": 120})
     out = run_engine(profile, tmp_path)
     live = 0
     peak = 0
@@ -201,7 +210,8 @@ def test_the_first_trade_takes_its_profit_early(tmp_path: Path) -> None:
 
 def test_expiry_safety_closes_a_condor_near_its_short_strike_before_the_close(tmp_path: Path) -> None:
     profile = make_profile(risk={"stop_multiple": 10.0, "expiry_safety_time": "15:45",
-                                 "itm_buffer_points": 5},
+                                 "itm_buffer_points": 5, "profit_close_price": 0,
+                                 "first_trade_profit_pct": 0},
                            strategy={"max_concurrent": 1, "entry_end": "10:30"})
 
     async def drift(rt: Runtime) -> None:
@@ -219,11 +229,7 @@ def test_expiry_safety_closes_a_condor_near_its_short_strike_before_the_close(tm
 
 def test_daily_max_loss_pauses_entries_for_the_rest_of_the_day(tmp_path: Path) -> None:
     profile = make_profile(risk={"daily_max_loss": 50}, strategy={"max_concurrent": 1})
-
-    def points(rt: Runtime, live) -> float:  # type: ignore[no-untyped-def]
-        return float(live.condor.short_put - rt.engine.spot) + 8.0
-
-    out = run_engine(profile, tmp_path, _gap_script(points))
+    out = run_engine(profile, tmp_path, _slide_down)
     paused = out.of(api.EntriesPaused)
     assert paused and paused[0].reason.startswith("daily max loss")
     after = [e for e in out.of(api.OrderSubmitted) if e.role == "entry" and e.seq > paused[0].seq]

@@ -193,6 +193,7 @@ def generate_day(
     ln0 = math.log(level0)
     ln_spots = [ln0 + x * em for x in _log_moves(rng, regime, steps, tick_seconds, length)]
     spots = [math.exp(v) for v in ln_spots]
+    spots[0] = level0
     n = len(spots)
     path = DayPath(
         day=day,

@@ -75,6 +75,9 @@ class SessionTracker:
 
     def due(self, now: datetime) -> list[date]:
         """Closes at or before ``now`` not handled yet, oldest first (now marked handled)."""
+        first = self.next_close()
+        if first is None or now < first:
+            return []
         days = sorted(d for d, close in self._pending.items() if close <= now)
         for day in days:
             del self._pending[day]

@@ -27,6 +27,17 @@ class EventStream(AsyncIterator[BrokerEvent]):
         """Events queued and not yet consumed."""
         return self._queue.qsize()
 
+    def drain(self) -> list[BrokerEvent]:
+        """Take every queued event now, without waiting (the end marker stays queued)."""
+        out: list[BrokerEvent] = []
+        while not self._queue.empty():
+            event = self._queue.get_nowait()
+            if event is None:
+                self._queue.put_nowait(None)
+                break
+            out.append(event)
+        return out
+
     async def __anext__(self) -> BrokerEvent:
         if self._ended:
             raise StopAsyncIteration
