@@ -4,7 +4,6 @@ built once per test session and its cache reused."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,11 +21,11 @@ def calendar_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def condordesk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def condordesk_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Config, data, logs and cache of condordesk under the test's tmp dir."""
     home = tmp_path / "cdhome"
     monkeypatch.setenv("CONDORDESK_HOME", str(home))
-    yield home
+    return home
 
 
 @pytest.fixture

@@ -435,7 +435,9 @@ class Desk:
         net: dict[OptionContract, int] = {}
         for f in self.journal.fills(live.id):
             sign = 1 if f.execution.side is OrderAction.BUY else -1
-            net[f.execution.contract] = net.get(f.execution.contract, 0) + sign * f.execution.quantity
+            net[f.execution.contract] = (
+                net.get(f.execution.contract, 0) + sign * f.execution.quantity
+            )
         return any(net.values())
 
     async def complete_exit(self, live: LiveCondor, reason: ExitReason, ref: str) -> None:
@@ -445,18 +447,27 @@ class Desk:
         deadline = self.clock.now() + timedelta(seconds=self.fill_timeout_s)
         while sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref)) < want:
             if self.clock.now() >= deadline:
-                self._alert("critical", "fills_missing",
-                            f"condor {live.id}: {ref} filled but its executions did not all arrive")
+                self._alert(
+                    "critical",
+                    "fills_missing",
+                    f"condor {live.id}: {ref} filled but its executions did not all arrive",
+                )
                 break
             await self.sync_executions()
-            if sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref)) >= want:
+            if (
+                sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref))
+                >= want
+            ):
                 break
             self._fills_arrived.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(1.0))
         if self.holds(live):
-            self._alert("critical", "position_mismatch",
-                        f"condor {live.id}: {ref} filled but legs are still held; check the broker")
+            self._alert(
+                "critical",
+                "position_mismatch",
+                f"condor {live.id}: {ref} filled but legs are still held; check the broker",
+            )
         self.finish(live, reason)
 
     async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
@@ -573,7 +584,9 @@ class Desk:
         condor_id, role, _gen = parsed
         if report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
             self.bus.publish(
-                api.OrderCancelled(condor_id=condor_id, order_ref=report.order_ref, reason=report.reason)
+                api.OrderCancelled(
+                    condor_id=condor_id, order_ref=report.order_ref, reason=report.reason
+                )
             )
         live = self.live.get(condor_id)
         if live is None:
@@ -582,7 +595,9 @@ class Desk:
             live.stop_state = "triggered"
             self.journal.update_stop(live.oca_group, "triggered")
             self.bus.publish(
-                api.StopTriggered(condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0)
+                api.StopTriggered(
+                    condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0
+                )
             )
             self._spawn(self.complete_exit(live, _STOP_ROLES[role], report.order_ref))
         elif report.status is OrderStatus.FILLED and role is OrderRole.CLOSE:

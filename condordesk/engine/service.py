@@ -424,7 +424,7 @@ class Engine:
         if danger:
             logger.warning("expiry safety for {}: {}", live.id, danger)
             await self.desk.close(live, ExitReason.EXPIRY_SAFETY)
-        elif live.mark is not None and 0 < live.profit_target and live.mark <= live.profit_target:
+        elif live.mark is not None and live.profit_target > 0 and live.mark <= live.profit_target:
             # take profits with a bounded chase: the first-trade rule never pays more than its
             # target; the nearly-worthless rule pays at most a few ticks over it
             first = live.profit_target > self.rules.profit_close_price

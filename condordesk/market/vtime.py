@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -44,8 +44,8 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def __init__(self) -> None:
         super().__init__()
         self._virtual_now = 0.0
-        inner: selectors.BaseSelector = self._selector
-        self._selector = _JumpingSelector(inner, self)  # type: ignore[assignment]
+        inner = cast(selectors.BaseSelector, self.__dict__["_selector"])
+        self._selector = _JumpingSelector(inner, self)
 
     def time(self) -> float:
         return self._virtual_now

@@ -293,8 +293,16 @@ class Journal:
             "ELSE COALESCE(?, reason) END, "
             "status = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN status "
             "ELSE ? END WHERE order_ref = ?",
-            (ts.isoformat(), order_id, perm_id, filled, _to_sql(avg_price), reason, status,
-             order_ref),
+            (
+                ts.isoformat(),
+                order_id,
+                perm_id,
+                filled,
+                _to_sql(avg_price),
+                reason,
+                status,
+                order_ref,
+            ),
         )
 
     def order(self, order_ref: str) -> OrderRecord | None:

@@ -155,12 +155,18 @@ SPREAD_SHARE = Decimal("0.4")
 
 
 def entry_concession(
-    quotes: Mapping[OptionContract, OptionQuote], legs: Sequence[OptionContract], rules: SelectionRules
+    quotes: Mapping[OptionContract, OptionQuote],
+    legs: Sequence[OptionContract],
+    rules: SelectionRules,
 ) -> Decimal:
     """How far below the mid credit to ask: the profile's concession, or a share of the
     combo's half-spread when the quotes are wide (a combo at the mid rarely fills)."""
     half_spread = sum(
-        ((q.ask - q.bid) / 2 for c in legs if (q := quotes[c]).ask is not None and q.bid is not None),
+        (
+            (q.ask - q.bid) / 2
+            for c in legs
+            if (q := quotes[c]).ask is not None and q.bid is not None
+        ),
         Decimal(0),
     )
     return max(rules.concession, half_spread * SPREAD_SHARE)

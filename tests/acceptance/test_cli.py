@@ -14,22 +14,50 @@ import pytest
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
 
-REQUIRED = {"id", "state", "legs", "credit", "stop_order_ids", "exit_reason", "commissions",
-            "realized_pnl"}
+REQUIRED = {
+    "id",
+    "state",
+    "legs",
+    "credit",
+    "stop_order_ids",
+    "exit_reason",
+    "commissions",
+    "realized_pnl",
+}
 
 
 def cd(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CONDORDESK_HOME": str(home)}
     return subprocess.run(
         [sys.executable, "-m", "condordesk.cli", *args],
-        capture_output=True, text=True, env=env, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        check=False,
     )
 
 
-def test_five_fast_sessions_write_a_summary_and_a_journal(tmp_path: Path, condordesk_home: Path) -> None:
+def test_five_fast_sessions_write_a_summary_and_a_journal(
+    tmp_path: Path, condordesk_home: Path
+) -> None:
     summary_path = tmp_path / "out.json"
-    run = cd("--autotrade", "--profile", "sim", "--speed", "max", "--sessions", "5", "--seed", "7",
-             "--start-date", "2026-11-30", "--summary-json", str(summary_path), home=condordesk_home)
+    run = cd(
+        "--autotrade",
+        "--profile",
+        "sim",
+        "--speed",
+        "max",
+        "--sessions",
+        "5",
+        "--seed",
+        "7",
+        "--start-date",
+        "2026-11-30",
+        "--summary-json",
+        str(summary_path),
+        home=condordesk_home,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     summary = json.loads(summary_path.read_text())
     assert summary["sessions"] == 5
@@ -39,8 +67,13 @@ def test_five_fast_sessions_write_a_summary_and_a_journal(tmp_path: Path, condor
     assert summary["stops_placed"] >= summary["condors_opened"]
     assert summary["errors"] == 0
     per_day = summary["per_session"]
-    assert [d["day"] for d in per_day] == ["2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03",
-                                          "2026-12-04"]
+    assert [d["day"] for d in per_day] == [
+        "2026-11-30",
+        "2026-12-01",
+        "2026-12-02",
+        "2026-12-03",
+        "2026-12-04",
+    ]
 
     listing = cd("journal", "--profile", "sim", "--json", home=condordesk_home)
     assert listing.returncode == 0, listing.stderr
@@ -48,7 +81,7 @@ def test_five_fast_sessions_write_a_summary_and_a_journal(tmp_path: Path, condor
     traded = [c for c in condors if c["state"] == "closed"]
     assert len(traded) == summary["condors_opened"]
     for c in traded:
-        assert REQUIRED <= set(c)
+        assert set(c) >= REQUIRED
         assert len(c["legs"]) == 4 and len(c["stop_order_ids"]) >= 2
         assert c["exit_reason"] in summary["closed_by_reason"]
     total = sum(float(c["realized_pnl"]) for c in traded)
@@ -63,8 +96,20 @@ def test_the_same_seed_gives_the_same_day(condordesk_home: Path, tmp_path: Path)
     outs = []
     for n in (1, 2):
         path = tmp_path / f"s{n}.json"
-        run = cd("--autotrade", "--speed", "max", "--sessions", "1", "--seed", "3",
-                 "--start-date", "2026-12-01", "--summary-json", str(path), home=condordesk_home)
+        run = cd(
+            "--autotrade",
+            "--speed",
+            "max",
+            "--sessions",
+            "1",
+            "--seed",
+            "3",
+            "--start-date",
+            "2026-12-01",
+            "--summary-json",
+            str(path),
+            home=condordesk_home,
+        )
         assert run.returncode == 0, run.stderr[-2000:]
         outs.append(json.loads(path.read_text()))
     assert outs[0] == outs[1]
@@ -74,7 +119,7 @@ def test_a_broken_profile_is_refused_with_exit_code_2_and_a_clear_message(
     tmp_path: Path, condordesk_home: Path
 ) -> None:
     bad = tmp_path / "bad.toml"
-    bad.write_text('[strategy]\ntarget_delta = 0.9\nwing_width = 10\n')
+    bad.write_text("[strategy]\ntarget_delta = 0.9\nwing_width = 10\n")
     check = cd("profile", "check", str(bad), home=condordesk_home)
     assert check.returncode == 2
     assert f"{bad}: strategy.target_delta" in check.stderr
@@ -94,9 +139,23 @@ def test_a_broken_profile_is_refused_with_exit_code_2_and_a_clear_message(
 def test_sigterm_stops_cleanly_and_leaves_the_condor_protected(condordesk_home: Path) -> None:
     env = {**os.environ, "CONDORDESK_HOME": str(condordesk_home)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "condordesk.cli", "--autotrade", "--speed", "600", "--sessions", "1",
-         "--start-date", "2026-11-30", "--seed", "7"],
-        stderr=subprocess.PIPE, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "condordesk.cli",
+            "--autotrade",
+            "--speed",
+            "600",
+            "--sessions",
+            "1",
+            "--start-date",
+            "2026-11-30",
+            "--seed",
+            "7",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     assert proc.stderr is not None
     deadline = time.monotonic() + 120
@@ -128,6 +187,12 @@ def test_the_headless_path_loads_no_ui_toolkit(condordesk_home: Path) -> None:
         "print(','.join(bad)); sys.exit(1 if bad else 0)"
     )
     env = {**os.environ, "CONDORDESK_HOME": str(condordesk_home)}
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                         timeout=60, check=False)
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -22,8 +22,14 @@ Script = Callable[[Runtime], Awaitable[None]]
 def make_profile(**sections: dict[str, Any]) -> Profile:
     """A sim profile with test defaults (max speed, one session) and section overrides."""
     raw: dict[str, Any] = {
-        "simulator": {"speed": "max", "sessions": 1, "seed": 11, "scenario": "calm",
-                      "start_date": "2026-11-30", "greeks_missing_prob": 0.0},
+        "simulator": {
+            "speed": "max",
+            "sessions": 1,
+            "seed": 11,
+            "scenario": "calm",
+            "start_date": "2026-11-30",
+            "greeks_missing_prob": 0.0,
+        },
         "logging": {"file": False},
     }
     for name, values in sections.items():
@@ -49,8 +55,13 @@ class Outcome:
         return ts.astimezone(ET).time()
 
 
-def run_engine(profile: Profile, tmp_path: Path, *scripts: Script, journal: Path | None = None,
-               runtime: Runtime | None = None) -> Outcome:
+def run_engine(
+    profile: Profile,
+    tmp_path: Path,
+    *scripts: Script,
+    journal: Path | None = None,
+    runtime: Runtime | None = None,
+) -> Outcome:
     """Run the engine to the end of its sessions; ``scripts`` run beside it (they may wait on
     the clock and poke the simulated broker)."""
     rt = runtime or build_sim(profile, journal_path=journal or tmp_path / "journal.sqlite3")

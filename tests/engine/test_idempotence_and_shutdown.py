@@ -19,7 +19,9 @@ pytestmark = pytest.mark.usefixtures("warm_calendar")
 
 def test_replayed_executions_and_reports_change_nothing(tmp_path: Path) -> None:
     async def replay_everything(rt: Runtime) -> None:
-        await until(rt, lambda: any(lc.state is CondorState.OPEN for lc in rt.engine.desk.live.values()))
+        await until(
+            rt, lambda: any(lc.state is CondorState.OPEN for lc in rt.engine.desk.live.values())
+        )
         live = next(lc for lc in rt.engine.desk.live.values() if lc.state is CondorState.OPEN)
         before = (len(rt.journal.fills(live.id)), rt.journal.condor(live.id))
         # the broker replays the day's executions (as IB does on every connection)
@@ -28,7 +30,9 @@ def test_replayed_executions_and_reports_change_nothing(tmp_path: Path) -> None:
             if commission is not None:
                 rt.engine.desk.on_broker_event(CommissionReceived(commission))
                 rt.engine.desk.on_broker_event(
-                    CommissionReceived(CommissionReport(commission.exec_id, commission.commission * 2))
+                    CommissionReceived(
+                        CommissionReport(commission.exec_id, commission.commission * 2)
+                    )
                 )
         for report in await rt.broker.open_orders():
             rt.engine.desk.on_broker_event(OrderUpdated(report))
@@ -45,13 +49,17 @@ def test_replayed_executions_and_reports_change_nothing(tmp_path: Path) -> None:
 
 def test_stopping_mid_session_keeps_the_journal_and_the_stops_at_the_broker(tmp_path: Path) -> None:
     async def stop_after_open(rt: Runtime) -> None:
-        await until(rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values()))
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
         rt.engine.request_stop()
 
     out = run_engine(make_profile(), tmp_path, stop_after_open)
     assert out.of(api.EngineStopped)[0].reason == "stop requested"
     (rec,) = out.runtime.journal.condors(states=[CondorState.OPEN])
-    stop_refs = {o.order_ref for o in out.runtime.journal.orders(rec.id) if o.role.value.startswith("stop")}
+    stop_refs = {
+        o.order_ref for o in out.runtime.journal.orders(rec.id) if o.role.value.startswith("stop")
+    }
 
     async def at_broker() -> set[str]:
         await out.runtime.broker.connect()
@@ -70,7 +78,9 @@ def test_commands_pause_resume_and_flatten_are_journaled_with_their_origin(tmp_p
     acks: list[api.Ack] = []
 
     async def operator(rt: Runtime) -> None:
-        await until(rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values()))
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
         acks.append(await rt.engine.submit(api.PauseEntries(origin="test", reason="lunch")))
         acks.append(await rt.engine.submit(api.CloseCondor(origin="test", condor_id="nope")))
         acks.append(await rt.engine.submit(api.FlattenAll(origin="test")))
@@ -82,7 +92,9 @@ def test_commands_pause_resume_and_flatten_are_journaled_with_their_origin(tmp_p
     assert "no live condor" in acks[1].reason
     received = out.of(api.CommandReceived)
     assert [(c.command, c.origin, c.accepted) for c in received] == [
-        ("PauseEntries", "test", True), ("CloseCondor", "test", False), ("FlattenAll", "test", True),
+        ("PauseEntries", "test", True),
+        ("CloseCondor", "test", False),
+        ("FlattenAll", "test", True),
     ]
     assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
     assert out.runtime.journal.get_state("paused_reason") == "flatten"

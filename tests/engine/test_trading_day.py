@@ -33,7 +33,9 @@ def assert_flat(rt: Runtime) -> None:
     assert positions == []
 
 
-def test_a_calm_day_opens_protects_and_closes_condors_leaving_nothing_behind(tmp_path: Path) -> None:
+def test_a_calm_day_opens_protects_and_closes_condors_leaving_nothing_behind(
+    tmp_path: Path,
+) -> None:
     out = run_engine(make_profile(), tmp_path)
 
     opened, closed = out.of(api.CondorOpened), out.of(api.CondorClosed)
@@ -129,7 +131,9 @@ def test_a_gap_past_the_stop_limit_is_caught_by_the_stop_market_backup(tmp_path:
     # the loss is bounded by the wing width
     c = out.runtime.journal.condors()[0]
     assert closed[0].exit_debit <= c.condor.put_width + Decimal("0.5")
-    assert any(ref.endswith(":stop-limit") for ref in (e.order_ref for e in out.of(api.OrderCancelled)))
+    assert any(
+        ref.endswith(":stop-limit") for ref in (e.order_ref for e in out.of(api.OrderCancelled))
+    )
     assert_flat(out.runtime)
 
 
@@ -180,8 +184,10 @@ def test_a_rejected_entry_is_reported_and_nothing_is_held(tmp_path: Path) -> Non
 
 
 def test_max_concurrent_condors_is_never_exceeded(tmp_path: Path) -> None:
-    profile = make_profile(strategy={"max_concurrent": 1, "reentry_interval_min": 0},
-                           risk={"first_trade_profit_pct": 15, "first_trade_window_min": 120})
+    profile = make_profile(
+        strategy={"max_concurrent": 1, "reentry_interval_min": 0},
+        risk={"first_trade_profit_pct": 15, "first_trade_window_min": 120},
+    )
     out = run_engine(profile, tmp_path)
     live = 0
     peak = 0
@@ -196,8 +202,10 @@ def test_max_concurrent_condors_is_never_exceeded(tmp_path: Path) -> None:
 
 
 def test_the_first_trade_takes_its_profit_early(tmp_path: Path) -> None:
-    profile = make_profile(risk={"first_trade_profit_pct": 15, "first_trade_window_min": 90},
-                           strategy={"max_concurrent": 1})
+    profile = make_profile(
+        risk={"first_trade_profit_pct": 15, "first_trade_window_min": 90},
+        strategy={"max_concurrent": 1},
+    )
     out = run_engine(profile, tmp_path)
     first = out.of(api.CondorOpened)[0]
     assert first.first_trade
@@ -208,11 +216,19 @@ def test_the_first_trade_takes_its_profit_early(tmp_path: Path) -> None:
     assert all(not o.first_trade for o in later)
 
 
-def test_expiry_safety_closes_a_condor_near_its_short_strike_before_the_close(tmp_path: Path) -> None:
-    profile = make_profile(risk={"stop_multiple": 10.0, "expiry_safety_time": "15:45",
-                                 "itm_buffer_points": 5, "profit_close_price": 0,
-                                 "first_trade_profit_pct": 0},
-                           strategy={"max_concurrent": 1, "entry_end": "10:30"})
+def test_expiry_safety_closes_a_condor_near_its_short_strike_before_the_close(
+    tmp_path: Path,
+) -> None:
+    profile = make_profile(
+        risk={
+            "stop_multiple": 10.0,
+            "expiry_safety_time": "15:45",
+            "itm_buffer_points": 5,
+            "profit_close_price": 0,
+            "first_trade_profit_pct": 0,
+        },
+        strategy={"max_concurrent": 1, "entry_end": "10:30"},
+    )
 
     async def drift(rt: Runtime) -> None:
         day = date(2026, 11, 30)

@@ -18,6 +18,7 @@ from condordesk.strategy.selection import (
     NoTrade,
     SelectionRules,
     choose_condor,
+    entry_concession,
     screen_contracts,
 )
 
@@ -26,7 +27,7 @@ PUT, CALL = Right.PUT, Right.CALL
 EXPIRY = date(2026, 11, 27)
 NOW = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)  # 11:00 ET
 SPOT = 6000.0
-HALF_SPREAD = D("0.05")
+HALF_SPREAD = D("0")  # locked quotes: the credit asked is the mid credit (see the concession tests)
 
 Quotes = dict[OptionContract, OptionQuote]
 
@@ -423,3 +424,17 @@ def test_screened_contracts_are_enough_to_choose_a_condor() -> None:
     screened = screen(widths=BS_RULES.wing_widths)
     got = candidate(choose(bs_quotes(screened), BS_RULES))
     assert legs(got) <= set(screened)
+
+
+def test_wide_quotes_make_the_entry_ask_for_less_than_the_mid_credit() -> None:
+    legs = [contract(5960, PUT), contract(5970, PUT), contract(6030, CALL), contract(6040, CALL)]
+    wide = {
+        c: replace(quote(c.strike, c.right, "1.00", 0.1), bid=D("0.90"), ask=D("1.10"))
+        for c in legs
+    }
+    # four legs 0.20 wide: 0.4 of the combo's 0.40 half-spread
+    assert entry_concession(wide, legs, rules()) == D("0.16")
+    # a profile concession larger than that wins
+    assert entry_concession(wide, legs, rules(concession=D("0.25"))) == D("0.25")
+    locked = {c: quote(c.strike, c.right, "1.00", 0.1) for c in legs}
+    assert entry_concession(locked, legs, rules(concession=D("0.05"))) == D("0.05")
