@@ -58,9 +58,8 @@ def main() -> None:
     report = summary.to_json()
     journal_mb = (home / "bench.sqlite3").stat().st_size / 1e6
     print(f"sessions            {report['sessions']}")
-    print(
-        f"condors opened      {report['condors_opened']}  closed by reason {report['closed_by_reason']}"
-    )
+    print(f"condors opened      {report['condors_opened']}")
+    print(f"closed by reason    {report['closed_by_reason']}")
     print(f"realized P&L        {report['realized_pnl']}  commissions {report['commissions']}")
     print(f"setup (calendar, journal, wiring)  {setup:.2f} s")
     print(f"run wall time       {wall:.2f} s   CPU {cpu:.2f} s")

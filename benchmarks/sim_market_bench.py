@@ -21,16 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from condordesk.broker.sim import SimBroker, SimMarket  # noqa: E402
-from condordesk.config.profile import SimulatorConfig  # noqa: E402
-from condordesk.domain.combo import entry_order, stop_orders  # noqa: E402
-from condordesk.domain.condor import IronCondor  # noqa: E402
-from condordesk.domain.options import OptionContract, Right  # noqa: E402
-from condordesk.domain.orders import ComboLeg, OrderAction  # noqa: E402
-from condordesk.domain.prices import COMBO_TICK, round_to_tick  # noqa: E402
-from condordesk.market.clock import ET, SimClock  # noqa: E402
-from condordesk.market.pricing import SECONDS_PER_YEAR, strike_for_delta  # noqa: E402
-from condordesk.market.vtime import run_virtual  # noqa: E402
+from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.config.profile import SimulatorConfig
+from condordesk.domain.combo import entry_order, stop_orders
+from condordesk.domain.condor import IronCondor
+from condordesk.domain.options import OptionContract, Right
+from condordesk.domain.orders import ComboLeg, OrderAction
+from condordesk.domain.prices import COMBO_TICK, round_to_tick
+from condordesk.market.clock import ET, SimClock
+from condordesk.market.pricing import SECONDS_PER_YEAR, strike_for_delta
+from condordesk.market.vtime import run_virtual
 
 FIRST = date(2025, 3, 3)
 
@@ -50,7 +50,9 @@ def trading_days(n: int) -> list[date]:
     return days
 
 
-def combo_value(quotes: dict[OptionContract, tuple[Decimal, Decimal]], legs: tuple[ComboLeg, ...]) -> Decimal:
+def combo_value(
+    quotes: dict[OptionContract, tuple[Decimal, Decimal]], legs: tuple[ComboLeg, ...]
+) -> Decimal:
     """Mid of a combo from leg (bid, ask)."""
     total = Decimal(0)
     for leg in legs:
@@ -60,7 +62,9 @@ def combo_value(quotes: dict[OptionContract, tuple[Decimal, Decimal]], legs: tup
     return total
 
 
-async def open_condor(broker: SimBroker, clock: SimClock, day: date, n: int) -> list[OptionContract]:
+async def open_condor(
+    broker: SimBroker, clock: SimClock, day: date, n: int
+) -> list[OptionContract]:
     spot = float(await broker.underlying_price())
     close = sessions(day)[1]  # type: ignore[index]
     years = (close - clock.now()).total_seconds() / SECONDS_PER_YEAR

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+import random
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from condordesk.broker.base import (
     PositionsSettled,
 )
 from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.broker.sim.matching import limit_leg_prices, resting_fill
 from condordesk.domain.combo import close_order, closing_legs, entry_order, stop_orders
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import OptionContract, Right
@@ -29,6 +31,7 @@ from condordesk.domain.orders import (
     OrderType,
     TimeInForce,
 )
+from condordesk.domain.prices import COMBO_TICK, round_to_tick
 from condordesk.errors import NotConnected, OrderRejected
 from condordesk.market.clock import SimClock
 
@@ -63,8 +66,8 @@ async def condor_with_stops(
     sim: Sim, *, trigger_over: Decimal, limit_over: Decimal, backup_over: Decimal
 ) -> tuple[IronCondor, Decimal]:
     """Open a condor, then place its OCA stop pair relative to the current closing mark."""
-    clock, market, broker = sim
-    condor = condor_around(market.spot(clock.now()), MONDAY, distance=25)
+    _clock, _market, broker = sim
+    condor = condor_around(float(await broker.underlying_price()), MONDAY, distance=25)
     _, credit = await open_condor(broker, condor)
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     bid, ask = combo_quote(quotes, closing_legs(condor))
@@ -115,9 +118,9 @@ async def test_strikes_are_listed_for_session_days_only(sim: Sim) -> None:
 
 
 async def test_quotes_wait_the_greeks_latency_and_carry_fresh_greeks(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     before = clock.now()
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     assert clock.now() - before == timedelta(seconds=0.5)
@@ -129,9 +132,9 @@ async def test_quotes_wait_the_greeks_latency_and_carry_fresh_greeks(sim: Sim) -
 
 
 async def test_greeks_missing_when_the_timeout_is_shorter_than_the_latency(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
-    contract = condor_around(market.spot(clock.now()), MONDAY).contracts[1]
+    contract = condor_around(float(await broker.underlying_price()), MONDAY).contracts[1]
     before = clock.now()
     quotes = await broker.option_quotes([contract], timeout=0.2)
     assert clock.now() - before == timedelta(seconds=0.2)
@@ -140,12 +143,14 @@ async def test_greeks_missing_when_the_timeout_is_shorter_than_the_latency(sim: 
 
 
 async def test_greeks_missing_and_nan_knobs(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    s = market.spot(clock.now())
+    s = float(await broker.underlying_price())
     contracts = [OptionContract(MONDAY, Decimal(k), Right.PUT) for k in range(5900, 6000, 5)]
     broker.set_greeks_missing(1.0)
-    assert all(q.greeks is None for q in (await broker.option_quotes(contracts, timeout=5)).values())
+    assert all(
+        q.greeks is None for q in (await broker.option_quotes(contracts, timeout=5)).values()
+    )
     broker.set_greeks_missing(0.5)
     quotes = await broker.option_quotes(contracts, timeout=5)
     missing = sum(q.greeks is None for q in quotes.values())
@@ -173,10 +178,10 @@ async def test_unlisted_contracts_are_left_out_of_quotes(sim: Sim) -> None:
 
 
 async def test_fok_entry_fills_every_leg_at_once_and_legs_sum_to_the_limit(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
     stream = broker.events()
-    condor = condor_around(market.spot(clock.now()), MONDAY, distance=25)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY, distance=25)
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     bid, ask = combo_quote(quotes, condor.short_legs())
     limit = ask - Decimal("0.05")  # better than natural, still past the fill reference
@@ -207,10 +212,10 @@ async def test_fok_entry_fills_every_leg_at_once_and_legs_sum_to_the_limit(sim: 
 
 
 async def test_fok_that_is_not_marketable_is_cancelled_and_leaves_nothing(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
     stream = broker.events()
-    condor = condor_around(market.spot(clock.now()), MONDAY, distance=25)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY, distance=25)
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     bid, _ = combo_quote(quotes, condor.short_legs())
     report = await broker.place_order(entry_order(condor, -bid, "cd:c1:entry"))  # the bid
@@ -223,9 +228,9 @@ async def test_fok_that_is_not_marketable_is_cancelled_and_leaves_nothing(sim: S
 
 
 async def test_kill_next_fok_cancels_a_marketable_entry_once(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     broker.kill_next_fok()
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     _, ask = combo_quote(quotes, condor.short_legs())
@@ -237,9 +242,9 @@ async def test_kill_next_fok_cancels_a_marketable_entry_once(sim: Sim) -> None:
 
 
 async def test_a_sell_combo_order_mirrors_the_buy(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
     _, ask = combo_quote(quotes, condor.short_legs())
     # SELL the inverted legs (sell wings, buy body) at a positive price = BUY the condor
@@ -258,9 +263,9 @@ async def test_a_sell_combo_order_mirrors_the_buy(sim: Sim) -> None:
 
 
 async def test_commissions_follow_the_ibkr_pro_schedule(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY, distance=20)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY, distance=20)
     await open_condor(broker, condor)
     for execution, report in await broker.executions():
         assert report is not None
@@ -276,9 +281,9 @@ async def test_commissions_follow_the_ibkr_pro_schedule(sim: Sim) -> None:
 
 
 async def test_the_order_minimum_is_spread_over_the_executions(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    s = market.spot(clock.now())
+    s = float(await broker.underlying_price())
     far = int(s * 1.06) // 5 * 5
     legs = (
         ComboLeg(OptionContract(MONDAY, Decimal(far), Right.CALL), OrderAction.BUY),
@@ -286,7 +291,9 @@ async def test_the_order_minimum_is_spread_over_the_executions(sim: Sim) -> None
     )
     quotes = await broker.option_quotes([leg.contract for leg in legs], timeout=5)
     _, ask = combo_quote(quotes, legs)
-    request = OrderRequest("cd:v:entry", legs, OrderAction.BUY, OrderType.LIMIT, 1, TimeInForce.FOK, ask)
+    request = OrderRequest(
+        "cd:v:entry", legs, OrderAction.BUY, OrderType.LIMIT, 1, TimeInForce.FOK, ask
+    )
     await broker.place_order(request)
     charged = await broker.executions()
     assert len(charged) == 2
@@ -299,10 +306,10 @@ async def test_the_order_minimum_is_spread_over_the_executions(sim: Sim) -> None
 
 
 async def test_rejected_orders_raise_and_are_reported(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
     stream = broker.events()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     broker.reject_next("margin check failed", count=2)
     for n in (1, 2):
         with pytest.raises(OrderRejected) as info:
@@ -321,9 +328,9 @@ async def test_rejected_orders_raise_and_are_reported(sim: Sim) -> None:
 
 
 async def test_prices_off_the_combo_tick_and_unlisted_legs_are_rejected(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     with pytest.raises(OrderRejected) as info:
         await broker.place_order(entry_order(condor, Decimal("1.23"), "cd:r:entry"))
     assert info.value.code == 110
@@ -339,7 +346,7 @@ async def test_prices_off_the_combo_tick_and_unlisted_legs_are_rejected(sim: Sim
     [at(MONDAY, 9, 29, 59), at(MONDAY, 16), at(MONDAY, 17), at(MONDAY + timedelta(days=5), 11)],
 )
 async def test_orders_outside_the_session_are_rejected(when: object) -> None:
-    clock, market, broker = make_broker(when)  # type: ignore[arg-type]
+    _, _, broker = make_broker(when)  # type: ignore[arg-type]
     await broker.connect()
     stream = broker.events()
     condor = IronCondor(MONDAY, Decimal(5900), Decimal(5950), Decimal(6050), Decimal(6100))
@@ -352,18 +359,25 @@ async def test_orders_outside_the_session_are_rejected(when: object) -> None:
 # -- resting orders and stops ---------------------------------------------------------------
 
 
-async def test_a_day_limit_rests_then_fills_at_the_reference_when_the_market_comes(sim: Sim) -> None:
-    clock, market, broker = sim
+async def test_a_day_limit_rests_then_fills_at_the_reference_when_the_market_comes(
+    sim: Sim,
+) -> None:
+    clock, _market, broker = sim
     await broker.connect()
     stream = broker.events()
-    s = market.spot(clock.now())
+    s = float(await broker.underlying_price())
     put = OptionContract(MONDAY, Decimal(int(s) // 5 * 5 - 10), Right.PUT)
     quote = (await broker.option_quotes([put], timeout=5))[put]
     assert quote.bid is not None
     limit = (quote.bid / 2).quantize(Decimal("0.05"))
     request = OrderRequest(
-        "cd:p:close", (ComboLeg(put, OrderAction.BUY),), OrderAction.BUY, OrderType.LIMIT, 1,
-        TimeInForce.DAY, limit,
+        "cd:p:close",
+        (ComboLeg(put, OrderAction.BUY),),
+        OrderAction.BUY,
+        OrderType.LIMIT,
+        1,
+        TimeInForce.DAY,
+        limit,
     )
     report = await broker.place_order(request)
     assert report.status is OrderStatus.WORKING
@@ -384,7 +398,7 @@ async def test_a_day_limit_rests_then_fills_at_the_reference_when_the_market_com
 
 
 async def test_a_stop_limit_triggers_on_the_mark_and_fills_within_its_limit(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
         sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("10")
@@ -392,7 +406,7 @@ async def test_a_stop_limit_triggers_on_the_mark_and_fills_within_its_limit(sim:
     stream = broker.events()
     await clock.sleep(30)
     assert len(await broker.open_orders()) == 2
-    put_gap = -0.6 * (market.spot(clock.now()) - float(condor.short_put))
+    put_gap = -0.6 * (float(await broker.underlying_price()) - float(condor.short_put))
     broker.gap(put_gap)  # towards the short put, not through it
     events = stream.drain()
     triggered, filled, cancelled = statuses(events)
@@ -412,13 +426,15 @@ async def test_a_stop_limit_triggers_on_the_mark_and_fills_within_its_limit(sim:
 async def test_a_gap_past_the_stop_limit_fills_the_stop_market_and_cancels_its_oca_sibling(
     sim: Sim,
 ) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
         sim, trigger_over=Decimal("0.50"), limit_over=Decimal("0.20"), backup_over=Decimal("0.30")
     )
     stream = broker.events()
-    broker.gap(-(market.spot(clock.now()) - float(condor.short_put)) - 3)  # through the short put
+    broker.gap(
+        -(float(await broker.underlying_price()) - float(condor.short_put)) - 3
+    )  # through the short put
     events = stream.drain()
     assert statuses(events) == [
         (2, OrderStatus.WORKING, "triggered"),
@@ -437,33 +453,58 @@ async def test_a_gap_past_the_stop_limit_fills_the_stop_market_and_cancels_its_o
     assert await broker.positions() == []
 
 
-async def test_the_ticker_fires_stops_on_their_tick_while_nobody_calls(sim: Sim) -> None:
-    clock, market, broker = make_broker(at(MONDAY, 10), make_config(scenario="trend_down", seed=3))
+async def test_the_ticker_fires_a_stop_on_its_first_tick_while_nobody_calls() -> None:
+    clock, market, broker = make_broker(at(MONDAY, 10), make_config(scenario="whipsaw", seed=3))
     await broker.connect()
     stream = broker.events()
-    seen: list[tuple[BrokerEvent, object]] = []
+    seen: list[tuple[BrokerEvent, datetime]] = []
 
     async def consume() -> None:
         async for event in stream:
             seen.append((event, clock.now()))
 
     consumer = asyncio.create_task(consume())
-    await condor_with_stops(
-        (clock, market, broker),
-        trigger_over=Decimal("0.40"),
-        limit_over=Decimal("0.50"),
-        backup_over=Decimal("0.30"),
+    condor = condor_around(float(await broker.underlying_price()), MONDAY, distance=25)
+    await open_condor(broker, condor)
+    legs = closing_legs(condor)
+    quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
+    bid, ask = combo_quote(quotes, legs)
+    trigger = round_to_tick((bid + ask) / 2 + Decimal("0.30"), COMBO_TICK)
+    stop = OrderRequest(
+        "cd:c1:stop-market",
+        legs,
+        OrderAction.BUY,
+        OrderType.STOP,
+        1,
+        TimeInForce.DAY,
+        stop_price=trigger,
     )
+    assert (await broker.place_order(stop)).status is OrderStatus.WORKING
+
+    # where it must fire, from the market's own quotes, tick by tick
+    path = market.path(MONDAY)
+    assert path is not None
+    expected = None
+    for i in range(path.index(clock.now()) + 1, path.last):
+        tick_quotes = {c: market.quote(c, path.time_of(i)) for c in condor.contracts}
+        tbid, task = combo_quote(tick_quotes, legs)
+        if tbid + task >= 2 * trigger:
+            expected = (path.time_of(i), task)
+            break
+    assert expected is not None, "pick a seed whose path reaches the trigger"
+
     await clock.sleep_until(at(MONDAY, 15, 59))
     consumer.cancel()
-    fills = [(e, t) for e, t in seen if isinstance(e, OrderUpdated) and e.report.status is OrderStatus.FILLED]
-    assert len(fills) == 2  # the entry, then one of the stops
-    stop, delivered_at = fills[1]
-    assert stop.report.ts == delivered_at  # delivered the moment it happened ...
-    assert stop.report.ts is not None
-    elapsed = (stop.report.ts - at(MONDAY, 9, 30)).total_seconds()
-    assert elapsed % 10 == pytest.approx(0, abs=1e-3)  # ... on a market tick
-    assert stop.report.ts < at(MONDAY, 15, 59)
+    fills = [
+        (e.report, t)
+        for e, t in seen
+        if isinstance(e, OrderUpdated) and e.report.status is OrderStatus.FILLED
+    ]
+    assert [r.order_id for r, _ in fills] == [1, 2]
+    report, delivered_at = fills[1]
+    assert report.ts == expected[0]  # on the first tick where the mark reached the stop
+    assert delivered_at == expected[0]  # and delivered right then
+    assert report.avg_fill_price == expected[1]  # at the natural price
     assert await broker.positions() == []
 
 
@@ -534,10 +575,10 @@ async def test_the_close_cancels_day_orders_and_cash_settles_expiring_positions(
 
 
 async def test_early_close_days_settle_at_thirteen_fifteen() -> None:
-    clock, market, broker = make_broker(at(EARLY_CLOSE_DAY, 11))
+    clock, _market, broker = make_broker(at(EARLY_CLOSE_DAY, 11))
     await broker.connect()
     stream = broker.events()
-    condor = condor_around(market.spot(clock.now()), EARLY_CLOSE_DAY)
+    condor = condor_around(float(await broker.underlying_price()), EARLY_CLOSE_DAY)
     await open_condor(broker, condor)
     await clock.sleep_until(at(EARLY_CLOSE_DAY, 13, 15, 1))
     settled = [e for e in stream.drain() if isinstance(e, PositionsSettled)]
@@ -547,9 +588,9 @@ async def test_early_close_days_settle_at_thirteen_fifteen() -> None:
 
 
 async def test_settlement_happens_on_the_next_call_if_the_broker_was_away(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
-    await open_condor(broker, condor_around(market.spot(clock.now()), MONDAY))
+    await open_condor(broker, condor_around(float(await broker.underlying_price()), MONDAY))
     await broker.disconnect()
     await clock.sleep_until(at(MONDAY + timedelta(days=1), 9, 0))
     await broker.connect()
@@ -557,13 +598,13 @@ async def test_settlement_happens_on_the_next_call_if_the_broker_was_away(sim: S
     assert await broker.executions() == []  # yesterday's are not today's
 
 
-# -- executions, determinism, ids -------------------------------------------------------------------
+# -- executions, determinism, ids ----------------------------------------------------------
 
 
 async def run_day(seed: int) -> list[tuple[str, str, Decimal]]:
-    clock, market, broker = make_broker(at(MONDAY, 10), make_config(seed=seed))
+    clock, _market, broker = make_broker(at(MONDAY, 10), make_config(seed=seed))
     await broker.connect()
-    condor = condor_around(market.spot(clock.now()), MONDAY)
+    condor = condor_around(float(await broker.underlying_price()), MONDAY)
     await open_condor(broker, condor)
     await clock.sleep(3600)
     quotes = await broker.option_quotes(condor.contracts, timeout=5)
@@ -581,9 +622,9 @@ async def test_executions_are_stable_and_deterministic() -> None:
 
 
 async def test_replayed_executions_are_the_same_objects_across_reconnects(sim: Sim) -> None:
-    clock, market, broker = sim
+    clock, _market, broker = sim
     await broker.connect()
-    await open_condor(broker, condor_around(market.spot(clock.now()), MONDAY))
+    await open_condor(broker, condor_around(float(await broker.underlying_price()), MONDAY))
     before = await broker.executions()
     assert before == await broker.executions()
     await broker.disconnect()
@@ -593,9 +634,9 @@ async def test_replayed_executions_are_the_same_objects_across_reconnects(sim: S
 
 
 async def test_replay_on_connect_knob_reemits_todays_executions() -> None:
-    clock, market, broker = make_broker(at(MONDAY, 10), replay_executions_on_connect=True)
+    _clock, _market, broker = make_broker(at(MONDAY, 10), replay_executions_on_connect=True)
     await broker.connect()
-    await open_condor(broker, condor_around(market.spot(clock.now()), MONDAY))
+    await open_condor(broker, condor_around(float(await broker.underlying_price()), MONDAY))
     await broker.disconnect()
     stream = broker.events()
     await broker.connect()
@@ -618,7 +659,7 @@ async def test_order_ids_count_from_one_and_perm_ids_are_distinct(sim: Sim) -> N
     assert min(perms) > 1_000_000
 
 
-# -- connection faults and hand-made surprises -------------------------------------------------------
+# -- connection faults and hand-made surprises ----------------------------------------------
 
 
 async def test_a_dropped_connection_raises_until_restored_and_the_exchange_keeps_going(
@@ -671,10 +712,10 @@ async def test_orders_cancelled_and_positions_closed_by_hand(sim: Sim) -> None:
 
 
 async def test_streams_are_independent_and_end_on_close(sim: Sim) -> None:
-    clock, market, broker = sim
+    _clock, _market, broker = sim
     one, two = broker.events(), broker.events()
     await broker.connect()
-    await open_condor(broker, condor_around(market.spot(clock.now()), MONDAY))
+    await open_condor(broker, condor_around(float(await broker.underlying_price()), MONDAY))
     await broker.close()
     got_one = [e async for e in one]
     got_two = [e async for e in two]
@@ -684,3 +725,59 @@ async def test_streams_are_independent_and_end_on_close(sim: Sim) -> None:
     assert len(got_one) == 2 + 9
     with pytest.raises(NotConnected):
         await broker.connect()
+
+
+async def test_overlapping_combos_fill_with_legs_that_sum_to_their_prices(sim: Sim) -> None:
+    clock, market, broker = sim
+    await broker.connect()
+    spot = float(await broker.underlying_price())
+    a = condor_around(spot, MONDAY, distance=20)
+    b = IronCondor(MONDAY, a.long_put, a.short_put, a.short_call + 10, a.long_call + 10)
+    for n, condor in enumerate((a, b), start=1):
+        await open_condor(broker, condor, f"cd:c{n}:entry")
+        quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
+        bid, ask = combo_quote(quotes, closing_legs(condor))
+        trigger = round_to_tick((bid + ask) / 2 + Decimal("0.40"), COMBO_TICK)
+        for req in stop_orders(
+            condor,
+            trigger=trigger,
+            limit=trigger + Decimal("0.20"),
+            backup_trigger=trigger + Decimal("0.30"),
+            limit_ref=f"cd:c{n}:stop-limit",
+            market_ref=f"cd:c{n}:stop-market",
+            oca_group=f"oca-c{n}",
+        ):
+            await broker.place_order(req)
+    await clock.sleep(1800)
+    broker.gap(-(market.spot(clock.now()) - float(a.short_put)) - 5)
+    await clock.sleep(60)
+    assert await broker.positions() == []
+    by_order: dict[int, Decimal] = {}
+    for execution, _ in await broker.executions():
+        sign = 1 if execution.side is OrderAction.BUY else -1
+        by_order[execution.order_id] = by_order.get(execution.order_id, Decimal(0)) + (
+            sign * execution.price
+        )
+    for order_id, total in by_order.items():
+        report = await broker.order_status(order_id)
+        assert report is not None
+        assert report.avg_fill_price == total
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_leg_prices_always_sum_to_the_fill_and_stay_non_negative(seed: int) -> None:
+    rng = random.Random(seed)
+    quotes = []
+    for sign in (1, -1, -1, 1):
+        bid = rng.choice([0, 5, 10, 45, 120, 300, 650])
+        quotes.append((sign, bid, bid + rng.choice([5, 10, 20])))
+    combo_bid = sum(b if s > 0 else -a for s, b, a in quotes)
+    combo_ask = sum(a if s > 0 else -b for s, b, a in quotes)
+    for total in range(combo_bid, combo_ask + 1, 5):
+        prices = limit_leg_prices(quotes, total)
+        assert sum(s * p for (s, _, _), p in zip(quotes, prices, strict=True)) == total
+        assert all(p >= 0 for p in prices)
+    fill = resting_fill(combo_ask, combo_bid, combo_ask)
+    assert fill is not None
+    assert fill % 5 == 0
+    assert fill <= combo_ask

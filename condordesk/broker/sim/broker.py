@@ -145,6 +145,7 @@ class SimBroker(FaultsMixin, Broker):
         if self._connected:
             return
         self._connected = True
+        self._sync(self._clock.now())
         self._ticker.start()
         self._emit(ConnectionChanged(True, "connected"))
         if self._replay:
@@ -391,7 +392,9 @@ class SimBroker(FaultsMixin, Broker):
     def _event_before(self, order: SimOrder, path: DayPath, stop: int) -> int | None:
         """The order's next event tick if it is before ``stop`` (scans and caches)."""
         if order.scan_path is not path or order.scan_version != path.version:
-            start = path.changed_from if order.scan_path is path else 0
+            start = 0
+            if order.scan_path is path:  # re-scan from the earliest tick a gap changed
+                start = min(order.clear_to, *path.gap_starts[order.scan_version :])
             order.scan_path, order.scan_version = path, path.version
             order.clear_to, order.event_at = start, None
         if order.event_at is not None:
@@ -430,7 +433,7 @@ class SimBroker(FaultsMixin, Broker):
     ) -> None:
         """Fill the whole order at ``price_c`` (effective cents) on ``tick``."""
         assert order.combo is not None
-        quotes = order.combo.leg_quotes(tick)
+        quotes = order.combo.leg_quotes(path, tick)
         prices = natural_leg_prices(quotes) if natural else limit_leg_prices(quotes, price_c)
         qty = order.request.quantity
         legs: list[LegFill] = [

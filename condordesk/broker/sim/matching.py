@@ -91,9 +91,13 @@ class ComboSeries:
         """Combo (bid, ask) at tick ``i`` (must be covered)."""
         return self.bids[i - self.start], self.asks[i - self.start]
 
-    def leg_quotes(self, i: int) -> list[tuple[int, int, int]]:
-        """``(sign, bid, ask)`` of each leg at tick ``i`` (must be covered)."""
-        return [(s, leg.bids[i - leg.start], leg.asks[i - leg.start]) for leg, s in self.legs]
+    def leg_quotes(self, path: DayPath, i: int) -> list[tuple[int, int, int]]:
+        """``(sign, bid, ask)`` of each leg at tick ``i`` of ``path``."""
+        out = []
+        for leg, sign in self.legs:
+            leg.ensure(path, i, i + 1)  # legs are shared: another combo may have moved them
+            out.append((sign, leg.bids[i - leg.start], leg.asks[i - leg.start]))
+        return out
 
 
 @dataclass(eq=False)

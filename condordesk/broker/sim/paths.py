@@ -83,7 +83,7 @@ class DayPath:
     inv_vol_t: list[float]  # 1 / (base_iv * sqrt_t): turns ln(K/S) into a moneyness
     widen: list[float]  # spread multiplier, >= 1, grows with the base iv
     version: int = 0
-    changed_from: int = 0  # first index touched by the latest shift
+    gap_starts: list[int] = field(default_factory=list)  # first index of each shift, by version
     length: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -114,7 +114,7 @@ class DayPath:
             self.spots[i] = max(self.spots[i] + points, 1.0)
         _fill_vol(self, start)
         self.version += 1
-        self.changed_from = start
+        self.gap_starts.append(start)
 
 
 def pick_regime(rng: random.Random, scenario: str) -> Regime:
