@@ -523,7 +523,8 @@ class Engine:
         now = self.clock.now()
         strikes = self._strikes.get(session.day)
         if strikes is None:
-            strikes = self._strikes[session.day] = await self.broker.option_strikes(session.day)
+            strikes = await self.broker.option_strikes(session.day)
+            self._strikes = {session.day: strikes}  # today's chain only
         if not strikes:
             return NoTrade("no_chain", f"no SPXW strikes expire {session.day}")
         years = max((session.close - now).total_seconds(), 60.0) / SECONDS_PER_YEAR

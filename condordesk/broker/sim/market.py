@@ -87,6 +87,10 @@ class LegSeries:
             self.asks.extend(asks)
 
 
+KEEP_DAYS = 5
+"""Sessions whose tick arrays stay in memory."""
+
+
 class SimMarket:
     """The simulated SPX index and SPXW options.
 
@@ -100,6 +104,7 @@ class SimMarket:
         self.config = config
         self.smile = smile or Smile()
         self._paths: dict[date, DayPath] = {}
+        self._settled: dict[date, float] = {}  # settlement levels of retired days
         self._days: list[date] = []  # sorted
         self._opens: list[datetime] = []  # parallel to _days
         self._leg_series: dict[OptionContract, LegSeries] = {}
@@ -140,7 +145,16 @@ class SimMarket:
         self._paths[day] = path
         self._days.insert(pos, day)
         self._opens.insert(pos, path.open)
+        self._retire_old_days()
         return path
+
+    def _retire_old_days(self) -> None:
+        """Keep the tick arrays of the latest :data:`KEEP_DAYS` sessions only (a simulated year
+        would otherwise hold hundreds of them); older days keep their settlement level."""
+        while len(self._days) > KEEP_DAYS:
+            day = self._days.pop(0)
+            self._opens.pop(0)
+            self._settled[day] = self._paths.pop(day).spots[-1]
 
     def path_at(self, ts: datetime) -> DayPath | None:
         """The session in force at ``ts``: that day's, else the latest earlier (else the first)."""
@@ -171,6 +185,8 @@ class SimMarket:
 
     def settlement_price(self, day: date) -> Decimal:
         """The PM-settlement value of ``day``'s expiring SPXW: the path's close, to 0.01."""
+        if day in self._settled:
+            return to_decimal(self._settled[day])
         return to_decimal(self._require(day).spots[-1])
 
     def atm_iv(self, ts: datetime) -> float:
