@@ -157,5 +157,10 @@ class Broker(ABC):
         """Today's executions with their commissions where known."""
 
     @abstractmethod
+    async def settlement_price(self, expiry: date) -> Decimal | None:
+        """The SPX value options expiring ``expiry`` cash-settled at (PM settlement), or None
+        if the broker cannot tell (yet)."""
+
+    @abstractmethod
     def events(self) -> AsyncIterator[BrokerEvent]:
         """A new stream of broker events from now on (each caller gets its own)."""

@@ -269,6 +269,17 @@ class CommandReceived(Event):
     accepted: bool
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReconcileCompleted(Event):
+    """The journal was reconciled with the broker (``findings`` in plain words)."""
+
+    reason: str
+    open_condors: int
+    stops_ok: int
+    findings: list[str]
+    unexplained: int
+
+
 # -------------------------------------------------------------------------------- commands
 
 
@@ -443,6 +454,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         AlertsAcknowledged,
         BrokerConnectionChanged,
         CommandReceived,
+        ReconcileCompleted,
         Resync,
     )
 }

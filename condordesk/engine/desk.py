@@ -105,6 +105,7 @@ class Desk:
         self.tracker = OrderTracker(clock)
         self.live: dict[str, LiveCondor] = {}
         self.connected = False
+        self.reconnected = False
         self._alert = alert
         self._pause = pause
         self._tasks: set[asyncio.Task[None]] = set()
@@ -178,18 +179,18 @@ class Desk:
         ref = order_ref(live.id, OrderRole.ENTRY)
         report = await self._send(live, OrderRole.ENTRY, entry_order(live.condor, credit, ref))
         if report is None:
-            self._entry_failed(live, "entry order rejected")
+            self.entry_failed(live, "entry order rejected")
             return
         final = await self.tracker.wait_done(ref, self.fill_timeout_s)
         if final is None:
             logger.warning("{} not done after {}s: cancelling", ref, self.fill_timeout_s)
-            await self._cancel(report.order_id)
+            await self.cancel(report.order_id)
             final = await self.tracker.wait_done(ref, self.fill_timeout_s)
         any_fill, complete = await self._entry_fills(live, final)
         if complete:
             await self.on_entry_filled(live)
         elif not any_fill and final is not None and final.status is not OrderStatus.FILLED:
-            self._entry_failed(live, final.reason or final.status.value)
+            self.entry_failed(live, final.reason or final.status.value)
         else:
             self._alert(
                 "critical",
@@ -225,7 +226,8 @@ class Desk:
                 self.journal.record_commission(commission.exec_id, commission.commission)
         return new
 
-    def _entry_failed(self, live: LiveCondor, reason: str) -> None:
+    def entry_failed(self, live: LiveCondor, reason: str) -> None:
+        """The entry did not fill: the condor is cancelled, nothing is held."""
         self._set_state(
             live,
             CondorState.CANCELLED,
@@ -366,12 +368,13 @@ class Desk:
         """Cancel the working orders of the current stop pair."""
         for rec in self.journal.orders(live.id, working_only=True):
             if rec.role in _STOP_ROLES and rec.order_id is not None:
-                await self._cancel(rec.order_id)
+                await self.cancel(rec.order_id)
         live.stop_state = "cancelled"
         self.journal.update_stop(live.oca_group, "cancelled")
         self.bus.publish(api.StopCancelled(condor_id=live.id, reason=reason))
 
-    async def _cancel(self, order_id: int) -> None:
+    async def cancel(self, order_id: int) -> None:
+        """Ask the broker to cancel an order (failures are logged, not raised)."""
         try:
             await self.broker.cancel_order(order_id)
         except BrokerError as exc:
@@ -392,7 +395,7 @@ class Desk:
         if live.state is not CondorState.OPEN:
             return False
         live.close_reason = reason
-        self._set_state(live, CondorState.CLOSING)
+        self._set_state(live, CondorState.CLOSING, exit_reason=reason)
         tries = 1 if limit is not None else self.chase_ticks + 1
         last_price: Decimal | None = None
         for attempt in range(tries):
@@ -413,7 +416,7 @@ class Desk:
                 continue
             final = await self.tracker.wait_done(ref, self.fill_timeout_s)
             if final is None:
-                await self._cancel(report.order_id)
+                await self.cancel(report.order_id)
                 final = await self.tracker.wait_done(ref, self.fill_timeout_s)
             if final is None or final.status is OrderStatus.FILLED or final.filled:
                 # filled, partly filled or unknown: never send another close on top of it
@@ -422,13 +425,17 @@ class Desk:
             if _state(live) is CondorState.CLOSED or not self.holds(live):
                 break  # a stop filled meanwhile (OCA cancelled our close)
         if _state(live) is CondorState.CLOSING and self.holds(live):
-            self._set_state(live, CondorState.OPEN)
+            self.reopen(live)
             self._alert(
                 "warning",
                 "close_failed",
                 f"condor {live.id}: could not close ({reason.value}); stops stay working",
             )
         return _state(live) is CondorState.CLOSED
+
+    def reopen(self, live: LiveCondor) -> None:
+        """A close that did not happen: the condor is open again (its stops kept working)."""
+        self._set_state(live, CondorState.OPEN, exit_reason=None)
 
     def holds(self, live: LiveCondor) -> bool:
         """True while the journaled fills leave any leg of the condor held."""
@@ -526,7 +533,7 @@ class Desk:
                 and not rep.status.is_done
             ):
                 logger.info("cancelling leftover {} of closed condor", rec.order_ref)
-                await self._cancel(rec.order_id)
+                await self.cancel(rec.order_id)
 
     # -- broker events --------------------------------------------------------------------
 
@@ -547,6 +554,8 @@ class Desk:
                     value = live.condor.value_at_expiry(event.settlement_price)
                     self.finish(live, ExitReason.EXPIRED, settlement=value)
         elif isinstance(event, ConnectionChanged):
+            if event.connected and not self.connected:
+                self.reconnected = True  # reconcile before any new entry
             self.connected = event.connected
             self.bus.publish(
                 api.BrokerConnectionChanged(connected=event.connected, reason=event.reason)

@@ -22,6 +22,8 @@ from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, record_view
 from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
+from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
+from condordesk.engine.repair import repair
 from condordesk.engine.summary import RunSummary
 from condordesk.errors import BrokerError, CondordeskError
 from condordesk.market.calendar import Session, TradingCalendar
@@ -48,9 +50,9 @@ _D0 = Decimal(0)
 _REGULAR_CLOSE = time(16, 0)
 ENTRY_RETRY_S = 60.0
 SETTLEMENT_GRACE_S = 900.0
-OPERATOR_CANCELLED = "cancelled-by-operator"
 PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
 _PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
+RECONCILE_PAUSE = "reconcile"
 
 
 def risk_rules(profile: Profile) -> RiskRules:
@@ -134,7 +136,7 @@ class Engine:
         self._last_entry: datetime | None = None
         self._next_entry_try: datetime | None = None
         self._last_skip: str | None = None
-        self._last_stop_check: datetime | None = None
+        self._last_reconcile: datetime | None = None
         self._strikes: dict[date, list[Decimal]] = {}
         self._daily_loss_hit = False
 
@@ -254,7 +256,7 @@ class Engine:
                 self.profile.mode,
                 self.account,
             )
-            self._recover()
+            await self.reconcile("start")
             await self._schedule()
         finally:
             await self.desk.drain()
@@ -279,18 +281,44 @@ class Engine:
                     "critical", "broker_event", f"could not apply {type(event).__name__}: {exc}"
                 )
 
-    def _recover(self) -> None:
-        """Load live condors from the journal (full reconciliation comes with restart safety)."""
-        for rec in self.journal.condors(
-            states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]
-        ):
-            live = LiveCondor.from_record(rec)
-            live.stop_generation = len(self.journal.stops(rec.id))
-            live.stop_state = "placed" if live.stop_generation else "none"
-            self.desk.live[rec.id] = live
-            logger.warning(
-                "recovered live condor {} ({}) from the journal", rec.id, rec.state.value
+    async def reconcile(self, why: str) -> Plan:
+        """Reconcile the journal with the broker and repair what is safe to repair; pause
+        entries on anything unexplained until the operator acknowledges."""
+        today = self.day or self.clock.now_et().date()
+        plan = await repair(self.desk, self.journal, self.broker, today)
+        self._last_reconcile = self.clock.now()
+        self.desk.reconnected = False
+        for f in plan.findings:
+            if f.severity == "info":
+                logger.info("reconcile: {} ({})", f.message, f.action)
+            else:
+                self.alert(f.severity, f.code, f"{f.message}: {f.action}")
+        quiet = why == "periodic" and not plan.findings
+        if not quiet:
+            self.bus.publish(
+                api.ReconcileCompleted(
+                    reason=why,
+                    open_condors=len(plan.checks),
+                    stops_ok=sum(1 for c in plan.checks if c.stop_ok),
+                    findings=[f"{f.severity}: {f.message}" for f in plan.findings],
+                    unexplained=len(plan.unexplained),
+                )
             )
+        if plan.unexplained:
+            self._set_paused(
+                f"{RECONCILE_PAUSE}: {len(plan.unexplained)} unexplained finding(s); "
+                "acknowledge to resume",
+                "engine",
+            )
+        logger.log(
+            "DEBUG" if quiet else "INFO",
+            "reconcile ({}): {} open condor(s), {} finding(s), {} unexplained",
+            why,
+            len(plan.checks),
+            len(plan.findings),
+            len(plan.unexplained),
+        )
+        return plan
 
     async def _schedule(self) -> None:
         done = 0
@@ -402,7 +430,7 @@ class Engine:
             for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
                 await self._monitor(live, session)
             self._check_daily_loss()
-            await self._check_stops()
+            await self._maybe_reconcile()
             await self._maybe_enter(session)
         except BrokerError as exc:
             self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
@@ -447,35 +475,18 @@ class Engine:
             )
             self._set_paused(f"daily max loss ({loss:.2f})", "engine")
 
-    async def _check_stops(self) -> None:
-        """The stop invariant: every open condor has a working, verified OCA stop pair."""
+    async def _maybe_reconcile(self) -> None:
+        """Reconcile after a reconnect, when a stop went missing, and every few minutes."""
         now = self.clock.now()
         interval = timedelta(minutes=self.profile.schedule.reconcile_interval_min)
-        degraded = [
-            lc
+        degraded = any(
+            lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED
             for lc in self.desk.live.values()
-            if lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED
-        ]
-        due = self._last_stop_check is None or now - self._last_stop_check >= interval
-        if not degraded and not due:
-            return
-        self._last_stop_check = now
-        for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
-            if live.stop_state == OPERATOR_CANCELLED:
-                continue  # the operator chose to leave it unprotected (alerted when it happened)
-            if live in degraded or not await self.desk.verify_stops(live):
-                if live.state is not CondorState.OPEN:
-                    continue
-                held = {p.contract: p.quantity for p in await self.broker.positions()}
-                if all(held.get(c, 0) == 0 for c in live.condor.contracts):
-                    continue  # flat at the broker: its closing fills are on their way
-                self.alert(
-                    "critical",
-                    "stop_missing",
-                    f"condor {live.id} had no working stop pair; re-arming",
-                )
-                await self.desk.cancel_stops(live, "re-arming")
-                await self.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
+        )
+        if self.desk.reconnected:
+            await self.reconcile("reconnected")
+        elif degraded or self._last_reconcile is None or now - self._last_reconcile >= interval:
+            await self.reconcile("stop event" if degraded else "periodic")
 
     # -- entries --------------------------------------------------------------------------
 
@@ -604,6 +615,8 @@ class Engine:
         elif isinstance(command, api.AcknowledgeAlerts):
             self.open_alerts.clear()
             self.bus.publish(api.AlertsAcknowledged(origin=origin))
+            if self.paused_reason and self.paused_reason.startswith(RECONCILE_PAUSE):
+                self._set_paused(None, origin)
         elif isinstance(command, api.FlattenAll):
             self._set_paused("flatten", origin)
             for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
@@ -616,6 +629,7 @@ class Engine:
             live = self.desk.live[command.condor_id]
             await self.desk.cancel_stops(live, f"cancelled by {origin}")
             live.stop_state = OPERATOR_CANCELLED
+            self.journal.update_stop(live.oca_group, OPERATOR_CANCELLED)
             self.alert(
                 "warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)"
             )

@@ -44,6 +44,7 @@ from .conftest import (
     make_broker,
     make_config,
     open_condor,
+    weekday_sessions,
 )
 
 Sim = tuple[SimClock, SimMarket, SimBroker]
@@ -781,3 +782,24 @@ def test_leg_prices_always_sum_to_the_fill_and_stay_non_negative(seed: int) -> N
     assert fill is not None
     assert fill % 5 == 0
     assert fill <= combo_ask
+
+
+async def test_many_sessions_with_overnight_clock_jumps_settle_every_day() -> None:
+    clock, market, broker = make_broker(at(MONDAY, 9, 25), make_config(scenario="mixed", seed=4))
+    await broker.connect()
+    stream = broker.events()
+    day, seen_days = MONDAY, []
+    while len(seen_days) < 8:
+        if weekday_sessions(day) is not None:
+            await clock.sleep_until(at(day, 10))
+            await open_condor(broker, condor_around(float(await broker.underlying_price()), day))
+            await clock.sleep_until(at(day, 16, 0, 30))
+            settled = [e for e in stream.drain() if isinstance(e, PositionsSettled)]
+            assert [e.expiry for e in settled] == [day]
+            assert settled[0].settlement_price == market.settlement_price(day)
+            assert await broker.positions() == []
+            seen_days.append(day)
+        day += timedelta(days=1)
+        await clock.hibernate_until(at(day, 9, 25))  # the engine jumps the night
+    levels = [market.settlement_price(d) for d in seen_days]
+    assert len(set(levels)) == len(levels)

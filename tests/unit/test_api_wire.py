@@ -165,6 +165,14 @@ EVENT_SAMPLES: dict[str, api.Event] = {
     "CommandReceived": api.CommandReceived(
         **E, command="MoveStop", origin="tui", detail="c1 -> 3.10", accepted=True
     ),
+    "ReconcileCompleted": api.ReconcileCompleted(
+        **E,
+        reason="start",
+        open_condors=2,
+        stops_ok=1,
+        findings=["warning: condor c1 had no complete stop pair"],
+        unexplained=0,
+    ),
     "Resync": api.Resync(**E, snapshot=snapshot()),
 }
 

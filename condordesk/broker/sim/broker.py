@@ -145,9 +145,9 @@ class SimBroker(FaultsMixin, Broker):
         if self._connected:
             return
         self._connected = True
-        self._sync(self._clock.now())
-        self._ticker.start()
         self._emit(ConnectionChanged(True, "connected"))
+        self._sync(self._clock.now())  # what fell due while away: closes, fills
+        self._ticker.start()
         if self._replay:
             for execution, report in self._ledger.executions_on(self._clock.now_et().date()):
                 self._emit(ExecutionReceived(execution))
@@ -252,6 +252,19 @@ class SimBroker(FaultsMixin, Broker):
         return list(self._ledger.executions_on(now.astimezone(ET).date()))
 
     # -- orders -----------------------------------------------------------------------------
+
+    async def settlement_price(self, expiry: date) -> Decimal | None:
+        """The simulated settlement level of ``expiry``, once that session has closed."""
+        self._require_link()
+        now = self._clock.now()
+        self._sync(now)
+        hours = self._days.hours(expiry)
+        if hours is None or now < hours[1]:
+            return None
+        try:
+            return self._market.settlement_price(expiry)
+        except KeyError:
+            return None
 
     async def place_order(self, request: OrderRequest) -> OrderReport:
         """Accept, reject (raises OrderRejected), fill or rest an order; returns its report now.
@@ -481,7 +494,8 @@ class SimBroker(FaultsMixin, Broker):
                 self._set_status(order, OrderStatus.CANCELLED, "session closed", now)
         settled = self._ledger.settle(day)
         if settled:
-            self._days.path(day)
+            if not self._market.known(day):
+                self._days.path(day)
             price = self._market.settlement_price(day)
             self._emit(PositionsSettled(day, price, settled, now))
         self._ledger.forget_before(day)

@@ -111,6 +111,23 @@ class FaultsMixin:
         legs: list[LegFill] = [(contract, side, qty, price)]
         return [e for e, _ in self._book(0, self._new_perm(), "", legs, now)]
 
+    def trade_by_hand(
+        self, contract: OptionContract, side: OrderAction, quantity: int
+    ) -> list[Execution]:
+        """Buy or sell ``quantity`` of ``contract`` at the market with no order ref, as a person
+        would in TWS (opens a position the engine never opened). Raises ValueError outside the
+        session."""
+        now = self._clock.now()
+        self._sync(now)
+        path = self._today(now)
+        if path is None or not path.open <= now < path.close:
+            raise ValueError("the options session is not open")
+        quote = self._market.quote(contract, now)
+        price = quote.ask if side is OrderAction.BUY else quote.bid
+        assert price is not None
+        legs: list[LegFill] = [(contract, side, quantity, price)]
+        return [e for e, _ in self._book(0, self._new_perm(), "", legs, now)]
+
     def _fault_rejection(self) -> tuple[int, str] | None:
         return (201, self._rejects.pop(0)) if self._rejects else None
 

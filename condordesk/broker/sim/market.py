@@ -120,8 +120,12 @@ class SimMarket:
         return self._days[-1] if self._days else None
 
     def path(self, day: date) -> DayPath | None:
-        """The session ``day`` if it has been built."""
+        """The session ``day`` if it has been built (and not retired)."""
         return self._paths.get(day)
+
+    def known(self, day: date) -> bool:
+        """True once ``day`` has been built (even if its tick arrays were retired since)."""
+        return day in self._paths or day in self._settled
 
     def build_session(self, day: date, open_: datetime, close: datetime) -> DayPath:
         """Build (once) the session ``day``; it opens where the latest earlier session closed."""

@@ -1,0 +1,100 @@
+"""Carries out a reconciliation plan through the order desk (journal and broker writes)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from loguru import logger
+
+from condordesk.broker.base import Broker
+from condordesk.domain.condor import CondorState
+from condordesk.engine.book import LiveCondor
+from condordesk.engine.desk import Desk
+from condordesk.engine.reconcile import (
+    ArmStops,
+    BrokerView,
+    CancelOrder,
+    CloseCondorRecord,
+    EntryFailed,
+    OpenCondor,
+    Plan,
+    ReopenCondor,
+    ResolveOrder,
+    analyze,
+)
+from condordesk.store.journal import Journal
+
+_LIVE = [CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]
+
+
+async def read_broker(broker: Broker) -> BrokerView:
+    """Ask the broker for positions, working orders and today's executions."""
+    positions = await broker.positions()
+    orders = await broker.open_orders()
+    executions = await broker.executions()
+    return BrokerView.of(positions, orders, executions)
+
+
+async def plan_for(broker: Broker, journal: Journal, today: date) -> Plan:
+    """Read the broker and analyze (changes nothing)."""
+    view = await read_broker(broker)
+    expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry < today}
+    settlements = {d: await broker.settlement_price(d) for d in expiries}
+    return analyze(journal, view, today, settlements)
+
+
+def load_live(desk: Desk, journal: Journal) -> None:
+    """Put the journal's live condors into the desk (after a restart)."""
+    for rec in journal.condors(states=_LIVE):
+        if rec.id in desk.live:
+            continue
+        live = LiveCondor.from_record(rec)
+        live.stop_generation = len(journal.stops(rec.id))
+        live.stop_state = "placed" if live.stop_generation else "none"
+        live.close_reason = rec.exit_reason
+        desk.live[rec.id] = live
+
+
+async def repair(desk: Desk, journal: Journal, broker: Broker, today: date) -> Plan:
+    """Apply the broker's executions, analyze, and carry out every action of the plan."""
+    load_live(desk, journal)
+    await desk.sync_executions()
+    plan = await plan_for(broker, journal, today)
+    for action in plan.actions:
+        await _apply(action, desk, journal)
+    return plan
+
+
+async def _apply(action: object, desk: Desk, journal: Journal) -> None:  # noqa: C901
+    now = desk.clock.now()
+    if isinstance(action, ResolveOrder):
+        journal.update_order(
+            action.order_ref,
+            status=action.status,
+            ts=now,
+            order_id=action.order_id,
+            perm_id=action.perm_id,
+            reason=action.reason or None,
+        )
+        return
+    if isinstance(action, CancelOrder):
+        logger.warning("reconcile: cancelling {} (order {})", action.order_ref, action.order_id)
+        await desk.cancel(action.order_id)
+        return
+    live = desk.live.get(getattr(action, "condor_id", ""))
+    if live is None:
+        return
+    if isinstance(action, OpenCondor):
+        await desk.on_entry_filled(live)
+    elif isinstance(action, EntryFailed):
+        desk.entry_failed(live, action.reason)
+    elif isinstance(action, CloseCondorRecord):
+        if live.state is CondorState.WORKING:
+            live.state = CondorState.OPEN  # it did fill: the fills say so
+        desk.finish(live, action.reason, settlement=action.settlement)
+    elif isinstance(action, ReopenCondor):
+        if live.state is CondorState.CLOSING:
+            desk.reopen(live)
+    elif isinstance(action, ArmStops) and live.state is CondorState.OPEN:
+        await desk.cancel_stops(live, "re-arming after reconciliation")
+        await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
