@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -74,6 +74,15 @@ def mid_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) ->
     return total
 
 
+Checkpoint = Callable[[str], Awaitable[None]]
+"""Called at each step of a condor's life (``intent:<role>``, ``sent:<role>``, ``opened``,
+``reset``); the crash tests use it to stop the engine dead at that step."""
+
+
+async def _no_checkpoint(step: str) -> None:
+    return None
+
+
 def _state(live: LiveCondor) -> CondorState:
     """The condor's state now (a call, so type checkers do not assume it is unchanged)."""
     return live.state
@@ -111,6 +120,7 @@ class Desk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._fills_arrived = asyncio.Event()
         self._handled: set[tuple[str, OrderStatus]] = set()
+        self.checkpoint: Checkpoint = _no_checkpoint
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -129,6 +139,7 @@ class Desk:
     ) -> OrderReport | None:
         """Journal the intent, send, record the ack. None when the broker refused it."""
         self.journal.record_intent(live.id, role, request, self.clock.now())
+        await self.checkpoint(f"intent:{role.value}")
         self.bus.publish(
             api.OrderSubmitted(
                 condor_id=live.id,
@@ -154,6 +165,7 @@ class Desk:
             )
             logger.warning("{} rejected: {}", request.order_ref, exc.reason)
             return None
+        await self.checkpoint(f"sent:{role.value}")
         self.apply_report(report)
         return report
 
@@ -260,6 +272,7 @@ class Desk:
         logger.success(
             "opened {} {} x{} for {}", live.id, live.condor.label(), live.condor.quantity, credit
         )
+        await self.checkpoint("opened")
         await self.place_stops(live)
 
     # -- stops ----------------------------------------------------------------------------
@@ -492,7 +505,11 @@ class Desk:
         return min(start + COMBO_TICK * attempt, top)
 
     def finish(
-        self, live: LiveCondor, reason: ExitReason, settlement: Decimal | None = None
+        self,
+        live: LiveCondor,
+        reason: ExitReason,
+        settlement: Decimal | None = None,
+        note: str | None = None,
     ) -> None:
         """The condor is flat: journal the exit and P&L from its fills."""
         if live.state not in (CondorState.OPEN, CondorState.CLOSING):
@@ -509,6 +526,7 @@ class Desk:
             exit_debit=exit_debit,
             commissions=commissions,
             realized_pnl=pnl,
+            **({"note": note} if note else {}),
         )
         self.live.pop(live.id, None)
         self.bus.publish(

@@ -91,7 +91,7 @@ async def _apply(action: object, desk: Desk, journal: Journal) -> None:  # noqa:
     elif isinstance(action, CloseCondorRecord):
         if live.state is CondorState.WORKING:
             live.state = CondorState.OPEN  # it did fill: the fills say so
-        desk.finish(live, action.reason, settlement=action.settlement)
+        desk.finish(live, action.reason, settlement=action.settlement, note=action.note or None)
     elif isinstance(action, ReopenCondor):
         if live.state is CondorState.CLOSING:
             desk.reopen(live)

@@ -137,6 +137,8 @@ class Engine:
         self._next_entry_try: datetime | None = None
         self._last_skip: str | None = None
         self._last_reconcile: datetime | None = None
+        self._known_findings: set[str] = set()  # keys of the last reconciliation's findings
+        self._acknowledged: set[str] = set()  # unexplained findings the operator accepted
         self._strikes: dict[date, list[Decimal]] = {}
         self._daily_loss_hit = False
 
@@ -288,12 +290,15 @@ class Engine:
         plan = await repair(self.desk, self.journal, self.broker, today)
         self._last_reconcile = self.clock.now()
         self.desk.reconnected = False
-        for f in plan.findings:
+        keys = {f"{f.code}:{f.message}": f for f in plan.findings}
+        fresh = [f for k, f in keys.items() if k not in self._known_findings]
+        self._known_findings = set(keys)
+        for f in fresh:  # a finding that persists is alerted once, not every few minutes
             if f.severity == "info":
                 logger.info("reconcile: {} ({})", f.message, f.action)
             else:
                 self.alert(f.severity, f.code, f"{f.message}: {f.action}")
-        quiet = why == "periodic" and not plan.findings
+        quiet = why == "periodic" and not fresh
         if not quiet:
             self.bus.publish(
                 api.ReconcileCompleted(
@@ -304,10 +309,10 @@ class Engine:
                     unexplained=len(plan.unexplained),
                 )
             )
-        if plan.unexplained:
+        pending = [f for f in plan.unexplained if f"{f.code}:{f.message}" not in self._acknowledged]
+        if pending:
             self._set_paused(
-                f"{RECONCILE_PAUSE}: {len(plan.unexplained)} unexplained finding(s); "
-                "acknowledge to resume",
+                f"{RECONCILE_PAUSE}: {len(pending)} unexplained finding(s); acknowledge to resume",
                 "engine",
             )
         logger.log(
@@ -333,6 +338,7 @@ class Engine:
                     await self._wait(0, hibernate_until=reset_at)
                     if self._stopping:
                         break
+                await self.desk.checkpoint("reset")
                 self._daily_reset(session)
             if self.clock.now() < session.open:
                 await self._wait((session.open - self.clock.now()).total_seconds())
@@ -615,6 +621,7 @@ class Engine:
         elif isinstance(command, api.AcknowledgeAlerts):
             self.open_alerts.clear()
             self.bus.publish(api.AlertsAcknowledged(origin=origin))
+            self._acknowledged |= self._known_findings
             if self.paused_reason and self.paused_reason.startswith(RECONCILE_PAUSE):
                 self._set_paused(None, origin)
         elif isinstance(command, api.FlattenAll):

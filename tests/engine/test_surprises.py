@@ -1,0 +1,117 @@
+"""Broker-side surprises while the engine runs: a person trades or cancels in TWS."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from condordesk.bootstrap import Runtime
+from condordesk.domain.condor import CondorState
+from condordesk.domain.options import OptionContract, Right
+from condordesk.domain.orders import OrderAction
+from condordesk.engine import api
+from tests.engine.harness import at, make_profile, run_engine, until
+from tests.engine.test_trading_day import assert_flat
+
+pytestmark = pytest.mark.usefixtures("warm_calendar")
+
+DAY = date(2026, 11, 30)
+ONE = make_profile(
+    strategy={"max_concurrent": 1, "entry_end": "10:00"},
+    risk={"first_trade_profit_pct": 0, "profit_close_price": 0},
+)
+
+
+async def protected(rt: Runtime) -> str:
+    await until(rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values()))
+    return next(iter(rt.engine.desk.live))
+
+
+def test_a_condor_closed_by_hand_is_journaled_closed_and_its_stops_cancelled(
+    tmp_path: Path,
+) -> None:
+    async def by_hand(rt: Runtime) -> None:
+        cid = await protected(rt)
+        for contract in rt.engine.desk.live[cid].condor.contracts:
+            rt.broker.close_position_by_hand(contract)  # type: ignore[attr-defined]
+
+    out = run_engine(ONE, tmp_path, by_hand)
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.reason == "manual"
+    assert any(a.code == "closed_by_hand" for a in out.of(api.AlertRaised))
+    rec = out.runtime.journal.condors()[0]
+    assert rec.state is CondorState.CLOSED and "by hand" in rec.note
+    assert_flat(out.runtime)  # its stops were cancelled, nothing is left working
+    assert out.runtime.engine.paused_reason is None  # explained: entries go on
+
+
+def test_a_stop_cancelled_by_hand_is_re_armed(tmp_path: Path) -> None:
+    cancelled: list[int] = []
+
+    async def cancel_stop(rt: Runtime) -> None:
+        cid = await protected(rt)
+        stop_id = rt.engine.desk.live[cid].stop_order_ids[0]
+        cancelled.append(stop_id)
+        assert rt.broker.cancel_order_by_hand(stop_id)  # type: ignore[attr-defined]
+        await until(
+            rt,
+            lambda: (
+                rt.engine.desk.live[cid].stop_generation == 2
+                and rt.engine.desk.live[cid].stop_state == "verified"
+            ),
+        )
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, cancel_stop)
+    cid = out.runtime.journal.condors()[0].id
+    assert len(out.runtime.journal.stops(cid)) == 2
+    placed = out.of(api.StopPlaced)
+    assert len(placed) == 2
+    re_armed_after = (placed[1].ts - placed[0].ts).total_seconds()  # type: ignore[operator]
+    assert re_armed_after <= ONE.strategy.cycle_seconds + 5
+    assert any(a.code == "stop_missing" for a in out.of(api.AlertRaised))
+
+
+def test_a_position_the_engine_never_opened_pauses_entries_until_acknowledged(
+    tmp_path: Path,
+) -> None:
+    acks: list[api.Ack] = []
+    profile = make_profile(strategy={"max_concurrent": 1, "entry_start": "10:30"})
+
+    async def stranger(rt: Runtime) -> None:
+        await rt.clock.sleep_until(at(DAY, "10:00"))
+        odd = OptionContract(DAY, Decimal(5500), Right.PUT)
+        rt.broker.trade_by_hand(odd, OrderAction.BUY, 2)  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.engine.paused_reason is not None)
+        await rt.clock.sleep_until(at(DAY, "11:00"))  # entries stay paused past the window start
+        acks.append(await rt.engine.submit(api.AcknowledgeAlerts(origin="test")))
+        await until(rt, lambda: bool(rt.engine.desk.live))
+        rt.engine.request_stop()
+
+    out = run_engine(profile, tmp_path, stranger)
+    paused = out.of(api.EntriesPaused)
+    assert paused and paused[0].reason.startswith("reconcile")
+    assert any(
+        a.code == "unknown_position" and a.level == "critical" for a in out.of(api.AlertRaised)
+    )
+    entries = [e for e in out.of(api.OrderSubmitted) if e.role == "entry"]
+    resumed = out.of(api.EntriesResumed)
+    assert acks[0].accepted and resumed
+    assert entries and all(e.seq > resumed[0].seq for e in entries)
+
+
+def test_a_leg_closed_by_hand_leaves_a_partial_condor_that_is_reported(tmp_path: Path) -> None:
+    async def one_leg(rt: Runtime) -> None:
+        cid = await protected(rt)
+        long_put = rt.engine.desk.live[cid].condor.contracts[0]
+        rt.broker.close_position_by_hand(long_put)  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.engine.paused_reason is not None)
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, one_leg)
+    alerts = [a for a in out.of(api.AlertRaised) if a.code == "partial_condor"]
+    assert alerts and alerts[0].level == "critical"
+    assert "5" in alerts[0].message and "close it at the broker" in alerts[0].message
