@@ -76,7 +76,7 @@ def kill(engine: Engine) -> None:
     """As if the process died: the engine applies no more broker events and its background
     tasks stop (their finally blocks have nothing to clean up)."""
     engine.desk.on_broker_event = lambda event: None  # type: ignore[method-assign]
-    for task in list(engine.desk._tasks):  # noqa: SLF001 (the harness kills the process)
+    for task in list(engine.desk._tasks):  # the harness kills the process
         task.cancel()
 
 

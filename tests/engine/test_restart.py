@@ -3,6 +3,7 @@ journal and broker recovers every condor, protects it, and loses or doubles noth
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,8 +41,6 @@ def first_condor(c: Crash) -> str:
 
 async def restart_and_check(c: Crash, until: str = "10:30") -> dict[str, object]:
     engine = await restart(c, PROFILE, until_done=False)
-    import asyncio
-
     task = asyncio.ensure_future(engine.run())
     await c.rt.clock.sleep_until(at(DAY, until))
     result = await invariants(c)
@@ -132,10 +131,9 @@ def test_crash_with_a_closing_order_working(tmp_path: Path) -> None:
             cid = first_condor(c)
             await engine.submit(api.CloseCondor(origin="test", condor_id=cid))
 
-        import asyncio
-
-        asyncio.ensure_future(operator())
+        pending = asyncio.ensure_future(operator())
         await crash_at(c, "sent:close")
+        c.frozen.append(pending)
         await restart_and_check(c)
 
     c = run_crash(profile, tmp_path, scenario)
@@ -190,8 +188,6 @@ def test_a_crash_during_the_morning_reset_after_a_condor_settled_overnight(tmp_p
         # a second engine starts before the reset and dies during it
         second = await restart(c, profile, until_done=False)
         second.desk.checkpoint = _die_at("reset")
-        import asyncio
-
         task = asyncio.ensure_future(second.run())
         await c.rt.clock.sleep_until(at(DAY + timedelta(days=1), "09:28"))
         from tests.engine.crash import kill
@@ -215,8 +211,6 @@ def test_a_crash_during_the_morning_reset_after_a_condor_settled_overnight(tmp_p
 
 
 def _die_at(step: str):  # type: ignore[no-untyped-def]
-    import asyncio
-
     async def hook(name: str) -> None:
         if name == step:
             await asyncio.Future()
