@@ -88,6 +88,26 @@ def build_sim(
     return Runtime(profile, clock, calendar, journal, broker, engine, virtual)
 
 
+def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
+    """A broker session of its own for ``condordesk reconcile`` (its own client id, so it can
+    look while the engine trades).
+
+    Raises:
+        ConfigError: the profile's broker cannot be reached from another process.
+    """
+    if profile.broker.kind == "sim":
+        raise ConfigError(
+            f"profile {profile.name}: the embedded simulator's broker lives inside the engine "
+            "process, so no other process can look at it; a sim engine reconciles by itself (on "
+            "start, after every reconnect and every few minutes) and its findings are in the log "
+            "and the journal. Reconcile on demand needs a broker of its own: an ib profile"
+        )
+    raise ConfigError(
+        f"profile {profile.name}: broker.kind 'ib' needs the Interactive Brokers adapter, which "
+        "this version does not include yet"
+    )
+
+
 def horizon(calendar: TradingCalendar, start: datetime, sessions: int) -> timedelta:
     """How much simulated time ``sessions`` sessions span from ``start`` (for progress)."""
     days = list(zip(range(sessions), calendar.sessions_from(start.date()), strict=False))

@@ -5,6 +5,7 @@
     condordesk --autotrade [--profile P] [--set K=V ...] [--speed N|max] [--sessions N]
                [--seed S] [--start-date YYYY-MM-DD] [--summary-json PATH]
     condordesk journal [--profile P] [--set K=V ...] [--json] [--day YYYY-MM-DD]
+    condordesk reconcile [--profile P] [--set K=V ...] [--json] [--repair]
     condordesk profile check PATH_OR_NAME [--set K=V ...]
     condordesk profile show [--profile P] [--set K=V ...]
     condordesk profile list
@@ -73,6 +74,18 @@ def build_parser() -> argparse.ArgumentParser:
     journal.add_argument("--json", action="store_true", help="print JSON")
     journal.add_argument("--day", help="only this trading day (YYYY-MM-DD)")
 
+    reconcile = sub.add_parser(
+        "reconcile", help="compare the journal with the broker and print the findings"
+    )
+    _profile_args(reconcile)
+    reconcile.add_argument("--json", action="store_true", help="print JSON")
+    reconcile.add_argument(
+        "--repair",
+        action="store_true",
+        help="apply the safe repairs (re-arm stops, cancel stops of closed condors); refused "
+        "while the engine of the profile runs",
+    )
+
     profile = sub.add_parser("profile", help="check, show or list profiles")
     psub = profile.add_subparsers(dest="profile_command", required=True)
     check = psub.add_parser("check", help="validate a profile")
@@ -104,6 +117,7 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     from condordesk.bootstrap import build_sim
     from condordesk.logs import setup_logging
     from condordesk.market.vtime import VirtualTimeEventLoop
+    from condordesk.runlock import EngineLock
 
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
@@ -112,6 +126,8 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
             f"{loaded.source}: broker.kind 'ib' needs the Interactive Brokers adapter, "
             "which this version does not include yet; use a sim profile"
         )
+    lock = EngineLock(profile.name)
+    lock.acquire()  # before anything touches the journal: one engine per profile
     runtime = build_sim(profile)
     log_file = (
         paths.ensure(paths.log_dir()) / f"{profile.name}.log" if profile.logging.file else None
@@ -144,6 +160,7 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
             summary = runner.run(main())
     finally:
         runtime.journal.close()
+        lock.release()
     report = summary.to_json()
     logger.info(
         "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
@@ -187,6 +204,47 @@ def cmd_journal(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    """Reconcile a profile's journal with its broker, on demand."""
+    from condordesk.bootstrap import build_reconcile_client
+    from condordesk.engine.repair import reconcile_once, render_plan
+    from condordesk.engine.service import risk_rules
+    from condordesk.market.clock import LiveClock
+    from condordesk.runlock import engine_running
+    from condordesk.store.journal import Journal
+
+    profile = load_profile(args.profile, args.overrides).profile
+    if args.repair and engine_running(profile.name):
+        raise ConfigError(
+            f"the engine of profile {profile.name} is running: it reconciles and repairs by "
+            "itself; run reconcile without --repair to look"
+        )
+    clock = LiveClock()
+    broker = build_reconcile_client(profile, clock)
+    journal = Journal(paths.journal_path(profile))
+
+    async def main() -> Any:
+        await broker.connect()
+        try:
+            return await reconcile_once(
+                broker,
+                journal,
+                clock,
+                risk_rules(profile),
+                repair_safe=args.repair,
+                today=clock.now_et().date(),
+            )
+        finally:
+            await broker.disconnect()
+
+    try:
+        plan = asyncio.run(main())
+    finally:
+        journal.close()
+    print(json.dumps(plan.to_json(), indent=2) if args.json else render_plan(plan))
+    return EXIT_OK
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     """profile check / show / list."""
     if args.profile_command == "check":
@@ -210,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_journal(args)
         if args.command == "profile":
             return cmd_profile(args)
+        if args.command == "reconcile":
+            return cmd_reconcile(args)
         if args.autotrade:
             return cmd_autotrade(args)
         parser.print_help()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from loguru import logger
 
 from condordesk.broker.base import Broker
 from condordesk.domain.condor import CondorState
 from condordesk.engine.book import LiveCondor
+from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
 from condordesk.engine.reconcile import (
     ArmStops,
@@ -22,6 +24,8 @@ from condordesk.engine.reconcile import (
     ResolveOrder,
     analyze,
 )
+from condordesk.market.clock import Clock
+from condordesk.risk.rules import RiskRules
 from condordesk.store.journal import Journal
 
 _LIVE = [CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]
@@ -98,3 +102,58 @@ async def _apply(action: object, desk: Desk, journal: Journal) -> None:  # noqa:
     elif isinstance(action, ArmStops) and live.state is CondorState.OPEN:
         await desk.cancel_stops(live, "re-arming after reconciliation")
         await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
+
+
+async def reconcile_once(
+    broker: Broker,
+    journal: Journal,
+    clock: Clock,
+    rules: RiskRules,
+    *,
+    repair_safe: bool,
+    today: date,
+) -> Plan:
+    """One reconciliation for ``condordesk reconcile``: read-only unless ``repair_safe``, in
+    which case the safe repairs are applied (stops re-armed, stray stops cancelled, exits and
+    intents journaled) through a desk of its own."""
+    if not repair_safe:
+        return await plan_for(broker, journal, today)
+    bus = EventBus(clock, journal, _no_snapshot)
+    desk = Desk(
+        broker,
+        journal,
+        bus,
+        clock,
+        rules,
+        fill_timeout_s=15.0,
+        chase_ticks=0,
+        alert=lambda level, code, message: None,
+        pause=lambda why: None,
+    )
+    desk.connected = True
+    plan = await repair(desk, journal, broker, today)
+    await desk.drain()
+    return plan
+
+
+def _no_snapshot() -> Any:
+    raise RuntimeError("the reconcile command has no engine snapshot")
+
+
+def render_plan(plan: Plan) -> str:
+    """Findings and open condors as text."""
+    lines = [f"{len(plan.checks)} open condor(s), {len(plan.findings)} finding(s)"]
+    for check in plan.checks:
+        state = "stops OK" if check.stop_ok else "STOPS NOT OK"
+        ids = ",".join(str(i) for i in check.stop_order_ids) or "-"
+        lines.append(
+            f"  {check.id}  {check.condor.label()} x{check.condor.quantity}  {state} ({ids})"
+        )
+    for f in plan.findings:
+        lines.append(f"  [{f.severity}] {f.message}: {f.action}")
+    if plan.unexplained:
+        lines.append(
+            f"{len(plan.unexplained)} unexplained finding(s): the engine pauses entries "
+            "until they are acknowledged"
+        )
+    return "\n".join(lines)
