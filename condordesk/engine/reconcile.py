@@ -290,7 +290,10 @@ def analyze(
 def _resolve_orders(ctx: _Context) -> None:
     """Intents never acknowledged, and orders the journal thinks are working: ask the broker."""
     for rec in ctx.journal.orders(working_only=True):
-        at_broker = ctx.broker.working(rec.order_ref)
+        at_broker = ctx.broker.working(rec.order_ref) or [
+            o for o in ctx.broker.open_orders  # a ref lost on the way: match the perm id
+            if rec.perm_id and o.perm_id == rec.perm_id and not o.status.is_done
+        ]
         filled = sum(
             f.quantity for f in ctx.fills.get(rec.condor_id, []) if f.order_ref == rec.order_ref
         )

@@ -115,3 +115,61 @@ def test_a_leg_closed_by_hand_leaves_a_partial_condor_that_is_reported(tmp_path:
     alerts = [a for a in out.of(api.AlertRaised) if a.code == "partial_condor"]
     assert alerts and alerts[0].level == "critical"
     assert "5" in alerts[0].message and "close it at the broker" in alerts[0].message
+
+
+def test_a_stop_cancelled_while_the_link_was_down_is_re_armed_after_the_reconnect(
+    tmp_path: Path,
+) -> None:
+    async def outage(rt: Runtime) -> None:
+        cid = await protected(rt)
+        stop_id = rt.engine.desk.live[cid].stop_order_ids[1]
+        rt.broker.drop_connection()  # type: ignore[attr-defined]
+        await rt.clock.sleep(60)
+        assert not rt.engine.desk.connected
+        rt.broker.cancel_order_by_hand(stop_id)  # type: ignore[attr-defined]  # unseen: link down
+        rt.broker.restore_connection()  # type: ignore[attr-defined]
+        await until(
+            rt,
+            lambda: (
+                rt.engine.desk.live[cid].stop_generation == 2
+                and rt.engine.desk.live[cid].stop_state == "verified"
+            ),
+        )
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, outage)
+    changes = out.of(api.BrokerConnectionChanged)
+    assert [c.connected for c in changes][:2] == [False, True]
+    done = [r for r in out.of(api.ReconcileCompleted) if r.reason == "reconnected"]
+    assert done and done[0].seq > changes[1].seq
+    assert any("stop" in f for f in done[0].findings)
+
+
+def test_a_fill_that_arrives_before_its_order_is_known_is_kept_once(tmp_path: Path) -> None:
+    from condordesk.broker.base import ExecutionReceived
+    from condordesk.domain.orders import Execution
+
+    async def early_fill(rt: Runtime) -> None:
+        cid = await protected(rt)
+        legs = rt.engine.desk.live[cid].condor.contracts
+        ts = rt.clock.now()
+        stray = Execution(
+            "early.1",
+            999,
+            424242,
+            f"cd:{cid}:close.9",
+            legs[1],
+            OrderAction.BUY,
+            1,
+            Decimal("0.50"),
+            ts,
+        )
+        rt.engine.desk.on_broker_event(ExecutionReceived(stray))
+        rt.engine.desk.on_broker_event(ExecutionReceived(stray))
+        fills = rt.journal.fills(order_ref=f"cd:{cid}:close.9")
+        assert len(fills) == 1 and fills[0].condor_id == cid
+        assert rt.journal.order(f"cd:{cid}:close.9") is None  # the order itself is not known
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, early_fill)
+    assert len([f for f in out.of(api.FillRecorded) if f.exec_id == "early.1"]) == 1
