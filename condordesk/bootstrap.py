@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 from condordesk.broker.base import Broker
@@ -106,9 +106,3 @@ def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
         f"profile {profile.name}: broker.kind 'ib' needs the Interactive Brokers adapter, which "
         "this version does not include yet"
     )
-
-
-def horizon(calendar: TradingCalendar, start: datetime, sessions: int) -> timedelta:
-    """How much simulated time ``sessions`` sessions span from ``start`` (for progress)."""
-    days = list(zip(range(sessions), calendar.sessions_from(start.date()), strict=False))
-    return (days[-1][1].close - start) if days else timedelta(0)

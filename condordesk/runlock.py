@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-from pathlib import Path
 from types import TracebackType
 
 from condordesk.config import paths
@@ -71,8 +70,3 @@ def engine_running(profile_name: str) -> bool:
     finally:
         os.close(fd)
     return False
-
-
-def lock_path(profile_name: str) -> Path:
-    """Where the lock of a profile lives."""
-    return paths.runtime_dir() / f"engine-{profile_name}.lock"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -598,10 +598,3 @@ def _stray_orders(ctx: _Context, live_ids: set[str]) -> None:
             "cancelled it",
             parsed[0],
         )
-
-
-def now_date(ts: datetime) -> date:
-    """The trading date of an aware timestamp (New York)."""
-    from condordesk.market.clock import ET
-
-    return ts.astimezone(ET).date()
