@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from condordesk.domain.orders import OrderRole
@@ -100,7 +101,9 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(heads)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True))]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    total = sum(float(r["realized_pnl"]) for r in rows if r["realized_pnl"] is not None)
-    comm = sum(float(r["commissions"]) for r in rows)
+    total = sum(
+        (Decimal(r["realized_pnl"]) for r in rows if r["realized_pnl"] is not None), Decimal(0)
+    )
+    comm = sum((Decimal(r["commissions"]) for r in rows), Decimal(0))
     lines.append(f"{len(rows)} condor(s), realized P&L {total:.2f} after {comm:.2f} commissions")
     return "\n".join(lines)
