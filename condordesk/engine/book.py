@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from condordesk.domain.combo import closing_legs
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
-from condordesk.domain.orders import OrderAction, OrderRole, parse_order_ref
+from condordesk.domain.options import OptionContract, OptionQuote
+from condordesk.domain.orders import ComboLeg, OrderAction, OrderRole, parse_order_ref
 from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine.api import CondorView
 from condordesk.risk.rules import StopPlan
@@ -40,6 +42,26 @@ class LiveCondor:
     debit: Decimal | None = None
     unrealized: Decimal | None = None
     profit_target: Decimal | None = None
+    closing: tuple[ComboLeg, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.closing = closing_legs(self.condor)
+
+    def closing_prices(
+        self, quotes: Mapping[OptionContract, OptionQuote]
+    ) -> tuple[Decimal, Decimal] | None:
+        """(mid, natural) cost of buying the condor back now; None without two-sided quotes for
+        every leg. The natural price pays the asks of bought legs, gets the bids of sold ones."""
+        mid = natural = _D0
+        for leg in self.closing:
+            q = quotes.get(leg.contract)
+            if q is None or q.bid is None or q.ask is None:
+                return None
+            if leg.action is OrderAction.BUY:
+                mid, natural = mid + (q.bid + q.ask) / 2, natural + q.ask
+            else:
+                mid, natural = mid - (q.bid + q.ask) / 2, natural - q.bid
+        return mid, natural
 
     @property
     def oca_group(self) -> str:

@@ -23,7 +23,7 @@ from condordesk.broker.base import (
     OrderUpdated,
     PositionsSettled,
 )
-from condordesk.domain.combo import close_order, closing_legs, entry_order, stop_orders
+from condordesk.domain.combo import close_order, entry_order, stop_orders
 from condordesk.domain.condor import CondorState, ExitReason, check_transition
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
@@ -50,28 +50,6 @@ _STOP_ROLES = {
     OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT,
     OrderRole.STOP_MARKET: ExitReason.STOP_MARKET,
 }
-
-
-def natural_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) -> Decimal | None:
-    """Cost to buy the condor back now at the natural prices (asks of bought legs)."""
-    total = _D0
-    for leg in closing_legs(legs_of.condor):
-        q = quotes.get(leg.contract)
-        if q is None or q.bid is None or q.ask is None:
-            return None
-        total += q.ask if leg.action is OrderAction.BUY else -q.bid
-    return total
-
-
-def mid_debit(quotes: dict[OptionContract, OptionQuote], legs_of: LiveCondor) -> Decimal | None:
-    """The condor's mark: cost to buy it back at mid prices."""
-    total = _D0
-    for leg in closing_legs(legs_of.condor):
-        q = quotes.get(leg.contract)
-        if q is None or q.mid is None:
-            return None
-        total += q.mid if leg.action is OrderAction.BUY else -q.mid
-    return total
 
 
 Checkpoint = Callable[[str], Awaitable[None]]
@@ -120,6 +98,8 @@ class Desk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._fills_arrived = asyncio.Event()
         self._handled: set[tuple[str, OrderStatus]] = set()
+        self._applied: set[str] = set()  # exec ids applied by this desk
+        self._commissioned: set[str] = set()  # exec ids whose commission is journaled
         self.checkpoint: Checkpoint = _no_checkpoint
 
     # -- helpers --------------------------------------------------------------------------
@@ -234,9 +214,13 @@ class Desk:
         new = 0
         for execution, commission in await self.broker.executions():
             new += self._on_execution(ExecutionReceived(execution))
-            if commission is not None:
-                self.journal.record_commission(commission.exec_id, commission.commission)
+            if commission is not None and commission.exec_id not in self._commissioned:
+                self._record_commission(commission.exec_id, commission.commission)
         return new
+
+    def _record_commission(self, exec_id: str, commission: Decimal) -> None:
+        if self.journal.record_commission(exec_id, commission):
+            self._commissioned.add(exec_id)
 
     def entry_failed(self, live: LiveCondor, reason: str) -> None:
         """The entry did not fill: the condor is cancelled, nothing is held."""
@@ -494,10 +478,11 @@ class Desk:
         """Chase from the mid towards the natural price a tick per attempt; the last attempt
         pays a tick over the natural price so that it fills."""
         quotes = await self.broker.option_quotes(live.condor.contracts, timeout=5.0)
-        natural, mid = natural_debit(quotes, live), mid_debit(quotes, live)
-        if natural is None or mid is None:
+        prices = live.closing_prices(quotes)
+        if prices is None:
             logger.warning("no quotes to price the close of {}", live.id)
             return None
+        mid, natural = prices
         top = round_to_tick(natural, COMBO_TICK, "up") + COMBO_TICK
         start = max(round_to_tick(mid, COMBO_TICK, "up"), COMBO_TICK)
         if attempt >= self.chase_ticks:
@@ -560,7 +545,7 @@ class Desk:
         if isinstance(event, ExecutionReceived):
             self._on_execution(event)
         elif isinstance(event, CommissionReceived):
-            self.journal.record_commission(event.report.exec_id, event.report.commission)
+            self._record_commission(event.report.exec_id, event.report.commission)
         elif isinstance(event, OrderUpdated):
             self._on_order(event.report)
         elif isinstance(event, PositionsSettled):
@@ -583,6 +568,11 @@ class Desk:
 
     def _on_execution(self, event: ExecutionReceived) -> bool:
         e = event.execution
+        if e.exec_id in self._applied:
+            return False  # applied in this session already (a replay or a reconciliation)
+        if len(self._applied) > 50_000:
+            self._applied.clear()  # bounded; the journal's exec-id key still makes replays no-ops
+        self._applied.add(e.exec_id)
         parsed = parse_order_ref(e.order_ref)
         condor_id = parsed[0] if parsed else None
         if not self.journal.record_fill(e, condor_id):
@@ -646,9 +636,10 @@ class Desk:
         self, live: LiveCondor, quotes: dict[OptionContract, OptionQuote], spot: Decimal
     ) -> None:
         """Update a condor's mark, debit and unrealized P&L from fresh quotes."""
-        mark, debit = mid_debit(quotes, live), natural_debit(quotes, live)
-        if mark is None or debit is None or live.credit is None:
+        prices = live.closing_prices(quotes)
+        if prices is None or live.credit is None:
             return
+        mark, debit = prices
         live.mark, live.debit = mark, debit
         live.unrealized = (live.credit - mark) * MULTIPLIER * live.condor.quantity
         self.bus.publish(

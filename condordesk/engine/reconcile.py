@@ -252,18 +252,21 @@ class _Context:
         return self.journal.orders(condor_id)
 
 
-def _collect_fills(journal: Journal, broker: BrokerView) -> dict[str, list[_Fill]]:
-    """Every fill per condor: the journal's, plus broker executions it has not seen yet."""
+def _collect_fills(
+    journal: Journal, broker: BrokerView, live: Iterable[str]
+) -> dict[str, list[_Fill]]:
+    """Every fill of the live condors: the journal's, plus broker executions it has not seen."""
     by_condor: dict[str, list[_Fill]] = defaultdict(list)
     seen: set[str] = set()
-    for rec in journal.fills():
-        seen.add(rec.exec_id)
-        if rec.condor_id:
+    wanted = set(live)
+    for cid in wanted:
+        for rec in journal.fills(cid):
+            seen.add(rec.exec_id)
             e = rec.execution
-            by_condor[rec.condor_id].append(_Fill(e.contract, e.side, e.quantity, e.order_ref))
+            by_condor[cid].append(_Fill(e.contract, e.side, e.quantity, e.order_ref))
     for e, _ in broker.executions:
         parsed = parse_order_ref(e.order_ref)
-        if parsed and e.exec_id not in seen:
+        if parsed and parsed[0] in wanted and e.exec_id not in seen:
             by_condor[parsed[0]].append(_Fill(e.contract, e.side, e.quantity, e.order_ref))
     return by_condor
 
@@ -272,9 +275,10 @@ def analyze(
     journal: Journal, broker: BrokerView, today: date, settlements: dict[date, Decimal | None]
 ) -> Plan:
     """Compare the journal with the broker. Pure with respect to the broker; reads the journal."""
-    ctx = _Context(journal, broker, today, _collect_fills(journal, broker), Plan())
-    _resolve_orders(ctx)
     live = journal.condors(states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING])
+    fills = _collect_fills(journal, broker, (r.id for r in live))
+    ctx = _Context(journal, broker, today, fills, Plan())
+    _resolve_orders(ctx)
     flat_now: set[str] = set()
     for rec in live:
         if _condor_state(ctx, rec, settlements):
@@ -291,7 +295,8 @@ def _resolve_orders(ctx: _Context) -> None:
     """Intents never acknowledged, and orders the journal thinks are working: ask the broker."""
     for rec in ctx.journal.orders(working_only=True):
         at_broker = ctx.broker.working(rec.order_ref) or [
-            o for o in ctx.broker.open_orders  # a ref lost on the way: match the perm id
+            o
+            for o in ctx.broker.open_orders  # a ref lost on the way: match the perm id
             if rec.perm_id and o.perm_id == rec.perm_id and not o.status.is_done
         ]
         filled = sum(

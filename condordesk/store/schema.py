@@ -41,6 +41,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )""",
         "CREATE INDEX orders_condor ON orders(condor_id)",
         "CREATE INDEX orders_order_id ON orders(order_id)",
+        "CREATE INDEX orders_status ON orders(status)",
         """CREATE TABLE fills (
             exec_id TEXT PRIMARY KEY,
             order_ref TEXT NOT NULL,
