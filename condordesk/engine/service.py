@@ -9,50 +9,41 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from loguru import logger
 
 from condordesk.broker.base import Broker
 from condordesk.config.profile import Profile
-from condordesk.domain.condor import CondorState, ExitReason, IronCondor
-from condordesk.domain.options import OptionContract, Right
+from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, record_view
 from condordesk.engine.bus import EventBus
+from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
+from condordesk.engine.entries import Entries
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
 from condordesk.engine.repair import repair
 from condordesk.engine.summary import RunSummary
 from condordesk.errors import BrokerError, CondordeskError
 from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET, Clock
-from condordesk.market.pricing import SECONDS_PER_YEAR
 from condordesk.risk.rules import (
-    EntryContext,
     RiskRules,
     daily_loss_breached,
-    entry_blocker,
     expiry_danger,
     profit_target,
 )
-from condordesk.store.journal import CondorRecord, Journal
+from condordesk.store.journal import Journal
 from condordesk.strategy.selection import (
-    CondorCandidate,
-    NoTrade,
     SelectionRules,
-    choose_condor,
-    screen_contracts,
 )
 
 _D0 = Decimal(0)
-_REGULAR_CLOSE = time(16, 0)
-ENTRY_RETRY_S = 60.0
 SETTLEMENT_GRACE_S = 900.0
 PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
 _PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
-RECONCILE_PAUSE = "reconcile"
 
 
 def risk_rules(profile: Profile) -> RiskRules:
@@ -122,8 +113,9 @@ class Engine:
             fill_timeout_s=profile.risk.fill_timeout_s,
             chase_ticks=profile.risk.close_chase_ticks,
             alert=self.alert,
-            pause=lambda why: self._set_paused(why, "engine"),
+            pause=lambda why: self.set_paused(why, "engine"),
         )
+        self.entries = Entries(profile, self.selection, broker, journal, clock, self.desk, self.bus)
         self.account = ""
         self.state = "starting"
         self.paused_reason: str | None = journal.get_state("paused_reason")
@@ -133,13 +125,9 @@ class Engine:
         self.open_alerts: list[str] = []
         self._stopping = False
         self._sleeper: asyncio.Future[None] | None = None
-        self._last_entry: datetime | None = None
-        self._next_entry_try: datetime | None = None
-        self._last_skip: str | None = None
         self._last_reconcile: datetime | None = None
-        self._known_findings: set[str] = set()  # keys of the last reconciliation's findings
-        self._acknowledged: set[str] = set()  # unexplained findings the operator accepted
-        self._strikes: dict[date, list[Decimal]] = {}
+        self.known_findings: set[str] = set()  # keys of the last reconciliation's findings
+        self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
         self._daily_loss_hit = False
 
     # -- EngineHandle ---------------------------------------------------------------------
@@ -175,7 +163,7 @@ class Engine:
 
     async def submit(self, command: api.Command) -> api.Ack:
         """Validate and carry out an operator command; journaled with its origin."""
-        ack = self._accept(command)
+        ack = accept(self, command)
         self.bus.publish(
             api.CommandReceived(
                 command=type(command).__name__,
@@ -185,7 +173,7 @@ class Engine:
             )
         )
         if ack.accepted:
-            await self._carry_out(command)
+            await carry_out(self, command)
         return ack
 
     def _on_own_event(self, event: api.Event) -> None:
@@ -202,7 +190,7 @@ class Engine:
             self.open_alerts.append(f"{code}: {message}")
         self.bus.publish(api.AlertRaised(level=level, code=code, message=message))  # type: ignore[arg-type]
 
-    def _set_paused(self, reason: str | None, origin: str) -> None:
+    def set_paused(self, reason: str | None, origin: str) -> None:
         if reason == self.paused_reason:
             return
         self.paused_reason = reason
@@ -291,8 +279,8 @@ class Engine:
         self._last_reconcile = self.clock.now()
         self.desk.reconnected = False
         keys = {f"{f.code}:{f.message}": f for f in plan.findings}
-        fresh = [f for k, f in keys.items() if k not in self._known_findings]
-        self._known_findings = set(keys)
+        fresh = [f for k, f in keys.items() if k not in self.known_findings]
+        self.known_findings = set(keys)
         for f in fresh:  # a finding that persists is alerted once, not every few minutes
             if f.severity == "info":
                 logger.info("reconcile: {} ({})", f.message, f.action)
@@ -309,9 +297,9 @@ class Engine:
                     unexplained=len(plan.unexplained),
                 )
             )
-        pending = [f for f in plan.unexplained if f"{f.code}:{f.message}" not in self._acknowledged]
+        pending = [f for f in plan.unexplained if f"{f.code}:{f.message}" not in self.acknowledged]
         if pending:
-            self._set_paused(
+            self.set_paused(
                 f"{RECONCILE_PAUSE}: {len(pending)} unexplained finding(s); acknowledge to resume",
                 "engine",
             )
@@ -355,13 +343,11 @@ class Engine:
     def _daily_reset(self, session: Session) -> None:
         self.day, self.session = session.day, session
         today = self.journal.condors(day=session.day)
-        opened = [r.opened_ts for r in today if r.opened_ts is not None]
-        self._last_entry = max(opened) if opened else None
-        self._next_entry_try = None
+        self.entries.new_day(today)
         self._daily_loss_hit = False
         self._realized_today = sum((r.realized_pnl or _D0 for r in today), _D0)
         if self.paused_reason and self.paused_reason.startswith("daily max loss"):
-            self._set_paused(None, "engine")
+            self.set_paused(None, "engine")
         self.open_alerts = [a for a in self.open_alerts if not a.startswith("daily_loss")]
         self.bus.publish(api.DailyReset(day=session.day))
         logger.info("daily reset for {}", session.day)
@@ -437,7 +423,8 @@ class Engine:
                 await self._monitor(live, session)
             self._check_daily_loss()
             await self._maybe_reconcile()
-            await self._maybe_enter(session)
+            if self.spot is not None:
+                await self.entries.maybe_enter(session, self.spot, self.paused_reason)
         except BrokerError as exc:
             self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
 
@@ -479,7 +466,7 @@ class Engine:
                 f"daily P&L {loss:.2f} reached the max loss "
                 f"{self.rules.daily_max_loss}; entries paused for the day",
             )
-            self._set_paused(f"daily max loss ({loss:.2f})", "engine")
+            self.set_paused(f"daily max loss ({loss:.2f})", "engine")
 
     async def _maybe_reconcile(self) -> None:
         """Reconcile after a reconnect, when a stop went missing, and every few minutes."""
@@ -495,156 +482,3 @@ class Engine:
             await self.reconcile("stop event" if degraded else "periodic")
 
     # -- entries --------------------------------------------------------------------------
-
-    def _entry_context(self, session: Session) -> EntryContext:
-        now_et = self.clock.now_et()
-        strat = self.profile.strategy
-        entry_end = strat.entry_end
-        if session.early_close:  # keep the same distance from the close
-            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(
-                session.day, entry_end
-            )
-            entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
-        return EntryContext(
-            now_et=now_et,
-            entry_start=strat.entry_start,
-            entry_end=entry_end,
-            session_close_et=session.close.astimezone(ET),
-            paused_reason=self.paused_reason,
-            connected=self.desk.connected,
-            live_condors=sum(1 for lc in self.desk.live.values() if lc.state.is_live),
-            max_concurrent=strat.max_concurrent,
-            last_entry=self._last_entry,
-            reentry_interval=timedelta(minutes=strat.reentry_interval_min),
-        )
-
-    async def _maybe_enter(self, session: Session) -> None:
-        now = self.clock.now()
-        if self._next_entry_try is not None and now < self._next_entry_try:
-            return
-        if entry_blocker(self._entry_context(session)) is not None:
-            return
-        self._next_entry_try = now + timedelta(seconds=ENTRY_RETRY_S)
-        choice = await self._choose(session)
-        if isinstance(choice, NoTrade):
-            if choice.reason != self._last_skip:
-                self.bus.publish(api.EntrySkipped(reason=choice.reason, detail=choice.detail))
-                logger.info("no entry: {} ({})", choice.reason, choice.detail)
-            self._last_skip = choice.reason
-            return
-        self._last_skip = None
-        await self._enter(session, choice.condor, choice.credit)
-
-    async def _choose(self, session: Session) -> NoTrade | CondorCandidate:
-        assert self.spot is not None
-        now = self.clock.now()
-        strikes = self._strikes.get(session.day)
-        if strikes is None:
-            strikes = await self.broker.option_strikes(session.day)
-            self._strikes = {session.day: strikes}  # today's chain only
-        if not strikes:
-            return NoTrade("no_chain", f"no SPXW strikes expire {session.day}")
-        years = max((session.close - now).total_seconds(), 60.0) / SECONDS_PER_YEAR
-        spot = float(self.spot)
-        atm = min(strikes, key=lambda k: abs(float(k) - spot))
-        timeout = self.profile.strategy.greeks_timeout_s
-        atm_quotes = await self.broker.option_quotes(
-            [
-                OptionContract(session.day, atm, Right.PUT),
-                OptionContract(session.day, atm, Right.CALL),
-            ],
-            timeout=timeout,
-        )
-        ivs = [
-            q.greeks.iv
-            for q in atm_quotes.values()
-            if q.greeks is not None and q.greeks.is_finite()
-        ]
-        if not ivs:
-            return NoTrade("stale_greeks", "no implied volatility at the money")
-        candidates = screen_contracts(
-            strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection
-        )
-        quotes = await self.broker.option_quotes(candidates, timeout=timeout)
-        return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
-
-    async def _enter(self, session: Session, condor: IronCondor, credit: Decimal) -> None:
-        today = self.journal.condors(day=session.day)
-        condor_id = f"{session.day:%Y%m%d}-{len(today) + 1:02d}"
-        first = not any(r.opened_ts is not None for r in today)
-        now = self.clock.now()
-        record = CondorRecord(
-            id=condor_id,
-            day=session.day,
-            condor=condor,
-            state=CondorState.WORKING,
-            created_ts=now,
-            target_credit=credit,
-            first_trade=first,
-        )
-        self.journal.insert_condor(record)
-        live = LiveCondor(
-            id=condor_id,
-            day=session.day,
-            condor=condor,
-            state=CondorState.WORKING,
-            created=now,
-            target_credit=credit,
-            first_trade=first,
-        )
-        self.desk.live[condor_id] = live
-        logger.info("entering {} {} for {} (SPX {})", condor_id, condor.label(), credit, self.spot)
-        await self.desk.open_condor(live, credit)
-        if live.state is CondorState.OPEN or live.opened is not None:
-            self._last_entry = live.opened
-
-    # -- commands -------------------------------------------------------------------------
-
-    def _accept(self, command: api.Command) -> api.Ack:
-        condor_id = getattr(command, "condor_id", None)
-        if condor_id is not None:
-            live = self.desk.live.get(condor_id)
-            if live is None:
-                return api.Ack(False, f"no live condor {condor_id}")
-            if live.state is not CondorState.OPEN:
-                return api.Ack(False, f"condor {condor_id} is {live.state.value}, not open")
-        if isinstance(command, api.MoveStop) and command.trigger <= 0:
-            return api.Ack(False, "stop trigger must be positive")
-        return api.Ack(True)
-
-    async def _carry_out(self, command: api.Command) -> None:  # noqa: C901
-        origin = command.origin
-        if isinstance(command, api.PauseEntries):
-            self._set_paused(f"{command.reason}", origin)
-        elif isinstance(command, api.ResumeEntries):
-            self._set_paused(None, origin)
-        elif isinstance(command, api.AcknowledgeAlerts):
-            self.open_alerts.clear()
-            self.bus.publish(api.AlertsAcknowledged(origin=origin))
-            self._acknowledged |= self._known_findings
-            if self.paused_reason and self.paused_reason.startswith(RECONCILE_PAUSE):
-                self._set_paused(None, origin)
-        elif isinstance(command, api.FlattenAll):
-            self._set_paused("flatten", origin)
-            for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
-                await self.desk.close(live, ExitReason.FLATTEN)
-        elif isinstance(command, api.CloseCondor):
-            await self.desk.close(
-                self.desk.live[command.condor_id], ExitReason.MANUAL, command.limit
-            )
-        elif isinstance(command, api.CancelStop):
-            live = self.desk.live[command.condor_id]
-            await self.desk.cancel_stops(live, f"cancelled by {origin}")
-            live.stop_state = OPERATOR_CANCELLED
-            self.journal.update_stop(live.oca_group, OPERATOR_CANCELLED)
-            self.alert(
-                "warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)"
-            )
-        elif isinstance(command, api.MoveStop):
-            live = self.desk.live[command.condor_id]
-            await self.desk.cancel_stops(live, f"moved by {origin}")
-            await self.desk.place_stops(live, trigger=command.trigger)
-        elif isinstance(command, api.ArmStops):
-            live = self.desk.live[command.condor_id]
-            if live.stop_state not in ("placed", "verified"):
-                await self.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

@@ -1,0 +1,68 @@
+"""Operator commands: validation (the ack) and what each one does."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from condordesk.domain.condor import CondorState, ExitReason
+from condordesk.engine import api
+from condordesk.engine.reconcile import OPERATOR_CANCELLED
+
+if TYPE_CHECKING:
+    from condordesk.engine.service import Engine
+
+RECONCILE_PAUSE = "reconcile"
+"""Start of the pause reason set by reconciliation (lifted by acknowledging the alerts)."""
+
+
+def accept(engine: Engine, command: api.Command) -> api.Ack:
+    """Whether the engine can carry ``command`` out now (the ack a console sees)."""
+    condor_id = getattr(command, "condor_id", None)
+    if condor_id is not None:
+        live = engine.desk.live.get(condor_id)
+        if live is None:
+            return api.Ack(False, f"no live condor {condor_id}")
+        if live.state is not CondorState.OPEN:
+            return api.Ack(False, f"condor {condor_id} is {live.state.value}, not open")
+    if isinstance(command, api.MoveStop) and command.trigger <= 0:
+        return api.Ack(False, "stop trigger must be positive")
+    return api.Ack(True)
+
+
+async def carry_out(engine: Engine, command: api.Command) -> None:  # noqa: C901
+    """Carry out an accepted command."""
+    origin = command.origin
+    if isinstance(command, api.PauseEntries):
+        engine.set_paused(f"{command.reason}", origin)
+    elif isinstance(command, api.ResumeEntries):
+        engine.set_paused(None, origin)
+    elif isinstance(command, api.AcknowledgeAlerts):
+        engine.open_alerts.clear()
+        engine.bus.publish(api.AlertsAcknowledged(origin=origin))
+        engine.acknowledged |= engine.known_findings
+        if engine.paused_reason and engine.paused_reason.startswith(RECONCILE_PAUSE):
+            engine.set_paused(None, origin)
+    elif isinstance(command, api.FlattenAll):
+        engine.set_paused("flatten", origin)
+        for live in [lc for lc in engine.desk.live.values() if lc.state is CondorState.OPEN]:
+            await engine.desk.close(live, ExitReason.FLATTEN)
+    elif isinstance(command, api.CloseCondor):
+        await engine.desk.close(
+            engine.desk.live[command.condor_id], ExitReason.MANUAL, command.limit
+        )
+    elif isinstance(command, api.CancelStop):
+        live = engine.desk.live[command.condor_id]
+        await engine.desk.cancel_stops(live, f"cancelled by {origin}")
+        live.stop_state = OPERATOR_CANCELLED
+        engine.journal.update_stop(live.oca_group, OPERATOR_CANCELLED)
+        engine.alert(
+            "warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)"
+        )
+    elif isinstance(command, api.MoveStop):
+        live = engine.desk.live[command.condor_id]
+        await engine.desk.cancel_stops(live, f"moved by {origin}")
+        await engine.desk.place_stops(live, trigger=command.trigger)
+    elif isinstance(command, api.ArmStops):
+        live = engine.desk.live[command.condor_id]
+        if live.stop_state not in ("placed", "verified"):
+            await engine.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

@@ -1,0 +1,170 @@
+"""Entries: when a new condor may be opened, which one, and opening it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from loguru import logger
+
+from condordesk.broker.base import Broker
+from condordesk.config.profile import Profile
+from condordesk.domain.condor import CondorState, IronCondor
+from condordesk.domain.options import OptionContract, Right
+from condordesk.engine import api
+from condordesk.engine.book import LiveCondor
+from condordesk.engine.bus import EventBus
+from condordesk.engine.desk import Desk
+from condordesk.market.calendar import Session
+from condordesk.market.clock import ET, Clock
+from condordesk.market.pricing import SECONDS_PER_YEAR
+from condordesk.risk.rules import EntryContext, entry_blocker
+from condordesk.store.journal import CondorRecord, Journal
+from condordesk.strategy.selection import (
+    CondorCandidate,
+    NoTrade,
+    SelectionRules,
+    choose_condor,
+    screen_contracts,
+)
+
+_REGULAR_CLOSE = time(16, 0)
+ENTRY_RETRY_S = 60.0
+"""Clock seconds between entry attempts that found nothing to trade."""
+
+
+class Entries:
+    """Decides and carries out new entries; the engine calls :meth:`maybe_enter` each cycle."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        selection: SelectionRules,
+        broker: Broker,
+        journal: Journal,
+        clock: Clock,
+        desk: Desk,
+        bus: EventBus,
+    ) -> None:
+        self.profile = profile
+        self.selection = selection
+        self.broker = broker
+        self.journal = journal
+        self.clock = clock
+        self.desk = desk
+        self.bus = bus
+        self.last_entry: datetime | None = None
+        self._next_try: datetime | None = None
+        self._last_skip: str | None = None
+        self._strikes: dict[date, list[Decimal]] = {}
+
+    def new_day(self, today: list[CondorRecord]) -> None:
+        """The daily reset: the re-entry clock starts from the day's journaled entries."""
+        opened = [r.opened_ts for r in today if r.opened_ts is not None]
+        self.last_entry = max(opened) if opened else None
+        self._next_try = None
+
+    def context(self, session: Session, paused_reason: str | None) -> EntryContext:
+        """What the entry gate looks at now."""
+        strat = self.profile.strategy
+        entry_end = strat.entry_end
+        if session.early_close:  # keep the same distance from the close
+            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(
+                session.day, entry_end
+            )
+            entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
+        return EntryContext(
+            now_et=self.clock.now_et(),
+            entry_start=strat.entry_start,
+            entry_end=entry_end,
+            session_close_et=session.close.astimezone(ET),
+            paused_reason=paused_reason,
+            connected=self.desk.connected,
+            live_condors=sum(1 for lc in self.desk.live.values() if lc.state.is_live),
+            max_concurrent=strat.max_concurrent,
+            last_entry=self.last_entry,
+            reentry_interval=timedelta(minutes=strat.reentry_interval_min),
+        )
+
+    async def maybe_enter(self, session: Session, spot: Decimal, paused_reason: str | None) -> None:
+        """Open a condor if the gate allows one and the market offers one."""
+        now = self.clock.now()
+        if self._next_try is not None and now < self._next_try:
+            return
+        if entry_blocker(self.context(session, paused_reason)) is not None:
+            return
+        self._next_try = now + timedelta(seconds=ENTRY_RETRY_S)
+        choice = await self._choose(session, spot)
+        if isinstance(choice, NoTrade):
+            if choice.reason != self._last_skip:
+                self.bus.publish(api.EntrySkipped(reason=choice.reason, detail=choice.detail))
+                logger.info("no entry: {} ({})", choice.reason, choice.detail)
+            self._last_skip = choice.reason
+            return
+        self._last_skip = None
+        await self._enter(session, choice.condor, choice.credit, spot)
+
+    async def _choose(self, session: Session, spot_d: Decimal) -> NoTrade | CondorCandidate:
+        now = self.clock.now()
+        strikes = self._strikes.get(session.day)
+        if strikes is None:
+            strikes = await self.broker.option_strikes(session.day)
+            self._strikes = {session.day: strikes}  # today's chain only
+        if not strikes:
+            return NoTrade("no_chain", f"no SPXW strikes expire {session.day}")
+        years = max((session.close - now).total_seconds(), 60.0) / SECONDS_PER_YEAR
+        spot = float(spot_d)
+        atm = min(strikes, key=lambda k: abs(float(k) - spot))
+        timeout = self.profile.strategy.greeks_timeout_s
+        atm_quotes = await self.broker.option_quotes(
+            [
+                OptionContract(session.day, atm, Right.PUT),
+                OptionContract(session.day, atm, Right.CALL),
+            ],
+            timeout=timeout,
+        )
+        ivs = [
+            q.greeks.iv
+            for q in atm_quotes.values()
+            if q.greeks is not None and q.greeks.is_finite()
+        ]
+        if not ivs:
+            return NoTrade("stale_greeks", "no implied volatility at the money")
+        candidates = screen_contracts(
+            strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection
+        )
+        quotes = await self.broker.option_quotes(candidates, timeout=timeout)
+        return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
+
+    async def _enter(
+        self, session: Session, condor: IronCondor, credit: Decimal, spot: Decimal
+    ) -> None:
+        today = self.journal.condors(day=session.day)
+        condor_id = f"{session.day:%Y%m%d}-{len(today) + 1:02d}"
+        first = not any(r.opened_ts is not None for r in today)
+        now = self.clock.now()
+        self.journal.insert_condor(
+            CondorRecord(
+                id=condor_id,
+                day=session.day,
+                condor=condor,
+                state=CondorState.WORKING,
+                created_ts=now,
+                target_credit=credit,
+                first_trade=first,
+            )
+        )
+        live = LiveCondor(
+            id=condor_id,
+            day=session.day,
+            condor=condor,
+            state=CondorState.WORKING,
+            created=now,
+            target_credit=credit,
+            first_trade=first,
+        )
+        self.desk.live[condor_id] = live
+        logger.info("entering {} {} for {} (SPX {})", condor_id, condor.label(), credit, spot)
+        await self.desk.open_condor(live, credit)
+        if live.opened is not None:
+            self.last_entry = live.opened
