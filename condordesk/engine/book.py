@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from condordesk.domain.combo import closing_legs
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
@@ -93,25 +94,20 @@ class LiveCondor:
 
     def view(self) -> CondorView:
         """What consoles show."""
-        c = self.condor
-        return CondorView(
-            id=self.id,
-            state=self.state.value,
-            label=c.label(),
-            long_put=c.long_put,
-            short_put=c.short_put,
-            short_call=c.short_call,
-            long_call=c.long_call,
-            quantity=c.quantity,
+        stop = self.stop
+        return _view(
+            self.id,
+            self.state,
+            self.condor,
             credit=self.credit,
             mark=self.mark,
             debit=self.debit,
             unrealized_pnl=self.unrealized,
             realized_pnl=None,
             profit_target=self.profit_target,
-            stop_trigger=self.stop.trigger if self.stop else None,
-            stop_limit=self.stop.limit if self.stop else None,
-            stop_backup=self.stop.backup_trigger if self.stop else None,
+            stop_trigger=stop.trigger if stop else None,
+            stop_limit=stop.limit if stop else None,
+            stop_backup=stop.backup_trigger if stop else None,
             stop_state=self.stop_state,
             first_trade=self.first_trade,
             opened_ts=self.opened,
@@ -121,16 +117,10 @@ class LiveCondor:
 
 def record_view(rec: CondorRecord) -> CondorView:
     """A finished condor as consoles show it."""
-    c = rec.condor
-    return CondorView(
-        id=rec.id,
-        state=rec.state.value,
-        label=c.label(),
-        long_put=c.long_put,
-        short_put=c.short_put,
-        short_call=c.short_call,
-        long_call=c.long_call,
-        quantity=c.quantity,
+    return _view(
+        rec.id,
+        rec.state,
+        rec.condor,
         credit=rec.credit,
         mark=None,
         debit=None,
@@ -144,6 +134,20 @@ def record_view(rec: CondorRecord) -> CondorView:
         first_trade=rec.first_trade,
         opened_ts=rec.opened_ts,
         exit_reason=rec.exit_reason.value if rec.exit_reason else None,
+    )
+
+
+def _view(condor_id: str, state: CondorState, c: IronCondor, **rest: Any) -> CondorView:
+    return CondorView(
+        id=condor_id,
+        state=state.value,
+        label=c.label(),
+        long_put=c.long_put,
+        short_put=c.short_put,
+        short_call=c.short_call,
+        long_call=c.long_call,
+        quantity=c.quantity,
+        **rest,
     )
 
 

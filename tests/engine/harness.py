@@ -74,8 +74,12 @@ def run_engine(
             return await rt.engine.run()
         finally:
             for h in helpers:
-                h.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
+                if not h.done():
+                    h.cancel()
+            results = await asyncio.gather(*helpers, return_exceptions=True)
+            for r in results:  # a failed script fails the test
+                if isinstance(r, Exception) and not isinstance(r, asyncio.CancelledError):
+                    raise r
 
     summary = run_virtual(main())
     return Outcome(rt, summary, events)

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 from condordesk.broker.sim.model import Smile, leg_points, point_quote
-from condordesk.broker.sim.paths import DayPath, generate_day
+from condordesk.broker.sim.paths import DayPath, TickSeries, generate_day
 from condordesk.config.profile import SimulatorConfig
 from condordesk.domain.options import Greeks, OptionContract, OptionQuote, Right
 from condordesk.domain.prices import to_decimal
@@ -52,39 +52,23 @@ class _QuoteSlot:
         self.greeks = Greeks(0.0, 0.0, 0.0, 0.0, 0.0)
 
 
-class LegSeries:
+class LegSeries(TickSeries):
     """Bid/ask (integer cents) of one option along the current session, computed lazily.
 
     The matching engine asks for ranges of ticks; values stay cached until the session or
     its version (a :meth:`SimMarket.gap`) changes.
     """
 
-    __slots__ = ("_market", "asks", "bids", "contract", "path", "start", "version")
+    __slots__ = ("_market", "contract")
 
     def __init__(self, market: SimMarket, contract: OptionContract) -> None:
+        super().__init__()
         self._market = market
         self.contract = contract
-        self.path: DayPath | None = None
-        self.version = -1
-        self.start = 0
-        self.bids: list[int] = []
-        self.asks: list[int] = []
 
-    def ensure(self, path: DayPath, lo: int, hi: int) -> None:
-        """Make ticks ``[lo, hi)`` available in :attr:`bids`/:attr:`asks` (offset :attr:`start`)."""
-        hi = min(hi, path.last + 1)
-        end = self.start + len(self.bids)
-        fresh = self.path is path and self.version == path.version
-        if fresh and self.start <= lo and hi <= end:
-            return
-        if not fresh or lo < self.start or lo > end:
-            self.path, self.version, self.start = path, path.version, lo
-            self.bids, self.asks = [], []
-            end = lo
-        if hi > end:
-            bids, asks = self._market.cents(self.contract, path, end, hi)
-            self.bids.extend(bids)
-            self.asks.extend(asks)
+    def compute(self, path: DayPath, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        """The option's quotes (cents) at ticks ``[lo, hi)``."""
+        return self._market.cents(self.contract, path, lo, hi)
 
 
 KEEP_DAYS = 5

@@ -27,7 +27,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from condordesk.broker.sim.market import LegSeries
-from condordesk.broker.sim.paths import DayPath
+from condordesk.broker.sim.paths import DayPath, TickSeries
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import (
     OrderAction,
@@ -42,34 +42,17 @@ IMMEDIATE = (TimeInForce.FOK, TimeInForce.IOC)
 COMBO_TICK_CENTS = 5
 
 
-class ComboSeries:
+class ComboSeries(TickSeries):
     """Combo bid/ask (cents, effective BUY side) along a session, computed lazily."""
 
-    __slots__ = ("asks", "bids", "legs", "path", "start", "version")
+    __slots__ = ("legs",)
 
     def __init__(self, legs: Sequence[tuple[LegSeries, int]]) -> None:
+        super().__init__()
         self.legs = tuple(legs)
-        self.path: DayPath | None = None
-        self.version = -1
-        self.start = 0
-        self.bids: list[int] = []
-        self.asks: list[int] = []
 
-    def ensure(self, path: DayPath, lo: int, hi: int) -> None:
-        """Make ticks ``[lo, hi)`` available in :attr:`bids`/:attr:`asks` (offset :attr:`start`)."""
-        hi = min(hi, path.last + 1)
-        end = self.start + len(self.bids)
-        fresh = self.path is path and self.version == path.version
-        if fresh and self.start <= lo and hi <= end:
-            return
-        if not fresh or lo < self.start or lo > end:
-            self.path, self.version, self.start = path, path.version, lo
-            self.bids, self.asks = [], []
-            end = lo
-        if hi > end:
-            self._extend(path, end, hi)
-
-    def _extend(self, path: DayPath, lo: int, hi: int) -> None:
+    def compute(self, path: DayPath, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        """The combo's quotes (cents, BUY side) at ticks ``[lo, hi)``, from its legs'."""
         n = hi - lo
         bids = [0] * n
         asks = [0] * n
@@ -84,8 +67,7 @@ class ComboSeries:
                 for j in range(n):
                     bids[j] -= la[off + j]
                     asks[j] -= lb[off + j]
-        self.bids.extend(bids)
-        self.asks.extend(asks)
+        return bids, asks
 
     def at(self, i: int) -> tuple[int, int]:
         """Combo (bid, ask) at tick ``i`` (must be covered)."""

@@ -291,3 +291,38 @@ def _fill_vol(path: DayPath, start: int, *, logs_known: bool = False) -> None:
         base_iv[i] = base
         inv_vol_t[i] = 1.0 / (base * sqrt_t[i])
         widen[i] = factor if factor > 1.0 else 1.0
+
+
+class TickSeries:
+    """Bid/ask in cents along a session, computed lazily for the ticks asked for and kept
+    until the session's path changes (a gap) or a request falls outside the kept window.
+    Subclasses say how to compute a stretch of ticks."""
+
+    __slots__ = ("asks", "bids", "path", "start", "version")
+
+    def __init__(self) -> None:
+        self.path: DayPath | None = None
+        self.version = -1
+        self.start = 0
+        self.bids: list[int] = []
+        self.asks: list[int] = []
+
+    def ensure(self, path: DayPath, lo: int, hi: int) -> None:
+        """Make ticks ``[lo, hi)`` available in :attr:`bids`/:attr:`asks` (offset :attr:`start`)."""
+        hi = min(hi, path.last + 1)
+        end = self.start + len(self.bids)
+        fresh = self.path is path and self.version == path.version
+        if fresh and self.start <= lo and hi <= end:
+            return
+        if not fresh or lo < self.start or lo > end:
+            self.path, self.version, self.start = path, path.version, lo
+            self.bids, self.asks = [], []
+            end = lo
+        if hi > end:
+            bids, asks = self.compute(path, end, hi)
+            self.bids.extend(bids)
+            self.asks.extend(asks)
+
+    def compute(self, path: DayPath, lo: int, hi: int) -> tuple[list[int], list[int]]:
+        """Bids and asks of ticks ``[lo, hi)``."""
+        raise NotImplementedError
