@@ -1,0 +1,94 @@
+"""Run the loopback gateway by hand: ``python -m condordesk.gateway --port 7497``.
+
+Any TWS API client (ib_async, the IB adapter, TWS API samples) can then connect to
+127.0.0.1:<port> and trade the simulated SPX market. The session calendar is the real one
+(:class:`~condordesk.market.calendar.TradingCalendar`); without ``--start`` the simulated
+clock starts five minutes before the next session opens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.broker.sim.sessions import SessionHours
+from condordesk.config import paths
+from condordesk.config.profile import SimulatorConfig
+from condordesk.errors import CalendarError
+from condordesk.gateway.server import Gateway
+from condordesk.market.calendar import Session, TradingCalendar
+from condordesk.market.clock import ET, LiveClock, SimClock
+
+LEAD = timedelta(minutes=5)
+
+
+class _Calendar(Protocol):
+    def session(self, day: date) -> Session | None: ...
+
+
+def sessions_of(calendar: _Calendar) -> SessionHours:
+    """The SimBroker's session hours from a trading calendar (None outside its range)."""
+
+    def hours(day: date) -> tuple[datetime, datetime] | None:
+        try:
+            found = calendar.session(day)
+        except CalendarError:
+            return None
+        return None if found is None else (found.open, found.close)
+
+    return hours
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m condordesk.gateway", description=__doc__)
+    p.add_argument("--port", type=int, default=7497, help="loopback port (0: any free one)")
+    p.add_argument("--account", default="DU1234567")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    p.add_argument("--start", type=datetime.fromisoformat, help="simulated start, New York")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--scenario", default="mixed")
+    p.add_argument("--spot", type=float, default=6000.0)
+    return p.parse_args(argv)
+
+
+def _start(args: argparse.Namespace, calendar: TradingCalendar) -> datetime:
+    if args.start is not None:
+        start: datetime = args.start
+        return start if start.tzinfo else start.replace(tzinfo=ET)
+    return calendar.next_session(LiveClock().now()).open - LEAD
+
+
+async def serve(args: argparse.Namespace) -> None:
+    today = LiveClock().now_et().date()
+    first = args.start.year if args.start is not None else today.year
+    calendar = TradingCalendar.load(paths.ensure(paths.cache_dir()), first - 1, first + 1)
+    clock = SimClock(_start(args, calendar), speed=args.speed)
+    config = SimulatorConfig(seed=args.seed, scenario=args.scenario, spot=args.spot)
+    broker = SimBroker(clock, SimMarket(config), sessions_of(calendar), account=args.account)
+    gateway = Gateway(broker, clock, account=args.account, port=args.port)
+    port = await gateway.start()
+    print(f"gateway on 127.0.0.1:{port}, account {args.account}, clock {clock.now_et():%c}")
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, done.set)
+    try:
+        await done.wait()
+    finally:
+        await gateway.stop()
+        await broker.close()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    asyncio.run(serve(parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,411 @@
+"""Orders through the gateway: placeOrder/cancelOrder/reqGlobalCancel/reqOpenOrders mapped
+onto SimBroker, and SimBroker events mapped back to openOrder/orderStatus/execDetails/
+commissionReport/error messages for the client that owns the order."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from condordesk.broker.base import (
+    BrokerEvent,
+    BrokerMessage,
+    CommissionReceived,
+    ConnectionChanged,
+    ExecutionReceived,
+    OrderUpdated,
+)
+from condordesk.domain.options import OptionContract
+from condordesk.domain.orders import (
+    ComboLeg,
+    CommissionReport,
+    Execution,
+    OrderAction,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    TimeInForce,
+)
+from condordesk.errors import BrokerError, OrderRejected
+from condordesk.gateway.bags import BagFills
+from condordesk.gateway.codec import Field, FieldReader
+from condordesk.gateway.contracts import (
+    EXCHANGE,
+    WireContract,
+    bag_fields,
+    option_conid,
+    option_from_conid,
+    resolve,
+)
+from condordesk.gateway.faults import CONNECTIVITY_TEXT
+from condordesk.gateway.orderwire import (
+    GwOrder,
+    WireLeg,
+    WireOrder,
+    commission_report,
+    exec_details,
+    open_order,
+    order_status,
+    parse_place_order,
+    position,
+)
+
+if TYPE_CHECKING:
+    from condordesk.gateway.server import Gateway
+    from condordesk.gateway.session import Session
+
+_STATUS = {
+    OrderStatus.PENDING: "PendingSubmit",
+    OrderStatus.WORKING: "Submitted",
+    OrderStatus.FILLED: "Filled",
+    OrderStatus.CANCELLED: "Cancelled",
+    OrderStatus.REJECTED: "Inactive",
+}
+
+
+class Reject(Exception):
+    """An order the gateway refuses before it reaches the simulator."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(text)
+        self.code = code
+        self.text = text
+
+
+def _legs(wire: WireOrder) -> tuple[tuple[ComboLeg, ...], OptionContract | None]:
+    if wire.contract.sec_type == "BAG":
+        legs = []
+        for leg in wire.legs:
+            contract = option_from_conid(leg.con_id)
+            if contract is None:
+                raise Reject(200, f"No security definition has been found for conId {leg.con_id}")
+            legs.append(ComboLeg(contract, OrderAction(leg.action), max(leg.ratio, 1)))
+        if not legs:
+            raise Reject(201, "Order rejected - reason:a combo needs legs")
+        return tuple(legs), None
+    target = resolve(wire.contract)
+    if not isinstance(target, OptionContract):
+        raise Reject(200, "No security definition has been found for the request")
+    return (ComboLeg(target, OrderAction.BUY),), target
+
+
+def _prices(wire: WireOrder) -> tuple[OrderType, Decimal | None, Decimal | None]:
+    kind = OrderType(wire.order_type)
+    limit = wire.lmt_price if kind is not OrderType.STOP else None
+    stop = wire.aux_price if kind is not OrderType.LIMIT else None
+    if kind is not OrderType.STOP and limit is None:
+        raise Reject(201, "Order rejected - reason:a limit price is required")
+    if kind is not OrderType.LIMIT and stop is None:
+        raise Reject(201, "Order rejected - reason:a stop price is required")
+    return kind, limit, stop
+
+
+def to_request(wire: WireOrder) -> tuple[OrderRequest, OptionContract | None]:
+    """The SimBroker request for a placeOrder; raises Reject for what it cannot express."""
+    try:
+        legs, option = _legs(wire)
+        kind, limit, stop = _prices(wire)
+        action, tif = OrderAction(wire.action), TimeInForce(wire.tif or "DAY")
+    except ValueError as exc:
+        raise Reject(201, f"Order rejected - reason:unsupported order ({exc})") from exc
+    quantity = int(wire.quantity)
+    if quantity <= 0 or quantity != wire.quantity:
+        raise Reject(201, "Order rejected - reason:the quantity must be a positive integer")
+    request = OrderRequest(
+        order_ref=wire.order_ref,
+        legs=legs,
+        action=action,
+        order_type=kind,
+        quantity=quantity,
+        tif=tif,
+        limit_price=limit,
+        stop_price=stop,
+        oca_group=wire.oca_group,
+    )
+    return request, option
+
+
+def wire_from_request(
+    order_id: int, request: OrderRequest
+) -> tuple[WireOrder, OptionContract | None]:
+    """The placeOrder an order found in the simulator would have come from (for adoption)."""
+    single = len(request.legs) == 1 and request.legs[0].action is OrderAction.BUY
+    option = request.legs[0].contract if single else None
+    legs = [
+        WireLeg(option_conid(leg.contract), leg.ratio, leg.action.value, EXCHANGE)
+        for leg in request.legs
+    ]
+    contract = WireContract(
+        0, "SPX", "OPT" if single else "BAG", "", None, "", "", "", "", "", "", ""
+    )
+    wire = WireOrder(
+        order_id=order_id,
+        contract=contract,
+        action=request.action.value,
+        quantity=float(request.quantity),
+        order_type=request.order_type.value,
+        lmt_price=request.limit_price,
+        aux_price=request.stop_price,
+        tif=request.tif.value,
+        oca_group=request.oca_group,
+        account="",
+        order_ref=request.order_ref,
+        legs=[] if single else legs,
+        oca_type=1 if request.oca_group else 0,
+    )
+    return wire, option
+
+
+class OrderDesk:
+    """Gateway-wide order state: which client order each simulator order is."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gw = gateway
+        self._by_sim: dict[int, GwOrder] = {}
+        self._by_client: dict[tuple[int, int], int] = {}
+        self._exec_to: dict[str, list[Session]] = {}
+        self._bags = BagFills()
+        self._retired: set[int] = set()  # simulator orders replaced by a modification
+
+    # -- which client an order belongs to ---------------------------------------------------------
+
+    def _adopt(self, report: OrderReport) -> GwOrder | None:
+        """Take on an order found in the simulator (placed before this gateway started, or
+        directly on the SimBroker): client id 0, order id = the simulator's order id."""
+        known = self._by_sim.get(report.order_id)
+        if known is not None or report.request is None or report.order_id in self._retired:
+            return known
+        wire, option = wire_from_request(report.order_id, report.request)
+        order = GwOrder(0, report.order_id, report.perm_id, wire, option, self._gw.account)
+        order.adopted = True
+        self._by_sim[report.order_id] = order
+        self._by_client[(0, report.order_id)] = report.order_id
+        self._gw.note_order_id(report.order_id)
+        return order
+
+    async def _known(self, sim_id: int | None) -> None:
+        """Adopt ``sim_id`` if it is an order of the simulator this gateway does not know."""
+        if sim_id is None or sim_id <= 0 or sim_id in self._by_sim or sim_id in self._retired:
+            return
+        try:
+            report = await self._gw.broker.order_status(sim_id)
+        except BrokerError:
+            return
+        if report is not None:
+            self._adopt(report)
+
+    def _owners(self, order: GwOrder) -> list[Session]:
+        if order.adopted:
+            return [s for s in self._gw.sessions() if s.client_id == 0 or s.sees_all_orders]
+        owner = self._gw.session_for(order.client_id)
+        return [] if owner is None else [owner]
+
+    def _lookup(self, client_id: int, order_id: int) -> int | None:
+        sim_id = self._by_client.get((client_id, order_id))
+        if sim_id is None:  # an adopted order, cancelled or modified from any client
+            sim_id = self._by_client.get((0, order_id))
+        return sim_id
+
+    # -- requests -----------------------------------------------------------------------------
+
+    async def place(self, s: Session, r: FieldReader) -> None:
+        wire = parse_place_order(r)
+        s.current_req = wire.order_id
+        self._gw.note_order_id(wire.order_id)
+        assert s.client_id is not None
+        sim_id = self._lookup(s.client_id, wire.order_id)
+        if sim_id is not None:
+            await self._modify(s, wire, sim_id)
+        else:
+            await self._submit(s, wire)
+
+    async def _modify(self, s: Session, wire: WireOrder, sim_id: int) -> None:
+        """A placeOrder with a known id: cancel/replace in the simulator, same client id."""
+        report = await self._gw.broker.order_status(sim_id)
+        if report is None or report.status.is_done:
+            s.error(wire.order_id, 104, "Can't modify a filled or cancelled order.")
+            return
+        self._by_sim.pop(sim_id, None)  # the cancel below is not the client's business
+        self._retired.add(sim_id)
+        await self._gw.broker.cancel_order(sim_id)
+        await self._submit(s, wire)
+
+    async def _submit(self, s: Session, wire: WireOrder) -> None:
+        assert s.client_id is not None
+        try:
+            request, option = to_request(wire)
+            report = await self._gw.broker.place_order(request)
+        except Reject as exc:
+            s.error(wire.order_id, exc.code, exc.text)
+            return
+        except OrderRejected as exc:
+            s.error(wire.order_id, exc.code or 201, f"Order rejected - reason:{exc.reason}")
+            return
+        order = GwOrder(s.client_id, wire.order_id, report.perm_id, wire, option, self._gw.account)
+        self._by_sim[report.order_id] = order
+        self._by_client[(s.client_id, wire.order_id)] = report.order_id
+        if self._gw.faults.take_fills_first():
+            return  # the first openOrder goes out with the status, after the executions
+        order.status = "Submitted" if report.status.is_done else _working_status(order, report)
+        s.send(open_order(order))
+        s.send(order_status(order))
+
+    async def cancel(self, s: Session, r: FieldReader) -> None:
+        r.skip()  # version
+        order_id = r.read_int()
+        s.current_req = order_id
+        assert s.client_id is not None
+        sim_id = self._lookup(s.client_id, order_id)
+        if sim_id is None:
+            s.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found.")
+            return
+        await self._gw.broker.cancel_order(sim_id)
+
+    async def global_cancel(self, s: Session, r: FieldReader) -> None:
+        for report in await self._gw.broker.open_orders():
+            await self._gw.broker.cancel_order(report.order_id)
+
+    async def open_orders(self, s: Session, r: FieldReader) -> None:
+        await self._send_open_orders(s, every_client=s.client_id == 0)
+
+    async def all_open_orders(self, s: Session, r: FieldReader) -> None:
+        s.sees_all_orders = True
+        await self._send_open_orders(s, every_client=True)
+
+    async def _send_open_orders(self, s: Session, *, every_client: bool) -> None:
+        for report in await self._gw.broker.open_orders():
+            order = self._adopt(report)
+            if order is not None and (every_client or order.client_id == s.client_id):
+                order.status = _working_status(order, report)
+                s.send(open_order(order))
+                s.send(order_status(order))
+        s.send([53, 1])
+
+    async def executions(self, s: Session, r: FieldReader) -> None:
+        """reqExecutions: today's executions (all clients) with their commissions."""
+        r.skip()  # version
+        req_id = r.read_int()
+        s.current_req = req_id
+        bags = BagFills()
+        done = await self._gw.broker.executions()
+        for sim_id in {e.order_id for e, _ in done}:
+            await self._known(sim_id)
+        for execution, report in done:
+            s.send(self._exec_message(req_id, execution))
+            if report is not None:
+                s.send(commission_report(report))
+            bag = self._bag_fill(bags, execution, req_id)
+            if bag is not None:
+                s.send(bag)
+        s.send([55, 1, req_id])
+
+    # -- simulator events ------------------------------------------------------------------------
+
+    async def on_event(self, event: BrokerEvent) -> None:
+        if isinstance(event, OrderUpdated):
+            self._adopt(event.report)
+            self._on_status(event.report)
+        elif isinstance(event, ExecutionReceived):
+            await self._known(event.execution.order_id)
+            self._on_execution(event.execution)
+            await self._push_position(event.execution.contract)
+        elif isinstance(event, CommissionReceived):
+            self._on_commission(event.report)
+        elif isinstance(event, ConnectionChanged):
+            self._on_link(event)
+        elif isinstance(event, BrokerMessage):
+            await self._known(event.order_id)
+            self._on_message(event)
+
+    def _on_status(self, report: OrderReport) -> None:
+        order = self._by_sim.get(report.order_id)
+        if order is None:
+            return
+        if report.status is OrderStatus.WORKING:
+            order.status = _working_status(order, report)
+        else:
+            order.status = _STATUS[report.status]
+        order.filled = float(report.filled)
+        if report.avg_fill_price is not None:
+            order.avg_price = float(report.avg_fill_price)
+        for session in self._owners(order):
+            if report.status is OrderStatus.CANCELLED:  # IB sends the 202 before the status
+                session.error(order.order_id, 202, f"Order Canceled - reason:{report.reason}")
+            session.send(open_order(order))
+            session.send(order_status(order, order.avg_price if report.filled else 0.0))
+
+    def _exec_message(
+        self, req_id: int, execution: Execution, block: list[Field] | None = None
+    ) -> list[Field]:
+        order = self._by_sim.get(execution.order_id)
+        order_id, client_id = (order.order_id, order.client_id) if order else (0, 0)
+        return exec_details(
+            req_id,
+            execution,
+            order_id=order_id,
+            client_id=client_id,
+            account=self._gw.account,
+            block=block,
+        )
+
+    def _bag_fill(
+        self, bags: BagFills, execution: Execution, req_id: int = -1
+    ) -> list[Field] | None:
+        """The BAG-level execDetails completing a combo fill (when the gateway sends them)."""
+        order = self._by_sim.get(execution.order_id)
+        if not self._gw.bag_executions or order is None:
+            return None
+        bag = bags.feed(order, execution)
+        return None if bag is None else self._exec_message(req_id, bag, bag_fields())
+
+    def _on_execution(self, execution: Execution) -> None:
+        order = self._by_sim.get(execution.order_id)
+        # a trade made by hand (no order): every client hears of it
+        targets = self._gw.sessions() if order is None else self._owners(order)
+        self._exec_to[execution.exec_id] = targets
+        bag = self._bag_fill(self._bags, execution)
+        for session in targets:
+            session.send(self._exec_message(-1, execution))
+            if bag is not None:
+                session.send(bag)
+
+    async def _push_position(self, contract: OptionContract) -> None:
+        """Live position update (msg 61) for clients subscribed with reqPositions."""
+        targets = [s for s in self._gw.sessions() if s.positions_subscribed]
+        if not targets:
+            return
+        held = [p for p in await self._gw.broker.positions() if p.contract == contract]
+        pos = held[0] if held else Position(contract, 0)
+        for session in targets:
+            session.send(position(self._gw.account, pos))
+
+    def _on_commission(self, report: CommissionReport) -> None:
+        for session in self._exec_to.pop(report.exec_id, []):
+            session.send(commission_report(report))
+
+    def _on_link(self, event: ConnectionChanged) -> None:
+        code = 1100
+        if event.connected:
+            code = 1101 if "1101" in event.reason else 1102
+        for session in self._gw.sessions():
+            session.error(-1, code, CONNECTIVITY_TEXT[code])
+            if code == 1101:
+                session.drop_market_data()
+
+    def _on_message(self, event: BrokerMessage) -> None:
+        order = None if event.order_id is None else self._by_sim.get(event.order_id)
+        if order is not None:
+            for session in self._owners(order):
+                session.error(order.order_id, event.code, event.text)
+            return
+        for session in self._gw.sessions():
+            session.error(-1, event.code, event.text)
+
+
+def _working_status(order: GwOrder, report: OrderReport) -> str:
+    if report.status is not OrderStatus.WORKING:
+        return _STATUS[report.status]
+    is_stop = order.wire.order_type in ("STP", "STP LMT")
+    return "PreSubmitted" if is_stop and report.reason != "triggered" else "Submitted"
