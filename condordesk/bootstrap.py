@@ -88,9 +88,58 @@ def build_sim(
     return Runtime(profile, clock, calendar, journal, broker, engine, virtual)
 
 
+def build_ib_broker(
+    profile: Profile, clock: Clock, *, client_id_offset: int = 0, reconnect: bool = True
+) -> Broker:
+    """The Interactive Brokers adapter for a profile (imported only when an ib profile runs)."""
+    from condordesk.broker.ib import IBBroker, route_ib_logging
+
+    route_ib_logging()
+    b = profile.broker
+    return IBBroker(
+        clock,
+        host=b.host,
+        port=b.port,
+        client_id=b.client_id + client_id_offset,
+        account=b.account,
+        connect_timeout_s=b.connect_timeout_s,
+        greeks_timeout_s=profile.strategy.greeks_timeout_s,
+        connect_attempts=3 if reconnect else 1,
+        auto_reconnect=reconnect,
+    )
+
+
+def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
+    """Wire an engine on Interactive Brokers (or the loopback gateway) on the wall clock.
+
+    Raises:
+        ConfigError: a live profile without the explicit confirmation, or an unsupported clock.
+    """
+    if profile.broker.kind != "ib":
+        raise ConfigError(
+            f"profile {profile.name}: broker.kind is {profile.broker.kind!r}, not 'ib'"
+        )
+    if profile.mode == "live" and not live_confirmed:
+        raise ConfigError(
+            f"profile {profile.name} trades a LIVE account ({profile.broker.account}): "
+            "add --live to confirm"
+        )
+    if profile.clock != "live":
+        raise ConfigError(
+            f"profile {profile.name}: clock = {profile.clock!r} is not supported with broker "
+            "'ib' in this version; use clock = \"live\""
+        )
+    clock = LiveClock()
+    calendar = load_calendar(clock.now_et().date(), 250)
+    journal = Journal(paths.journal_path(profile))
+    broker = build_ib_broker(profile, clock)
+    engine = Engine(profile, broker, journal, clock, calendar, max_sessions=None)
+    return Runtime(profile, clock, calendar, journal, broker, engine, virtual_time=False)
+
+
 def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
-    """A broker session of its own for ``condordesk reconcile`` (its own client id, so it can
-    look while the engine trades).
+    """A broker session of its own for ``condordesk reconcile``: the profile's client id + 1,
+    so it can look while the engine trades.
 
     Raises:
         ConfigError: the profile's broker cannot be reached from another process.
@@ -102,7 +151,4 @@ def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
             "start, after every reconnect and every few minutes) and its findings are in the log "
             "and the journal. Reconcile on demand needs a broker of its own: an ib profile"
         )
-    raise ConfigError(
-        f"profile {profile.name}: broker.kind 'ib' needs the Interactive Brokers adapter, which "
-        "this version does not include yet"
-    )
+    return build_ib_broker(profile, clock, client_id_offset=1, reconnect=False)

@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--summary-json", type=Path, metavar="PATH", help="write the run summary here"
     )
     parser.add_argument("--log-level", help="console log level (default: the profile's)")
+    parser.add_argument(
+        "--live", action="store_true", help="confirm trading a LIVE account (mode = 'live')"
+    )
     sub = parser.add_subparsers(dest="command")
 
     journal = sub.add_parser("journal", help="list the condors in a profile's journal")
@@ -85,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply the safe repairs (re-arm stops, cancel stops of closed condors); refused "
         "while the engine of the profile runs",
+    )
+
+    gateway = sub.add_parser(
+        "gateway", help="run the loopback TWS-protocol gateway on the simulated market"
+    )
+    gateway.add_argument(
+        "gateway_args",
+        nargs=argparse.REMAINDER,
+        help="--port N --speed N --start YYYY-MM-DDTHH:MM --seed S ...",
     )
 
     profile = sub.add_parser("profile", help="check, show or list profiles")
@@ -115,21 +127,35 @@ def _sim_overrides(args: argparse.Namespace) -> list[str]:
 
 def cmd_autotrade(args: argparse.Namespace) -> int:
     """Run the engine until stopped or its sessions are done."""
-    from condordesk.bootstrap import build_sim
-    from condordesk.logs import setup_logging
-    from condordesk.market.vtime import VirtualTimeEventLoop
     from condordesk.runlock import EngineLock
 
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
-    if profile.broker.kind != "sim":
-        raise ConfigError(
-            f"{loaded.source}: broker.kind 'ib' needs the Interactive Brokers adapter, "
-            "which this version does not include yet; use a sim profile"
-        )
-    lock = EngineLock(profile.name)
-    lock.acquire()  # before anything touches the journal: one engine per profile
-    runtime = build_sim(profile)
+    with EngineLock(profile.name):  # before anything touches the journal: one engine per profile
+        summary = _run_engine(args, loaded.source, profile)
+    report = summary.to_json()
+    logger.info(
+        "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
+        report["sessions"],
+        report["condors_opened"],
+        report["realized_pnl"],
+        report["commissions"],
+    )
+    if args.summary_json:
+        args.summary_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        logger.info("summary written to {}", args.summary_json)
+    return EXIT_OK
+
+
+def _run_engine(args: argparse.Namespace, source: str, profile: Any) -> Any:
+    from condordesk.bootstrap import build_ib, build_sim
+    from condordesk.logs import setup_logging
+    from condordesk.market.vtime import VirtualTimeEventLoop
+
+    if profile.broker.kind == "sim":
+        runtime = build_sim(profile)
+    else:
+        runtime = build_ib(profile, live_confirmed=args.live)
     log_file = (
         paths.ensure(paths.log_dir()) / f"{profile.name}.log" if profile.logging.file else None
     )
@@ -143,9 +169,9 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     logger.info(
         "profile {} from {} ({} mode, speed {}), journal {}",
         profile.name,
-        loaded.source,
+        source,
         profile.mode,
-        profile.simulator.speed,
+        profile.simulator.speed if profile.broker.kind == "sim" else "live",
         runtime.journal.path,
     )
 
@@ -158,22 +184,9 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     factory = VirtualTimeEventLoop if runtime.virtual_time else None
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            summary = runner.run(main())
+            return runner.run(main())
     finally:
         runtime.journal.close()
-        lock.release()
-    report = summary.to_json()
-    logger.info(
-        "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
-        report["sessions"],
-        report["condors_opened"],
-        report["realized_pnl"],
-        report["commissions"],
-    )
-    if args.summary_json:
-        args.summary_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        logger.info("summary written to {}", args.summary_json)
-    return EXIT_OK
 
 
 def _on_signal(engine: Any, sig: signal.Signals) -> None:
@@ -262,6 +275,12 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``condordesk`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["gateway"]:  # its own options, passed through untouched
+        from condordesk.gateway.__main__ import main as gateway_main
+
+        gateway_main(argv[1:])
+        return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
