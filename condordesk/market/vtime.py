@@ -17,6 +17,8 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
+SPIN_LIMIT = 10_000
+"""Loop iterations without waiting after which virtual time is nudged (see ``select``)."""
 
 
 class _JumpingSelector:
@@ -25,13 +27,25 @@ class _JumpingSelector:
     def __init__(self, inner: selectors.BaseSelector, loop: VirtualTimeEventLoop) -> None:
         self._inner = inner
         self._loop = loop
+        self._spins = 0
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # nothing scheduled: block for real (signals, I/O)
             return self._inner.select(None)
         events = self._inner.select(0)
-        if not events and timeout > 0:
+        if events:
+            self._spins = 0
+        elif timeout > 0:
+            self._spins = 0
             self._loop.advance(timeout)
+        else:
+            # A timer re-armed at the current instant forever (a throttle comparing "now >
+            # deadline" would) never lets virtual time move: after a long run of iterations
+            # without waiting, nudge the clock by a millisecond.
+            self._spins += 1
+            if self._spins >= SPIN_LIMIT:
+                self._spins = 0
+                self._loop.advance(0.001)
         return events
 
     def __getattr__(self, name: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Any
 
@@ -103,6 +104,31 @@ async def test_strikes_and_quotes_with_greeks(broker: IBBroker) -> None:
         assert (quote.greeks.delta < 0) == (contract.right is Right.PUT)
         assert quote.greeks_ts is not None
     assert broker._md._budget.in_use == 0  # every line released
+
+
+async def test_second_quote_is_fresh_not_the_reused_ticker(broker: IBBroker) -> None:
+    condor = condor_around(await broker.underlying_price())
+    first = await broker.option_quotes(condor.contracts, timeout=5.0)
+    for ticker in broker._ib.tickers():  # ib_async hands these objects back on reqMktData
+        ticker.bid, ticker.ask = 999.0, 999.5
+    second = await broker.option_quotes(condor.contracts, timeout=5.0)
+    assert set(second) == set(first)
+    assert all(q.bid is not None and q.bid < 999 for q in second.values())
+    assert all(q.ts > first[c].ts for c, q in second.items())
+
+
+async def test_concurrent_requests_share_lines(gateway: Any, broker: IBBroker) -> None:
+    condor = condor_around(await broker.underlying_price())
+    one, two = await asyncio.gather(
+        broker.option_quotes(condor.contracts, timeout=5.0),
+        broker.option_quotes(condor.contracts[:2], timeout=5.0),
+    )
+    assert set(one) == set(condor.contracts)
+    assert set(two) == set(condor.contracts[:2])
+    assert broker._md.open_lines == 0
+    assert broker._md._budget.in_use == 0
+    assert not broker._ib.wrapper.ticker2ReqId["mktData"]  # ib_async holds no request
+    await eventually(lambda: all(not s.md_lines for s in gateway.sessions()))
 
 
 async def test_unknown_strike_is_missing_from_quotes(broker: IBBroker) -> None:

@@ -13,6 +13,7 @@ from ib_async import Contract, Order, OrderStatus, Trade, TradeLogEntry
 
 from condordesk.broker.base import BrokerMessage, ConnectionChanged, OrderUpdated
 from condordesk.broker.ib import ClientIdInUse, IBBroker
+from condordesk.broker.ib.pacing import Pacer
 from condordesk.broker.ib.quotes import LineBudget
 from condordesk.broker.ib.session import BACKOFF_S, backoff
 from condordesk.domain.orders import OrderStatus as Status
@@ -247,3 +248,15 @@ async def test_settlement_price_from_the_daily_bar() -> None:
     clock.t = datetime(2026, 11, 27, 21, 5, tzinfo=UTC)  # 16:05 ET
     assert await broker.settlement_price(expiry) == Decimal("6032.17")
     assert await broker.settlement_price(date(2026, 11, 26)) is None  # no bar that day
+
+
+async def test_pacer_spreads_bursts_over_the_window() -> None:
+    clock = StepClock()
+    pacer = Pacer(clock, max_messages=3)
+    assert pacer.try_take(2)
+    assert not pacer.try_take(2)
+    await pacer.take(2)  # waits one window (1 clock second on a 1:1 clock)
+    assert 1.0 <= sum(clock.sleeps) <= 1.01
+    assert pacer.in_window == 2
+    pacer.note(5)  # cancels go out at once, over the limit if need be
+    assert pacer.in_window == 7

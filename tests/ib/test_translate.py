@@ -97,7 +97,7 @@ def test_prices() -> None:
     assert translate.price_or_none(UNSET_DOUBLE) is None
     assert translate.price_or_none(None) is None
     assert translate.quote_side(-1.0) is None
-    assert translate.quote_side(0.0) is None
+    assert translate.quote_side(0.0) == Decimal("0.00")
     assert translate.quote_side(0.05) == Decimal("0.05")
 
 

@@ -245,3 +245,24 @@ def test_real_io_is_delivered_while_another_task_sleeps_an_hour() -> None:
     assert data == b"ping"
     assert read_at == 1  # read as soon as it was written, not after the hour-long jump
     assert woke_at == 3600
+
+
+def test_a_timer_re_armed_at_the_same_instant_cannot_freeze_virtual_time() -> None:
+    """A throttle that re-arms at exactly its deadline and compares with '>' would spin forever
+    if virtual time never moved while callbacks are ready."""
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.0
+        done = loop.create_future()
+
+        def check() -> None:
+            if loop.time() > deadline:
+                done.set_result(loop.time())
+            else:
+                loop.call_at(deadline, check)
+
+        loop.call_at(deadline, check)
+        return await asyncio.wait_for(done, 5)
+
+    assert 1.0 < run_virtual(main()) < 1.01

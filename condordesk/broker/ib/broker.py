@@ -134,6 +134,7 @@ class IBBroker(IBSession, Broker):
         if self._chain is not None and self._chain[0] == today:
             return self._chain[1], self._chain[2]
         index = self._index_contract()
+        await self._pacer.take()
         chains = await self._call(
             self._ib.reqSecDefOptParamsAsync(translate.SYMBOL, "", "IND", index.conId),
             "option chain",
@@ -164,7 +165,7 @@ class IBBroker(IBSession, Broker):
         start = self._clock.now()
         unique = list(dict.fromkeys(contracts))
         try:
-            await self._qualify(unique, budget)
+            await self._qualify(unique)
         except BrokerTimeout:
             return {}
         left = budget - (self._clock.now() - start).total_seconds()
@@ -181,7 +182,7 @@ class IBBroker(IBSession, Broker):
         """
         self._require_link()
         legs = [leg.contract for leg in request.legs]
-        await self._qualify(legs, self._request_timeout)
+        await self._qualify(legs)
         missing = [c.symbol for c in legs if c not in self._qualified]
         if missing:
             reason = f"no security definition for {', '.join(missing)}"
@@ -189,6 +190,7 @@ class IBBroker(IBSession, Broker):
         bag = translate.bag_contract(
             [(self._qualified[leg.contract].conId, leg) for leg in request.legs]
         )
+        await self._pacer.take()
         trade = self._ib.placeOrder(bag, translate.ib_order(request, self._account))
         self._requests[int(trade.order.orderId)] = request
         self._router.on_trade(trade)
@@ -211,6 +213,7 @@ class IBBroker(IBSession, Broker):
         """Ask IB to cancel; unknown ids still go out (IB answers 10147: a BrokerMessage)."""
         self._require_link()
         trade = self._trade(order_id)
+        self._pacer.note()  # a cancel never waits
         self._ib.cancelOrder(trade.order if trade is not None else Order(orderId=order_id))
 
     def _trade(self, order_id: int) -> Trade | None:
@@ -225,6 +228,7 @@ class IBBroker(IBSession, Broker):
     async def open_orders(self) -> list[OrderReport]:
         """Every working BAG order of the account, from every client (reqAllOpenOrders)."""
         self._require_link()
+        await self._pacer.take()
         trades = await self._call(self._ib.reqAllOpenOrdersAsync(), "open orders")
         mine = [
             t
@@ -248,6 +252,7 @@ class IBBroker(IBSession, Broker):
     async def positions(self) -> list[Position]:
         """Non-zero SPXW option positions of the account (reqPositions)."""
         self._require_link()
+        await self._pacer.take()
         held = await self._call(self._ib.reqPositionsAsync(), "positions")
         out = [
             p
@@ -259,6 +264,7 @@ class IBBroker(IBSession, Broker):
     async def executions(self) -> list[tuple[Execution, CommissionReport | None]]:
         """Today's (ET) leg executions of the account, each with its commission if known."""
         self._require_link()
+        await self._pacer.take()
         fills: list[Fill] = await self._call(self._ib.reqExecutionsAsync(), "executions")
         now = self._clock.now()
         today = now.astimezone(ET).date()
@@ -287,6 +293,7 @@ class IBBroker(IBSession, Broker):
         self._require_link()
         if self._clock.now_et() < datetime.combine(expiry, SETTLEMENT_TIME_ET, tzinfo=ET):
             return None
+        await self._pacer.take()
         try:
             bars = await self._call(
                 self._ib.reqHistoricalDataAsync(

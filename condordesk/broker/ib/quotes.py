@@ -19,6 +19,7 @@ from decimal import Decimal
 from ib_async import IB, Contract, Ticker
 
 from condordesk.broker.ib import translate
+from condordesk.broker.ib.pacing import Pacer
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.market.clock import Clock
 
@@ -67,6 +68,20 @@ class LineBudget:
                 waiter.set_result(None)
 
 
+def reset(ticker: Ticker) -> Ticker:
+    """Clear what a reused ticker still holds from an earlier line.
+
+    ib_async keeps one Ticker per contract and hands the same object back on the next
+    ``reqMktData``, with the old bid/ask/greeks in it: without this, a new request would
+    look complete at once, with stale data.
+    """
+    nan = math.nan
+    ticker.bid = ticker.ask = ticker.last = ticker.close = nan
+    ticker.bidSize = ticker.askSize = nan
+    ticker.modelGreeks = ticker.bidGreeks = ticker.askGreeks = ticker.lastGreeks = None
+    return ticker
+
+
 def _arrived(value: float) -> bool:
     return not math.isnan(value)
 
@@ -85,67 +100,144 @@ def index_level(ticker: Ticker) -> Decimal | None:
     return None
 
 
+class _Line:
+    __slots__ = ("contract", "ticker", "users")
+
+    def __init__(self, contract: Contract, ticker: Ticker) -> None:
+        self.contract = contract
+        self.ticker = ticker
+        self.users = 1
+
+
 class MarketData:
     """Opens, watches and cancels market-data lines on an ``IB`` session.
+
+    ib_async keeps one Ticker per contract, so concurrent callers asking for the same
+    contract share one line (reference-counted): a second ``reqMktData`` would orphan the
+    first request id and leak a line at IB.
 
     Args:
         ib: the ib_async session.
         clock: the injected clock (all waiting goes through it).
         budget: the shared line budget.
+        pacer: the shared message pacer.
     """
 
-    def __init__(self, ib: IB, clock: Clock, budget: LineBudget) -> None:
+    def __init__(self, ib: IB, clock: Clock, budget: LineBudget, pacer: Pacer) -> None:
         self._ib = ib
         self._clock = clock
         self._budget = budget
+        self._pacer = pacer
+        self._lines: dict[int, _Line] = {}
+
+    # -- lines ------------------------------------------------------------------------------
+
+    def _join(self, contract: Contract) -> Ticker | None:
+        line = self._lines.get(contract.conId)
+        if line is None:
+            return None
+        line.users += 1
+        return line.ticker
+
+    def _open_new(self, contract: Contract) -> Ticker:
+        """Open a line (a budget line and a pacer message are already taken)."""
+        try:
+            ticker = reset(self._ib.reqMktData(contract, "", False, False))
+        except BaseException:
+            self._budget.release()
+            raise
+        self._lines[contract.conId] = _Line(contract, ticker)
+        return ticker
+
+    def try_open(self, contract: Contract) -> Ticker | None:
+        """Join or open a line without waiting; None if the budget or pacer has no room."""
+        ticker = self._join(contract)
+        if ticker is not None:
+            return ticker
+        if not self._budget.try_acquire():
+            return None
+        if not self._pacer.try_take():
+            self._budget.release()
+            return None
+        return self._open_new(contract)
+
+    async def open(self, contract: Contract) -> Ticker:
+        """Join or open a line, waiting for the budget and the pacer if needed."""
+        ticker = self._join(contract)
+        if ticker is not None:
+            return ticker
+        await self._budget.acquire()
+        ticker = self._join(contract)  # someone opened it meanwhile
+        if ticker is not None:
+            self._budget.release()
+            return ticker
+        try:
+            await self._pacer.take()
+        except BaseException:
+            self._budget.release()
+            raise
+        ticker = self._join(contract)
+        if ticker is not None:
+            self._budget.release()
+            return ticker
+        return self._open_new(contract)
+
+    def close(self, contract: Contract) -> None:
+        """Leave a line; the last user cancels it."""
+        line = self._lines.get(contract.conId)
+        if line is None:
+            return
+        line.users -= 1
+        if line.users > 0:
+            return
+        del self._lines[contract.conId]
+        self._pacer.note()
+        self._ib.cancelMktData(line.contract)
+        self._budget.release()
+
+    @property
+    def open_lines(self) -> int:
+        """Lines open now."""
+        return len(self._lines)
+
+    # -- requests ---------------------------------------------------------------------------
 
     async def quotes(
         self, pairs: Sequence[tuple[OptionContract, Contract]], wait_s: float
     ) -> dict[OptionContract, OptionQuote]:
         """Quotes for qualified ``(contract, ib contract)`` pairs, waiting at most ``wait_s``.
 
-        Lines are opened as the budget allows; a line closes as soon as its ticker has bid,
-        ask and model greeks, which frees it for the next contract.
+        Lines are opened as the budget allows; a line closes as soon as its ticker has a
+        price and model greeks, which frees it for the next contract.
         """
         deadline = self._clock.now().timestamp() + max(wait_s, 0.0)
-        window = _Window(self._ib, self._budget, pairs)
-        greeks_seen: dict[OptionContract, datetime] = {}
+        window = _Window(self, pairs)
         try:
             while window.queue or window.active:
                 if not window.active:
-                    await self._budget.acquire()
-                    window.open_one()
-                window.open_more()
+                    await window.open_next()
+                window.open_available()
                 now = self._clock.now()
-                for option, (_, ticker) in window.active.items():
-                    if ticker.modelGreeks is not None:
-                        greeks_seen.setdefault(option, now)
-                window.close_complete()
+                window.note_greeks(now)
+                window.close_complete(now)
                 left = deadline - now.timestamp()
                 if left <= 0:
                     break
                 if window.queue or window.active:
                     await self._clock.sleep(min(POLL_S, left))
         finally:
-            window.close_all()
-        now = self._clock.now()
-        return {
-            option: _quote(option, ticker, now, greeks_seen.get(option))
-            for option, ticker in window.finished.items()
-            if _arrived(ticker.bid) or _arrived(ticker.ask)
-        }
+            window.close_all(self._clock.now())
+        return window.finished
 
     async def index(self, contract: Contract, wait_s: float) -> Decimal | None:
         """The index level now, or None if nothing arrived within ``wait_s``."""
         deadline = self._clock.now().timestamp() + max(wait_s, 0.0)
-        await self._budget.acquire()
+        ticker = await self.open(contract)
         try:
-            ticker = self._ib.reqMktData(contract, "", False, False)
             await self._wait(lambda: index_level(ticker) is not None, deadline)
             return index_level(ticker)
         finally:
-            self._ib.cancelMktData(contract)
-            self._budget.release()
+            self.close(contract)
 
     async def _wait(self, done: Callable[[], bool], deadline: float) -> None:
         while not done():
@@ -158,48 +250,56 @@ class MarketData:
 class _Window:
     """The lines one :meth:`MarketData.quotes` call holds: queued, active, finished."""
 
-    def __init__(
-        self, ib: IB, budget: LineBudget, pairs: Sequence[tuple[OptionContract, Contract]]
-    ) -> None:
-        self._ib = ib
-        self._budget = budget
+    def __init__(self, md: MarketData, pairs: Sequence[tuple[OptionContract, Contract]]) -> None:
+        self._md = md
         self.queue = deque(pairs)
         self.active: dict[OptionContract, tuple[Contract, Ticker]] = {}
-        self.finished: dict[OptionContract, Ticker] = {}
+        self.finished: dict[OptionContract, OptionQuote] = {}
+        self._greeks_seen: dict[OptionContract, datetime] = {}
 
-    def open_one(self) -> None:
-        """Open the next queued line (a budget line is already held for it)."""
-        option, contract = self.queue.popleft()
-        try:
-            ticker = self._ib.reqMktData(contract, "", False, False)
-        except BaseException:
-            self._budget.release()
-            raise
+    async def open_next(self) -> None:
+        """Open the next queued line, waiting for room."""
+        option, contract = self.queue[0]
+        ticker = await self._md.open(contract)
+        self.queue.popleft()
         self.active[option] = (contract, ticker)
 
-    def open_more(self) -> None:
-        """Open queued lines while the budget has free ones."""
-        while self.queue and self._budget.try_acquire():
-            self.open_one()
+    def open_available(self) -> None:
+        """Open queued lines while there is room."""
+        while self.queue:
+            option, contract = self.queue[0]
+            ticker = self._md.try_open(contract)
+            if ticker is None:
+                return
+            self.queue.popleft()
+            self.active[option] = (contract, ticker)
 
-    def close(self, option: OptionContract) -> None:
+    def note_greeks(self, now: datetime) -> None:
+        for option, (_, ticker) in self.active.items():
+            if ticker.modelGreeks is not None:
+                self._greeks_seen.setdefault(option, now)
+
+    def close(self, option: OptionContract, now: datetime) -> None:
+        """Snapshot the quote (the ticker may be reused later) and leave the line."""
         contract, ticker = self.active.pop(option)
-        self._ib.cancelMktData(contract)
-        self._budget.release()
-        self.finished[option] = ticker
+        if _arrived(ticker.bid) or _arrived(ticker.ask):
+            self.finished[option] = _quote(option, ticker, now, self._greeks_seen.get(option))
+        self._md.close(contract)
 
-    def close_complete(self) -> None:
+    def close_complete(self, now: datetime) -> None:
         """Release the lines whose ticker has everything."""
         for option in [o for o, (_, t) in self.active.items() if _complete(t)]:
-            self.close(option)
+            self.close(option, now)
 
-    def close_all(self) -> None:
+    def close_all(self, now: datetime) -> None:
         for option in list(self.active):
-            self.close(option)
+            self.close(option, now)
 
 
 def _complete(ticker: Ticker) -> bool:
-    return has_prices(ticker) and ticker.modelGreeks is not None
+    # Model greeks are computed from the quote, so they come after it; a side IB leaves
+    # empty may never be sent at all, so one side plus greeks is enough.
+    return ticker.modelGreeks is not None and (_arrived(ticker.bid) or _arrived(ticker.ask))
 
 
 def _quote(

@@ -20,6 +20,7 @@ from condordesk.broker.base import ConnectionChanged
 from condordesk.broker.ib import translate
 from condordesk.broker.ib.errors import CLIENT_ID_IN_USE
 from condordesk.broker.ib.events import EventRouter
+from condordesk.broker.ib.pacing import Pacer
 from condordesk.broker.ib.quotes import LineBudget, MarketData
 from condordesk.broker.ib.stream import EventHub
 from condordesk.domain.options import OptionContract
@@ -30,6 +31,8 @@ from condordesk.market.clock import Clock
 T = TypeVar("T")
 
 BACKOFF_S = (1.0, 5.0, 15.0)
+QUALIFY_CHUNK = 10
+"""Contracts qualified per request burst (each is one reqContractDetails message)."""
 JITTER = 0.2
 
 
@@ -71,7 +74,8 @@ class IBSession:
         self._ib = ib
         self._hub = EventHub()
         self._router = EventRouter(clock, self._hub, self._request_of, self._on_link)
-        self._md = MarketData(ib, clock, LineBudget(max_lines))
+        self._pacer = Pacer(clock)
+        self._md = MarketData(ib, clock, LineBudget(max_lines), self._pacer)
         self._index: Contract | None = None
         self._qualified: dict[OptionContract, Contract] = {}
         self._options: dict[int, OptionContract] = {}
@@ -230,25 +234,27 @@ class IBSession:
         except ConnectionError as exc:
             raise NotConnected(f"IB connection lost while asking for {what}") from exc
 
-    async def _qualify(self, contracts: Sequence[OptionContract], seconds: float) -> None:
+    async def _qualify(self, contracts: Sequence[OptionContract]) -> None:
         """Qualify (and cache) the SPXW options not qualified yet; unknown ones are skipped."""
         todo = [c for c in dict.fromkeys(contracts) if c not in self._qualified]
-        if not todo:
-            return
-        results = await self._call(
-            self._ib.qualifyContractsAsync(*[translate.ib_option(c) for c in todo]),
-            f"{len(todo)} option contract(s)",
-        )
-        for option, result in zip(todo, results, strict=True):
-            if isinstance(result, Contract) and result.conId:
-                self._qualified[option] = result
-                self._options[result.conId] = option
+        step = QUALIFY_CHUNK
+        for chunk in (todo[i : i + step] for i in range(0, len(todo), step)):
+            await self._pacer.take(len(chunk))
+            results = await self._call(
+                self._ib.qualifyContractsAsync(*[translate.ib_option(c) for c in chunk]),
+                f"{len(chunk)} option contract(s)",
+            )
+            for option, result in zip(chunk, results, strict=True):
+                if isinstance(result, Contract) and result.conId:
+                    self._qualified[option] = result
+                    self._options[result.conId] = option
 
     async def _resolve_con_ids(self, con_ids: Iterable[int]) -> None:
         """Learn the OptionContract of leg conIds seen in orders placed elsewhere."""
         todo = sorted({c for c in con_ids if c and c not in self._options})
         if not todo:
             return
+        await self._pacer.take(min(len(todo), self._pacer.max_messages))
         results = await self._call(
             self._ib.qualifyContractsAsync(*[Contract(conId=c) for c in todo]), "combo legs"
         )

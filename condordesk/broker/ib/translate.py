@@ -97,9 +97,10 @@ def price_or_none(value: float | Decimal | None) -> Decimal | None:
 
 
 def quote_side(value: float | None) -> Decimal | None:
-    """A bid or ask: None when the side is empty (IB sends -1 or 0 for "no quote")."""
+    """A bid or ask: None when the side is empty (IB sends -1); a 0.00 bid is a price
+    (nobody pays anything for a far out-of-the-money wing) and marks still need it."""
     result = price_or_none(value)
-    return result if result is not None and result > 0 else None
+    return result if result is not None and result >= 0 else None
 
 
 def strike(value: float) -> Decimal:
