@@ -18,7 +18,7 @@ from condordesk.config.profile import Profile
 from condordesk.engine.service import Engine
 from condordesk.errors import ConfigError
 from condordesk.market.calendar import TradingCalendar
-from condordesk.market.clock import ET, Clock, LiveClock, SimClock
+from condordesk.market.clock import ET, BrokerClock, Clock, LiveClock, SimClock
 from condordesk.store.journal import Journal
 
 
@@ -124,12 +124,14 @@ def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
             f"profile {profile.name} trades a LIVE account ({profile.broker.account}): "
             "add --live to confirm"
         )
-    if profile.clock != "live":
+    if profile.clock == "sim":
         raise ConfigError(
-            f"profile {profile.name}: clock = {profile.clock!r} is not supported with broker "
-            "'ib' in this version; use clock = \"live\""
+            f"profile {profile.name}: clock = 'sim' is for the embedded simulator; with broker "
+            "'ib' use 'live' (the wall clock) or 'broker' (the broker's time, e.g. the gateway's)"
         )
-    clock = LiveClock()
+    clock: Clock = (
+        BrokerClock(profile.broker.clock_speed) if profile.clock == "broker" else LiveClock()
+    )
     calendar = load_calendar(clock.now_et().date(), 250)
     journal = Journal(paths.journal_path(profile))
     broker = build_ib_broker(profile, clock)

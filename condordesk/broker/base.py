@@ -157,6 +157,10 @@ class Broker(ABC):
         """Today's executions with their commissions where known."""
 
     @abstractmethod
+    async def server_time(self) -> datetime:
+        """The broker's clock (UTC). The loopback gateway reports its simulated time."""
+
+    @abstractmethod
     async def settlement_price(self, expiry: date) -> Decimal | None:
         """The SPX value options expiring ``expiry`` cash-settled at (PM settlement), or None
         if the broker cannot tell (yet)."""

@@ -57,6 +57,7 @@ class BrokerConfig(_Section):
     client_id: StrictInt = Field(17, ge=0, le=2**31 - 1)
     account: str = ""
     connect_timeout_s: float = Field(10.0, gt=0, le=120)
+    clock_speed: float = Field(1.0, gt=0, le=10_000)
 
     @model_validator(mode="after")
     def _ib_needs_account(self) -> Self:

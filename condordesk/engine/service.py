@@ -234,6 +234,7 @@ class Engine:
         try:
             await self.broker.connect()
             self.desk.connected = True
+            await self.clock.sync(self.broker.server_time)
             self.account = await self.broker.account()
             self.bus.publish(
                 api.EngineStarted(
@@ -274,6 +275,7 @@ class Engine:
     async def reconcile(self, why: str) -> Plan:
         """Reconcile the journal with the broker and repair what is safe to repair; pause
         entries on anything unexplained until the operator acknowledges."""
+        await self.clock.sync(self.broker.server_time)
         today = self.day or self.clock.now_et().date()
         plan = await repair(self.desk, self.journal, self.broker, today)
         self._last_reconcile = self.clock.now()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -47,6 +48,10 @@ class Clock(ABC):
     def loop_seconds(self, seconds: float) -> float:
         """How many event-loop seconds ``seconds`` of this clock's time take."""
         return seconds
+
+    async def sync(self, source: Callable[[], Awaitable[datetime]]) -> None:
+        """Align with an outside clock (the broker's); only :class:`BrokerClock` does."""
+        return None
 
 
 class LiveClock(Clock):
@@ -111,6 +116,44 @@ class SimClock(Clock):
             await asyncio.sleep(0)
         else:
             await self.sleep(delay)
+
+    def loop_seconds(self, seconds: float) -> float:
+        return seconds / self._speed
+
+
+class BrokerClock(Clock):
+    """Follows the broker's clock: ``speed`` broker seconds pass per loop second (1 for real IB;
+    the loopback gateway's ``--speed`` when rehearsing), re-aligned on every :meth:`sync`.
+    Before the first sync it reads as the wall clock."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be positive, got {speed}")
+        self._speed = speed
+        self._anchor: tuple[datetime, float] | None = None
+
+    def now(self) -> datetime:
+        if self._anchor is None:
+            return LiveClock().now()
+        at, loop_t = self._anchor
+        try:
+            loop_now = asyncio.get_running_loop().time()
+        except RuntimeError:
+            return at
+        return at + timedelta(seconds=(loop_now - loop_t) * self._speed)
+
+    async def sync(self, source: Callable[[], Awaitable[datetime]]) -> None:
+        """Ask the broker for its time and re-anchor (the broker reports whole seconds, so the
+        anchor only moves when it is off by more than a second)."""
+        before = asyncio.get_running_loop().time()
+        stamp = await source()
+        after = asyncio.get_running_loop().time()
+        loop_t = (before + after) / 2
+        if self._anchor is None or abs((self.now() - stamp).total_seconds()) > 1.0 * self._speed:
+            self._anchor = (stamp.astimezone(UTC), loop_t)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0) / self._speed)
 
     def loop_seconds(self, seconds: float) -> float:
         return seconds / self._speed

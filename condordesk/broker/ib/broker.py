@@ -12,7 +12,7 @@ Connection handling lives in :mod:`condordesk.broker.ib.session`; market-data li
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 from ib_async import IB, Contract, Fill, Order, Trade
@@ -283,6 +283,14 @@ class IBBroker(IBSession, Broker):
             report = known.get(execution.exec_id, fill.commissionReport)
             out.append((execution, translate.commission(report)))
         return out
+
+    async def server_time(self) -> datetime:
+        """The server's clock, from reqCurrentTime (the loopback gateway answers with its
+        simulated time)."""
+        self._require_link()
+        await self._pacer.take()
+        stamp: datetime = await self._call(self._ib.reqCurrentTimeAsync(), "current time")
+        return stamp.astimezone(UTC)
 
     async def settlement_price(self, expiry: date) -> Decimal | None:
         """The SPX daily close of ``expiry`` (the PM settlement value), once it is past 16:00 ET.

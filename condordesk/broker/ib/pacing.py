@@ -9,6 +9,7 @@ ib_async never has to throttle, and a large quote request cannot crowd out order
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 
 from condordesk.market.clock import Clock
@@ -20,7 +21,7 @@ _MARGIN = 1e-3
 
 
 class Pacer:
-    """A sliding window of message send times (clock seconds)."""
+    """A sliding window of message send times (event-loop seconds)."""
 
     def __init__(self, clock: Clock, max_messages: int = MAX_MESSAGES) -> None:
         if max_messages < 1:
@@ -30,8 +31,14 @@ class Pacer:
         self._sent: deque[float] = deque()
 
     def _window(self) -> float:
-        """The pacing window in clock seconds (one loop second)."""
-        return WINDOW_LOOP_S / self._clock.loop_seconds(1.0)
+        """The pacing window: one event-loop second."""
+        return WINDOW_LOOP_S
+
+    @staticmethod
+    def _now() -> float:
+        # The loop's monotonic time, not the clock's date: a broker clock re-anchors its date
+        # when it syncs with the broker, and message pacing must not jump with it.
+        return asyncio.get_running_loop().time()
 
     def _expire(self, now: float) -> None:
         horizon = now - self._window()
@@ -40,7 +47,7 @@ class Pacer:
 
     def try_take(self, n: int = 1) -> bool:
         """Record ``n`` messages if they fit in the window now."""
-        now = self._clock.now().timestamp()
+        now = self._now()
         self._expire(now)
         if self._sent and len(self._sent) + n > self.max_messages:
             return False
@@ -50,17 +57,17 @@ class Pacer:
     async def take(self, n: int = 1) -> None:
         """Wait (clock sleep) until ``n`` messages fit, then record them."""
         while not self.try_take(n):
-            now = self._clock.now().timestamp()
-            await self._clock.sleep(self._sent[0] + self._window() - now + _MARGIN)
+            wait_loop_s = self._sent[0] + self._window() - self._now() + _MARGIN
+            await self._clock.sleep(wait_loop_s / self._clock.loop_seconds(1.0))
 
     def note(self, n: int = 1) -> None:
         """Record ``n`` messages sent without waiting (cancels must go out at once)."""
-        now = self._clock.now().timestamp()
+        now = self._now()
         self._expire(now)
         self._sent.extend([now] * n)
 
     @property
     def in_window(self) -> int:
         """Messages recorded in the current window."""
-        self._expire(self._clock.now().timestamp())
+        self._expire(self._now())
         return len(self._sent)

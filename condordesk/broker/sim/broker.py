@@ -253,6 +253,11 @@ class SimBroker(FaultsMixin, Broker):
 
     # -- orders -----------------------------------------------------------------------------
 
+    async def server_time(self) -> datetime:
+        """The simulated clock's time."""
+        self._require_link()
+        return self._clock.now()
+
     async def settlement_price(self, expiry: date) -> Decimal | None:
         """The simulated settlement level of ``expiry``, once that session has closed."""
         self._require_link()
