@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 from condordesk.broker.sim import SimBroker, SimMarket
@@ -50,23 +50,39 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, default=7497, help="loopback port (0: any free one)")
     p.add_argument("--account", default="DU1234567")
     p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
-    p.add_argument("--start", type=datetime.fromisoformat, help="simulated start, New York")
+    p.add_argument(
+        "--start",
+        type=_start_arg,
+        help="simulated start in New York time: HH:MM (that time of the next trading day) "
+        "or YYYY-MM-DDTHH:MM",
+    )
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scenario", default="mixed")
     p.add_argument("--spot", type=float, default=6000.0)
     return p.parse_args(argv)
 
 
+def _start_arg(text: str) -> datetime | time:
+    """``HH:MM`` or an ISO date and time."""
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        return datetime.fromisoformat(text)
+
+
 def _start(args: argparse.Namespace, calendar: TradingCalendar) -> datetime:
-    if args.start is not None:
+    if isinstance(args.start, datetime):
         start: datetime = args.start
         return start if start.tzinfo else start.replace(tzinfo=ET)
-    return calendar.next_session(LiveClock().now()).open - LEAD
+    session = calendar.next_session(LiveClock().now())
+    if isinstance(args.start, time):  # that time of the next trading day
+        return datetime.combine(session.day, args.start, ET)
+    return session.open - LEAD
 
 
 async def serve(args: argparse.Namespace) -> None:
     today = LiveClock().now_et().date()
-    first = args.start.year if args.start is not None else today.year
+    first = args.start.year if isinstance(args.start, datetime) else today.year
     calendar = TradingCalendar.load(paths.ensure(paths.cache_dir()), first - 1, first + 1)
     clock = SimClock(_start(args, calendar), speed=args.speed)
     config = SimulatorConfig(seed=args.seed, scenario=args.scenario, spot=args.spot)

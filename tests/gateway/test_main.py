@@ -37,3 +37,22 @@ def test_parse_args() -> None:
     assert args.speed == 60.0
     assert args.start == datetime(2025, 3, 3, 9, 29)  # noqa: DTZ001 - New York, made aware later
     assert args.account == "DU1234567"
+
+
+def test_start_takes_a_time_of_day_or_a_full_date() -> None:
+    from datetime import datetime as _dt
+    from datetime import time as _t
+
+    from condordesk.gateway.__main__ import _start_arg, parse_args
+
+    assert _start_arg("09:29") == _t(9, 29)
+    parsed = _start_arg("2025-03-03T09:29")
+    assert isinstance(parsed, _dt)
+    assert (parsed.year, parsed.month, parsed.day, parsed.hour, parsed.minute) == (
+        2025,
+        3,
+        3,
+        9,
+        29,
+    )
+    assert parse_args(["--start", "09:29"]).start == _t(9, 29)
