@@ -15,8 +15,8 @@ import pytest
 
 from condordesk.broker.base import BrokerEvent
 from condordesk.broker.ib import IBBroker
-from condordesk.broker.ib.stream import EventStream
 from condordesk.broker.sim import SimBroker, SimMarket
+from condordesk.broker.stream import EventStream
 from condordesk.config.profile import SimulatorConfig
 from condordesk.domain.condor import IronCondor
 from condordesk.market.clock import ET, SimClock

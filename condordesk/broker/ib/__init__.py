@@ -5,7 +5,7 @@ imports ib_async).
 * :mod:`.session` - connection life cycle, retries, contract cache;
 * :mod:`.quotes` - market-data lines within a budget, shared between callers;
 * :mod:`.pacing` - client-side message pacing on the injected clock;
-* :mod:`.stream` - per-caller event queues;
+* :mod:`condordesk.broker.stream` (shared with the simulator) - per-caller event queues;
 * :mod:`.events` - ib_async events to broker events;
 * :mod:`.translate` - the one module of tables and pure conversion functions;
 * :mod:`.errors` - IB error codes sorted into named sets;

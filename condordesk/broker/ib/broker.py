@@ -22,7 +22,7 @@ from condordesk.broker.base import Broker
 from condordesk.broker.ib import translate
 from condordesk.broker.ib.quotes import POLL_S
 from condordesk.broker.ib.session import IBSession
-from condordesk.broker.ib.stream import EventStream
+from condordesk.broker.stream import EventStream
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
     CommissionReport,

@@ -30,7 +30,7 @@ from condordesk.broker.base import (
 )
 from condordesk.broker.ib import translate
 from condordesk.broker.ib.errors import ErrorKind, classify
-from condordesk.broker.ib.stream import EventHub
+from condordesk.broker.stream import EventHub
 from condordesk.domain.orders import OrderReport, OrderRequest, OrderStatus
 from condordesk.market.clock import Clock
 

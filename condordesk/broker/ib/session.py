@@ -22,7 +22,7 @@ from condordesk.broker.ib.errors import CLIENT_ID_IN_USE
 from condordesk.broker.ib.events import EventRouter
 from condordesk.broker.ib.pacing import Pacer
 from condordesk.broker.ib.quotes import LineBudget, MarketData
-from condordesk.broker.ib.stream import EventHub
+from condordesk.broker.stream import EventHub
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import OrderRequest
 from condordesk.errors import BrokerError, BrokerTimeout, NotConnected

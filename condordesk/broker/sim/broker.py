@@ -55,8 +55,8 @@ from condordesk.broker.sim.matching import (
 )
 from condordesk.broker.sim.paths import DayPath
 from condordesk.broker.sim.sessions import SessionHours, SessionTracker, in_listing
-from condordesk.broker.sim.stream import EventHub, EventStream
 from condordesk.broker.sim.ticker import Ticker
+from condordesk.broker.stream import EventHub, EventStream
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
     CommissionReport,

@@ -1,4 +1,4 @@
-"""Fan-out of broker events to any number of subscribers, each with its own unbounded queue."""
+"""Fan-out of broker events for every adapter: each subscriber gets its own unbounded queue."""
 
 from __future__ import annotations
 
