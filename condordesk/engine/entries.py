@@ -31,6 +31,8 @@ from condordesk.strategy.selection import (
 _REGULAR_CLOSE = time(16, 0)
 ENTRY_RETRY_S = 60.0
 """Clock seconds between entry attempts that found nothing to trade."""
+IV_REUSE = timedelta(minutes=5)
+"""How long an ATM implied vol is reused for screening."""
 
 
 class Entries:
@@ -57,12 +59,14 @@ class Entries:
         self._next_try: datetime | None = None
         self._last_skip: str | None = None
         self._strikes: dict[date, list[Decimal]] = {}
+        self._iv: tuple[datetime, float] | None = None  # (when, ATM implied vol) for screening
 
     def new_day(self, today: list[CondorRecord]) -> None:
         """The daily reset: the re-entry clock starts from the day's journaled entries."""
         opened = [r.opened_ts for r in today if r.opened_ts is not None]
         self.last_entry = max(opened) if opened else None
         self._next_try = None
+        self._iv = None
 
     def context(self, session: Session, paused_reason: str | None) -> EntryContext:
         """What the entry gate looks at now."""
@@ -116,25 +120,32 @@ class Entries:
         spot = float(spot_d)
         atm = min(strikes, key=lambda k: abs(float(k) - spot))
         timeout = self.profile.strategy.greeks_timeout_s
-        atm_quotes = await self.broker.option_quotes(
-            [
-                OptionContract(session.day, atm, Right.PUT),
-                OptionContract(session.day, atm, Right.CALL),
-            ],
-            timeout=timeout,
-        )
-        ivs = [
-            q.greeks.iv
-            for q in atm_quotes.values()
-            if q.greeks is not None and q.greeks.is_finite()
-        ]
-        if not ivs:
+        iv = await self._atm_iv(session, atm, timeout)
+        if iv is None:
             return NoTrade("stale_greeks", "no implied volatility at the money")
-        candidates = screen_contracts(
-            strikes, session.day, spot, years, sum(ivs) / len(ivs), self.selection
-        )
+        candidates = screen_contracts(strikes, session.day, spot, years, iv, self.selection)
         quotes = await self.broker.option_quotes(candidates, timeout=timeout)
         return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
+
+    async def _atm_iv(self, session: Session, atm: Decimal, wait_s: float) -> float | None:
+        """The at-the-money implied vol used to screen strikes: reused for a few minutes (it
+        only picks which contracts to ask live greeks for), so most attempts need one round
+        of quotes instead of two."""
+        now = self.clock.now()
+        if self._iv is not None and now - self._iv[0] < IV_REUSE:
+            return self._iv[1]
+        pair = [
+            OptionContract(session.day, atm, Right.PUT),
+            OptionContract(session.day, atm, Right.CALL),
+        ]
+        quotes = await self.broker.option_quotes(pair, timeout=wait_s)
+        ivs = [
+            q.greeks.iv for q in quotes.values() if q.greeks is not None and q.greeks.is_finite()
+        ]
+        if not ivs:
+            return None
+        self._iv = (now, sum(ivs) / len(ivs))
+        return self._iv[1]
 
     async def _enter(
         self, session: Session, condor: IronCondor, credit: Decimal, spot: Decimal
