@@ -10,8 +10,9 @@ is what tests and CI use to stay out of the real home directory.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 
@@ -32,14 +33,19 @@ def _home() -> Path | None:
     return Path(value).expanduser().absolute() if value else None
 
 
+def _dir(sub: str, platform_dir: Callable[[str, Literal[False]], str]) -> Path:
+    """``$CONDORDESK_HOME/<sub>`` when set, else the platform's directory for the app."""
+    home = _home()
+    return home / sub if home else Path(platform_dir(APP_NAME, False))
+
+
 def config_dir() -> Path:
     """The per-user configuration directory (profiles live below it).
 
     Returns:
         ``$CONDORDESK_HOME/config`` if set, else the platform's user config dir.
     """
-    home = _home()
-    return home / "config" if home else Path(platformdirs.user_config_dir(APP_NAME, False))
+    return _dir("config", platformdirs.user_config_dir)
 
 
 def data_dir() -> Path:
@@ -48,8 +54,7 @@ def data_dir() -> Path:
     Returns:
         ``$CONDORDESK_HOME/data`` if set, else the platform's user data dir.
     """
-    home = _home()
-    return home / "data" if home else Path(platformdirs.user_data_dir(APP_NAME, False))
+    return _dir("data", platformdirs.user_data_dir)
 
 
 def log_dir() -> Path:
@@ -58,8 +63,7 @@ def log_dir() -> Path:
     Returns:
         ``$CONDORDESK_HOME/log`` if set, else the platform's user log dir.
     """
-    home = _home()
-    return home / "log" if home else Path(platformdirs.user_log_dir(APP_NAME, False))
+    return _dir("log", platformdirs.user_log_dir)
 
 
 def cache_dir() -> Path:
@@ -68,8 +72,7 @@ def cache_dir() -> Path:
     Returns:
         ``$CONDORDESK_HOME/cache`` if set, else the platform's user cache dir.
     """
-    home = _home()
-    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP_NAME, False))
+    return _dir("cache", platformdirs.user_cache_dir)
 
 
 def runtime_dir() -> Path:
