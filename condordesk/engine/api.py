@@ -407,8 +407,17 @@ class Resync(Event):
     snapshot: Snapshot
 
 
+class EngineUnavailable(Exception):
+    """The engine behind a handle is gone (an attached console lost the control socket, or no
+    engine is listening). Raised by ``events()`` iteration, ``submit()`` and by opening a
+    handle; the console shows it and may open a new handle later. Trading is not affected."""
+
+
 class EngineHandle(Protocol):
-    """What a console holds: the embedded engine or an attach-mode client look the same."""
+    """What a console holds: the embedded engine or an attach-mode client look the same.
+
+    ``events()`` and ``submit()`` raise :class:`EngineUnavailable` when the engine is lost.
+    """
 
     def snapshot(self) -> Snapshot:
         """The current state."""
