@@ -415,6 +415,8 @@ class SimBroker(FaultsMixin, Broker):
                 start = min(order.clear_to, *path.gap_starts[order.scan_version :])
             order.scan_path, order.scan_version = path, path.version
             order.clear_to, order.event_at = start, None
+        if order.hold is not None and order.hold[0] is path and order.clear_to < order.hold[1]:
+            order.clear_to, order.event_at = order.hold[1], None  # the next piece waits
         if order.event_at is not None:
             return order.event_at if order.event_at < stop else None
         if order.clear_to >= stop:
@@ -449,27 +451,60 @@ class SimBroker(FaultsMixin, Broker):
         natural: bool,
         ts: datetime,
     ) -> None:
-        """Fill the whole order at ``price_c`` (effective cents) on ``tick``."""
+        """Fill the order at ``price_c`` (effective cents) on ``tick``: whole, or its next
+        piece under the partial-fill fault (the rest waits for a later tick)."""
         assert order.combo is not None
+        self._take_partial(order)
         quotes = order.combo.leg_quotes(path, tick)
         prices = natural_leg_prices(quotes) if natural else limit_leg_prices(quotes, price_c)
-        qty = order.request.quantity
+        qty = order.next_piece()
         legs: list[LegFill] = [
             (contract, OrderAction.BUY if sign > 0 else OrderAction.SELL, qty, from_cents(p))
             for (contract, sign), p in zip(order.legs, prices, strict=True)
         ]
-        self._book(order.order_id, order.perm_id, order.request.order_ref, legs, ts)
-        order.filled, order.avg_fill_price = qty, from_cents(order.sign * price_c)
-        self._set_status(order, OrderStatus.FILLED, "", ts)
-        if order.oca_group:
-            self._cancel_oca(order.oca_group, ts)
+        first = order.filled == 0
+        records = self._book(
+            order.order_id,
+            order.perm_id,
+            order.request.order_ref,
+            legs,
+            ts,
+            already_charged=order.commission_paid,
+        )
+        fees = self._ledger.commissions
+        for execution, report in records:
+            order.commission_paid += fees.commission_part(report.commission, execution.quantity)
+        order.filled += qty
+        order.filled_c += price_c * qty
+        order.avg_fill_price = order.average_price()
+        if order.remaining:
+            done = f"partially filled {order.filled}/{order.request.quantity}"
+            self._set_status(order, OrderStatus.WORKING, done, ts)
+            after = _first_tick_from(path, ts + timedelta(seconds=order.piece_gap_s), tick + 1)
+            order.hold = (path, after)
+            order.event_at, order.clear_to = None, max(order.clear_to, after)
+        else:
+            self._set_status(order, OrderStatus.FILLED, "", ts)
+        if first and order.oca_group:  # OCA type 1: the first fill cancels the siblings
+            self._cancel_oca(order.oca_group, ts, keep=order)
 
     def _book(
-        self, order_id: int, perm_id: int, ref: str, legs: list[LegFill], ts: datetime
+        self,
+        order_id: int,
+        perm_id: int,
+        ref: str,
+        legs: list[LegFill],
+        ts: datetime,
+        already_charged: Decimal = Decimal(0),
     ) -> list[tuple[Execution, CommissionReport]]:
         """Record a fill in the ledger and emit its executions and commissions."""
         records = self._ledger.record(
-            order_id=order_id, perm_id=perm_id, order_ref=ref, legs=legs, ts=ts
+            order_id=order_id,
+            perm_id=perm_id,
+            order_ref=ref,
+            legs=legs,
+            ts=ts,
+            already_charged=already_charged,
         )
         for execution, report in records:
             self._emit(ExecutionReceived(execution))
@@ -478,8 +513,9 @@ class SimBroker(FaultsMixin, Broker):
             self._days.watch(contract.expiry)
         return records
 
-    def _cancel_oca(self, group: str, ts: datetime) -> None:
-        for sibling in [o for o in self._working.values() if o.oca_group == group]:
+    def _cancel_oca(self, group: str, ts: datetime, keep: SimOrder) -> None:
+        siblings = [o for o in self._working.values() if o.oca_group == group and o is not keep]
+        for sibling in siblings:
             self._set_status(sibling, OrderStatus.CANCELLED, f"OCA group {group} filled", ts)
 
     # -- sessions ------------------------------------------------------------------------------
@@ -534,6 +570,14 @@ class SimBroker(FaultsMixin, Broker):
 
     def _wake_ticker(self) -> None:
         self._ticker.wake()
+
+
+def _first_tick_from(path: DayPath, when: datetime, at_least: int) -> int:
+    """The first tick (not before ``at_least``) that starts at or after ``when``."""
+    idx = path.index(when)
+    if path.time_of(idx) < when:
+        idx += 1
+    return max(idx, at_least)
 
 
 def _older(order: SimOrder, day: date) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from condordesk.broker.base import BrokerEvent, ConnectionChanged
 from condordesk.broker.sim.ledger import Ledger, LegFill
 from condordesk.broker.sim.market import SimMarket
-from condordesk.broker.sim.matching import SimOrder
+from condordesk.broker.sim.matching import IMMEDIATE, SimOrder, split
 from condordesk.broker.sim.paths import DayPath
 from condordesk.domain.options import Greeks, OptionContract, OptionQuote
 from condordesk.domain.orders import (
@@ -40,6 +41,7 @@ class FaultsMixin:
         self._dropped = False
         self._rejects: list[str] = []
         self._fok_kills = 0
+        self._partials: list[tuple[int, float]] = []  # (pieces, gap_s) for the next orders
         self._missing_prob = greeks_missing_prob
         self._nan_greeks = False
 
@@ -57,7 +59,13 @@ class FaultsMixin:
         raise NotImplementedError
 
     def _book(
-        self, order_id: int, perm_id: int, ref: str, legs: list[LegFill], ts: datetime
+        self,
+        order_id: int,
+        perm_id: int,
+        ref: str,
+        legs: list[LegFill],
+        ts: datetime,
+        already_charged: Decimal = Decimal(0),
     ) -> list[tuple[Execution, CommissionReport]]:
         raise NotImplementedError
 
@@ -76,6 +84,28 @@ class FaultsMixin:
     def kill_next_fok(self, count: int = 1) -> None:
         """Cancel the next ``count`` FOK orders unfilled, even if they are marketable."""
         self._fok_kills += count
+
+    def partial_fills(self, count: int = 1, pieces: int = 2, interval_s: float = 0.0) -> None:
+        """Fill the next ``count`` multi-contract resting orders in ``pieces`` pieces.
+
+        Applies to orders of 2 contracts or more that rest (DAY/GTC limits, stop-limits,
+        stop-markets), counted when they first fill; FOK and IOC orders stay whole (a FOK is
+        all or nothing). The first piece fills where the order would have filled whole; each
+        further piece on the first tick at least ``interval_s`` clock seconds (and one tick)
+        later where the order's price condition still holds, so a limit the market leaves
+        behind stays partly filled. Each piece is a fill of its own (one execution and one
+        commission report per leg, new exec ids); in between the order is WORKING with
+        ``filled``/``remaining`` updated, and FILLED after the last piece. The first piece
+        cancels the order's OCA siblings (IB's OCA type 1). Cancelling the order (or the
+        session close) leaves the filled part held and reports CANCELLED with ``filled`` below
+        the quantity.
+        """
+        if count < 0 or pieces < 2 or interval_s < 0:
+            raise ValueError(
+                f"need count >= 0, pieces >= 2, interval_s >= 0; got {count}, "
+                f"{pieces}, {interval_s}"
+            )
+        self._partials.extend([(pieces, interval_s)] * count)
 
     def cancel_order_by_hand(self, order_id: int) -> bool:
         """Cancel a working order as if from TWS; False if it was not working."""
@@ -130,6 +160,15 @@ class FaultsMixin:
 
     def _fault_rejection(self) -> tuple[int, str] | None:
         return (201, self._rejects.pop(0)) if self._rejects else None
+
+    def _take_partial(self, order: SimOrder) -> None:
+        """Plan the pieces of ``order`` at its first fill if a partial-fill fault is pending."""
+        if order.pieces is not None or order.filled or not self._partials:
+            return
+        if order.request.tif in IMMEDIATE or order.request.quantity < 2:
+            return
+        pieces, gap = self._partials.pop(0)
+        order.pieces, order.piece_gap_s = split(order.request.quantity, pieces), gap
 
     def _take_fok_kill(self, order: SimOrder) -> bool:
         if self._fok_kills <= 0 or order.request.tif is not TimeInForce.FOK:

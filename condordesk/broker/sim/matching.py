@@ -17,6 +17,10 @@ Rules (``P`` the limit, ``S`` the stop):
   ``P`` (it may fill on the trigger tick).
 * STP triggers where ``mark >= S`` and fills at once at the natural price (each bought leg at
   its ask, each sold leg at its bid).
+
+An order normally fills whole. Under the ``partial_fills`` fault a resting order fills in
+pieces (:attr:`SimOrder.pieces`): each piece on the first tick, at or after the order's
+``hold_to`` tick, where the rules above hold again.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from condordesk.domain.orders import (
 
 IMMEDIATE = (TimeInForce.FOK, TimeInForce.IOC)
 COMBO_TICK_CENTS = 5
+_AVG_PLACES = Decimal("0.0001")
 
 
 class ComboSeries(TickSeries):
@@ -100,12 +105,35 @@ class SimOrder:
     updated: datetime | None = None
     triggered: bool = False
     combo: ComboSeries | None = None
-    commission_paid: Decimal = field(default_factory=Decimal)
+    commission_paid: Decimal = field(default_factory=Decimal)  # without fees, for the minimum
+    filled_c: int = 0  # sum of piece price (effective cents) x piece quantity
+    pieces: list[int] | None = None  # sizes of the pieces still to fill (partial-fill fault)
+    piece_gap_s: float = 0.0  # least clock seconds between two pieces
+    hold: tuple[DayPath, int] | None = None  # no event before this tick of this path
     # scan cache: no event in [.., clear_to) for (scan_path, scan_version); event_at if known
     scan_path: DayPath | None = None
     scan_version: int = -1
     clear_to: int = 0
     event_at: int | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Combo units still to fill."""
+        return self.request.quantity - self.filled
+
+    def next_piece(self) -> int:
+        """The size of the next fill: the next planned piece, else all that remains."""
+        if self.pieces:
+            return min(self.pieces.pop(0), self.remaining)
+        return self.remaining
+
+    def average_price(self) -> Decimal | None:
+        """Average fill price (the order's own sign) over the pieces filled so far."""
+        if not self.filled:
+            return None
+        avg = (Decimal(self.sign * self.filled_c) / self.filled).scaleb(-2)
+        exponent = avg.as_tuple().exponent
+        return avg.quantize(_AVG_PLACES) if isinstance(exponent, int) and exponent < -4 else avg
 
     @property
     def oca_group(self) -> str:
@@ -126,6 +154,13 @@ class SimOrder:
             reason=self.reason,
             ts=self.updated,
         )
+
+
+def split(quantity: int, pieces: int) -> list[int]:
+    """``quantity`` in ``pieces`` sizes as even as possible, larger first (all >= 1)."""
+    pieces = max(1, min(pieces, quantity))
+    share, extra = divmod(quantity, pieces)
+    return [share + (1 if i < extra else 0) for i in range(pieces)]
 
 
 def effective_legs(request: OrderRequest) -> tuple[tuple[OptionContract, int], ...]:
