@@ -59,7 +59,46 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--scenario", default="mixed")
     p.add_argument("--spot", type=float, default=6000.0)
+    faults = p.add_argument_group("faults", "make the gateway misbehave, to watch a client cope")
+    faults.add_argument(
+        "--partial-fills",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="the next N resting orders of 2+ contracts fill in pieces (FOK orders stay whole)",
+    )
+    faults.add_argument(
+        "--fill-pieces", type=_pieces, default=2, metavar="P", help="pieces per order (default 2)"
+    )
+    faults.add_argument(
+        "--piece-interval",
+        type=_seconds,
+        default=0.0,
+        metavar="S",
+        help="least simulated seconds between two pieces (default: the next tick)",
+    )
     return p.parse_args(argv)
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _pieces(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"must be 2 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
 
 
 def _start_arg(text: str) -> datetime | time:
@@ -88,6 +127,8 @@ async def serve(args: argparse.Namespace) -> None:
     config = SimulatorConfig(seed=args.seed, scenario=args.scenario, spot=args.spot)
     broker = SimBroker(clock, SimMarket(config), sessions_of(calendar), account=args.account)
     gateway = Gateway(broker, clock, account=args.account, port=args.port)
+    if args.partial_fills:
+        gateway.faults.partial_fills(args.partial_fills, args.fill_pieces, args.piece_interval)
     port = await gateway.start()
     print(f"gateway on 127.0.0.1:{port}, account {args.account}, clock {clock.now_et():%c}")
     done = asyncio.Event()

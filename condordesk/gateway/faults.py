@@ -1,5 +1,5 @@
 """Fault injection for the loopback gateway: socket drops, connectivity codes, slow greeks,
-and pass-through to the SimBroker's own faults (rejections, killed FOKs)."""
+and pass-through to the SimBroker's own faults (rejections, killed FOKs, partial fills)."""
 
 from __future__ import annotations
 
@@ -92,6 +92,18 @@ class GatewayFaults:
     def kill_next_fok(self, count: int = 1) -> None:
         """The next ``count`` FOK orders are cancelled unfilled (Cancelled + error 202)."""
         self._gw.broker.kill_next_fok(count)
+
+    def partial_fills(self, count: int = 1, pieces: int = 2, interval_s: float = 0.0) -> None:
+        """The next ``count`` resting orders of 2 contracts or more fill in ``pieces`` pieces,
+        at least ``interval_s`` clock seconds apart (FOK/IOC orders stay whole).
+
+        Each piece reaches the client as IB sends it: execDetails and commissionReport per
+        leg (new exec ids), then openOrder and orderStatus ``Submitted`` with ``filled`` and
+        ``remaining`` updated (TWS has no "partially filled" status: a partly filled order is
+        ``Submitted`` with ``filled > 0``), ``Filled`` after the last piece. The first piece
+        cancels the OCA siblings; a cancel leaves ``Cancelled`` with the filled part held.
+        """
+        self._gw.broker.partial_fills(count, pieces, interval_s)
 
     def fills_before_open_order(self, count: int = 1) -> None:
         """For the next ``count`` orders, executions go out before the first openOrder."""

@@ -279,8 +279,11 @@ class OrderDesk:
             order = self._adopt(report)
             if order is not None and (every_client or order.client_id == s.client_id):
                 order.status = _working_status(order, report)
+                order.filled = float(report.filled)
+                if report.avg_fill_price is not None:
+                    order.avg_price = float(report.avg_fill_price)
                 s.send(open_order(order))
-                s.send(order_status(order))
+                s.send(order_status(order, order.last_fill))
         s.send([53, 1])
 
     async def executions(self, s: Session, r: FieldReader) -> None:
@@ -334,7 +337,7 @@ class OrderDesk:
             if report.status is OrderStatus.CANCELLED:  # IB sends the 202 before the status
                 session.error(order.order_id, 202, f"Order Canceled - reason:{report.reason}")
             session.send(open_order(order))
-            session.send(order_status(order, order.avg_price if report.filled else 0.0))
+            session.send(order_status(order, order.last_fill if report.filled else 0.0))
 
     def _exec_message(
         self, req_id: int, execution: Execution, block: list[Field] | None = None
@@ -355,10 +358,16 @@ class OrderDesk:
     ) -> list[Field] | None:
         """The BAG-level execDetails completing a combo fill (when the gateway sends them)."""
         order = self._by_sim.get(execution.order_id)
-        if not self._gw.bag_executions or order is None:
+        if order is None:
             return None
         bag = bags.feed(order, execution)
-        return None if bag is None else self._exec_message(req_id, bag, bag_fields())
+        if order.option is not None:
+            order.last_fill = float(execution.price)
+        elif bag is not None:  # a whole piece of the combo: its price is the last fill price
+            order.last_fill = float(bag.price)
+        if bag is None or not self._gw.bag_executions:
+            return None
+        return self._exec_message(req_id, bag, bag_fields())
 
     def _on_execution(self, execution: Execution) -> None:
         order = self._by_sim.get(execution.order_id)
@@ -405,7 +414,10 @@ class OrderDesk:
 
 
 def _working_status(order: GwOrder, report: OrderReport) -> str:
+    """A working order is PreSubmitted while a stop waits for its trigger, else Submitted
+    (a partly filled order too: TWS has no status of its own for it)."""
     if report.status is not OrderStatus.WORKING:
         return _STATUS[report.status]
     is_stop = order.wire.order_type in ("STP", "STP LMT")
-    return "PreSubmitted" if is_stop and report.reason != "triggered" else "Submitted"
+    waiting = is_stop and report.reason != "triggered" and not report.filled
+    return "PreSubmitted" if waiting else "Submitted"

@@ -116,6 +116,7 @@ class GwOrder:
     status: str = "PendingSubmit"
     filled: float = 0.0
     avg_price: float = 0.0
+    last_fill: float = 0.0  # price of the latest fill (a combo piece's BAG price)
     adopted: bool = False  # found working in the simulator, not placed through this gateway
 
 
