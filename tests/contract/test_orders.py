@@ -4,6 +4,7 @@ one and cancels its sibling), cancels that cannot apply, and what a new session 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -15,8 +16,16 @@ from condordesk.broker.base import (
     ExecutionReceived,
     OrderUpdated,
 )
-from condordesk.domain.combo import closing_legs
-from condordesk.domain.orders import OrderReport, OrderStatus, OrderType, parse_order_ref
+from condordesk.domain.combo import closing_legs, stop_orders
+from condordesk.domain.options import OptionContract, Right
+from condordesk.domain.orders import (
+    ComboLeg,
+    OrderAction,
+    OrderReport,
+    OrderStatus,
+    OrderType,
+    parse_order_ref,
+)
 from condordesk.errors import NotConnected, OrderRejected
 from tests.contract.conftest import Venue
 from tests.contract.helpers import (
@@ -30,6 +39,7 @@ from tests.contract.helpers import (
     stop_pair,
 )
 from tests.support.gateway import IbErrors
+from tests.support.sim import MONDAY
 from tests.support.waiting import Recorder, eventually
 
 NOT_FINAL = (OrderStatus.PENDING, OrderStatus.WORKING)
@@ -341,3 +351,75 @@ async def test_after_a_lost_link_order_status_tells_what_happened_meanwhile(
     status = await venue.broker.order_status(stop.order_id)
     assert status is not None
     assert (status.status, status.filled) == (OrderStatus.FILLED, 1)
+
+
+async def test_orders_and_trades_of_other_clients_are_seen_and_can_be_managed(
+    venue: Venue, recorder: Recorder
+) -> None:
+    broker = venue.broker
+    condor, _ = await entry_at_market(broker)
+    _, backup = stop_orders(
+        condor,
+        trigger=Decimal("9.00"),
+        limit=Decimal("9.50"),
+        backup_trigger=Decimal("10.00"),
+        limit_ref="cd:c9:stop-limit",
+        market_ref="cd:c9:stop-market",
+        oca_group="",
+    )
+    elsewhere = await venue.exchange.place_order(backup)  # TWS, or another API client
+    (seen,) = await broker.open_orders()
+    assert (seen.order_ref, seen.perm_id, seen.status) == (
+        "cd:c9:stop-market",
+        elsewhere.perm_id,
+        OrderStatus.WORKING,
+    )
+    assert seen.request == backup
+    await broker.cancel_order(seen.order_id)
+    assert (await settled(recorder, seen.order_id)).status is OrderStatus.CANCELLED
+    assert await broker.open_orders() == []
+
+    # a trade by hand in TWS: learnt by asking (over IB no live event comes for a trade
+    # without an order of this session; ib_async drops it)
+    wing = condor.contracts[0]
+    (by_hand,) = venue.exchange.trade_by_hand(wing, OrderAction.BUY, 2)
+    assert [(p.contract, p.quantity) for p in await broker.positions()] == [(wing, 2)]
+    ((heard, commission),) = await broker.executions()
+    assert (heard.exec_id, heard.order_ref, heard.contract, heard.side, heard.quantity) == (
+        by_hand.exec_id,
+        "",
+        wing,
+        OrderAction.BUY,
+        2,
+    )
+    assert commission is not None and commission.commission > 0
+
+
+REFUSALS = {
+    "the exchange says no": (201, "margin too low"),
+    "a leg that is not listed": (200, "1234.5"),
+    "a price off the 0.05 combo tick": (110, "0.05"),
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+async def test_orders_the_exchange_cannot_take_are_rejected_with_its_code(
+    venue: Venue, recorder: Recorder, refusal: str
+) -> None:
+    _, request = await entry_at_market(venue.broker, ref="cd:c3:entry")
+    if refusal == "the exchange says no":
+        venue.exchange.reject_next("margin too low")
+    elif refusal == "a leg that is not listed":
+        bogus = OptionContract(MONDAY, Decimal("1234.5"), Right.PUT)
+        legs = (ComboLeg(bogus, OrderAction.BUY), *request.legs[1:])
+        request = replace(request, legs=legs)
+    else:
+        assert request.limit_price is not None
+        request = replace(request, limit_price=request.limit_price - Decimal("0.03"))
+    code, text = REFUSALS[refusal]
+    with pytest.raises(OrderRejected) as info:
+        await venue.broker.place_order(request)
+    assert (info.value.order_ref, info.value.code) == ("cd:c3:entry", code)
+    assert text in info.value.reason
+    assert await venue.broker.open_orders() == []
+    assert await venue.broker.positions() == []

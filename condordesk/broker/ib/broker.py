@@ -254,11 +254,10 @@ class IBBroker(IBSession, Broker):
         self._require_link()
         await self._pacer.take()
         held = await self._call(self._ib.reqPositionsAsync(), "positions")
-        out = [
-            p
-            for p in (translate.position(h) for h in held if h.account == self._account)
-            if p is not None
-        ]
+        # ib_async appends every position message to the answer, so a live update arriving
+        # during the request repeats a contract: the last message is the current quantity
+        latest = {h.contract.conId: h for h in held if h.account == self._account}
+        out = [p for p in (translate.position(h) for h in latest.values()) if p is not None]
         return sorted(out, key=lambda p: p.contract)
 
     async def executions(self) -> list[tuple[Execution, CommissionReport | None]]:
