@@ -230,9 +230,12 @@ class IBBroker(IBSession, Broker):
         self._require_link()
         await self._pacer.take()
         trades = await self._call(self._ib.reqAllOpenOrdersAsync(), "open orders")
+        # ib_async appends an order update that arrives during the request to the answer as
+        # well (the same Trade again): one report per trade
+        unique = {id(t): t for t in trades}.values()
         mine = [
             t
-            for t in trades
+            for t in unique
             if t.contract.secType == "BAG"
             and t.order.account in (self._account, "")
             and not t.isDone()
