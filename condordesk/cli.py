@@ -2,15 +2,21 @@
 
 ::
 
+    condordesk [tui] [--profile P] [--set K=V ...] [--speed N] [--seed S] ...
     condordesk --autotrade [--profile P] [--set K=V ...] [--speed N|max] [--sessions N]
                [--seed S] [--start-date YYYY-MM-DD] [--summary-json PATH]
+    condordesk ctl [--profile P] [--json] status|pause|resume|flatten|ack
+    condordesk ctl [--profile P] [--json] move-stop ID --trigger X | close ID [--limit X]
+                   | cancel-stop ID | arm-stops ID
     condordesk journal [--profile P] [--set K=V ...] [--json] [--day YYYY-MM-DD]
     condordesk reconcile [--profile P] [--set K=V ...] [--json] [--repair]
     condordesk profile check PATH_OR_NAME [--set K=V ...]
     condordesk profile show [--profile P] [--set K=V ...]
     condordesk profile list
 
-Exit codes: 0 done, 1 the run failed, 2 bad usage or a broken profile.
+Exit codes: 0 done, 1 the run failed, 2 bad usage or a broken profile. ``ctl``: 0 accepted,
+1 rejected (the reason is printed), 2 bad usage, 3 no engine of the profile is running, 4 the
+engine did not answer in time.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +40,7 @@ from condordesk.config.loader import available_profiles, effective_toml, load_pr
 from condordesk.errors import CondordeskError, ConfigError
 from condordesk.journal_view import condor_rows, render_table
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_ENGINE, EXIT_NO_ANSWER = 0, 1, 2, 3, 4
 
 
 def _profile_args(p: argparse.ArgumentParser) -> None:
@@ -50,6 +57,17 @@ def _profile_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _engine_args(p: argparse.ArgumentParser, *, speed_help: str) -> None:
+    p.add_argument("--speed", help=speed_help)
+    p.add_argument("--sessions", type=int, help="simulated sessions to run (0 = until stopped)")
+    p.add_argument("--seed", type=int, help="simulator seed")
+    p.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: today)")
+    p.add_argument("--log-level", help="log level (default: the profile's)")
+    p.add_argument(
+        "--live", action="store_true", help="confirm trading a LIVE account (mode = 'live')"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
@@ -57,21 +75,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"condordesk {__version__}")
     _profile_args(parser)
-    parser.add_argument("--autotrade", action="store_true", help="run the engine headless")
-    parser.add_argument("--speed", help="simulator speed: a factor (e.g. 120) or 'max'")
     parser.add_argument(
-        "--sessions", type=int, help="simulated sessions to run (0 = until stopped)"
+        "--autotrade", action="store_true", help="run the engine headless (no console)"
     )
-    parser.add_argument("--seed", type=int, help="simulator seed")
-    parser.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: today)")
+    _engine_args(parser, speed_help="simulator speed: a factor (e.g. 120) or 'max'")
     parser.add_argument(
         "--summary-json", type=Path, metavar="PATH", help="write the run summary here"
     )
-    parser.add_argument("--log-level", help="console log level (default: the profile's)")
-    parser.add_argument(
-        "--live", action="store_true", help="confirm trading a LIVE account (mode = 'live')"
-    )
     sub = parser.add_subparsers(dest="command")
+
+    tui = sub.add_parser(
+        "tui",
+        help="the operator console (the default command): attaches to the running engine of "
+        "the profile, or starts one of its own",
+    )
+    _profile_args(tui)
+    _engine_args(tui, speed_help="simulator speed of an embedded engine: a factor (e.g. 120)")
+
+    _ctl_parser(sub)
 
     journal = sub.add_parser("journal", help="list the condors in a profile's journal")
     _profile_args(journal)
@@ -112,6 +133,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _decimal_arg(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except ArithmeticError:
+        raise argparse.ArgumentTypeError(f"not a price: {text!r}") from None
+    if not value.is_finite() or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive price: {text!r}")
+    return value
+
+
+def _ctl_options(p: argparse.ArgumentParser, default: Any) -> None:
+    p.add_argument("--profile", "-p", metavar="NAME|PATH", default=default, help="profile name")
+    p.add_argument("--json", action="store_true", default=default, help="print JSON")
+
+
+def _ctl_parser(sub: Any) -> None:
+    # the options may also follow the action (`ctl status --json`): there they default to
+    # SUPPRESS, so the action's parser keeps what was given before it
+    common = argparse.ArgumentParser(add_help=False)
+    _ctl_options(common, argparse.SUPPRESS)
+    ctl = sub.add_parser(
+        "ctl",
+        help="control the running engine of a profile (for scripts)",
+        description="Exit codes: 0 accepted, 1 rejected, 2 bad usage, 3 no engine running, "
+        "4 no answer in time.",
+    )
+    _ctl_options(ctl, None)
+    ctl.add_argument(
+        "--timeout", type=float, default=120.0, help="seconds to wait for the ack (default 120)"
+    )
+    acts = ctl.add_subparsers(dest="action", required=True, metavar="ACTION")
+    acts.add_parser("status", parents=[common], help="the engine's state, condors and P&L")
+    pause = acts.add_parser("pause", parents=[common], help="pause new entries")
+    pause.add_argument("--reason", default="operator", help="shown with the pause")
+    acts.add_parser("resume", parents=[common], help="allow new entries again")
+    acts.add_parser("flatten", parents=[common], help="pause entries and close every condor")
+    acts.add_parser("ack", parents=[common], help="acknowledge the open alerts")
+    move = acts.add_parser("move-stop", parents=[common], help="move a condor's stop")
+    move.add_argument("condor_id")
+    move.add_argument("--trigger", type=_decimal_arg, required=True, help="new stop trigger")
+    close = acts.add_parser("close", parents=[common], help="buy a condor back")
+    close.add_argument("condor_id")
+    close.add_argument("--limit", type=_decimal_arg, help="limit price (default: chase)")
+    cancel = acts.add_parser(
+        "cancel-stop", parents=[common], help="cancel a condor's stop (leaves it unprotected)"
+    )
+    cancel.add_argument("condor_id")
+    arm = acts.add_parser("arm-stops", parents=[common], help="place a condor's planned stops")
+    arm.add_argument("condor_id")
+
+
 def _sim_overrides(args: argparse.Namespace) -> list[str]:
     extra = []
     if args.speed is not None:
@@ -131,8 +203,8 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
 
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
-    with EngineLock(profile.name):  # before anything touches the journal: one engine per profile
-        summary = _run_engine(args, loaded.source, profile)
+    with EngineLock(profile.name) as lock:  # before anything touches the journal
+        summary = _run_engine(args, loaded.source, profile, lock)
     report = summary.to_json()
     logger.info(
         "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
@@ -147,8 +219,9 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run_engine(args: argparse.Namespace, source: str, profile: Any) -> Any:
+def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) -> Any:
     from condordesk.bootstrap import build_ib, build_sim
+    from condordesk.engine.control import ControlServer
     from condordesk.logs import setup_logging
     from condordesk.market.vtime import VirtualTimeEventLoop
 
@@ -179,7 +252,8 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any) -> Any:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, runtime.engine, sig)
-        return await runtime.engine.run()
+        async with ControlServer(runtime.engine, profile.name, lock=lock):
+            return await runtime.engine.run()
 
     factory = VirtualTimeEventLoop if runtime.virtual_time else None
     try:
@@ -259,6 +333,89 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    """Open the operator console: attached to the profile's running engine, or embedding one."""
+    from condordesk.consoles import choose
+
+    profile = load_profile(args.profile, _sim_overrides(args)).profile
+    open_handle, attached = choose(profile, live_confirmed=args.live, log_level=args.log_level)
+    try:
+        # imported here only: the headless path never loads textual
+        from tui import run_console  # type: ignore[attr-defined, unused-ignore]
+    except ImportError as exc:
+        print(f"condordesk: the operator console is not available: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return int(run_console(open_handle, attached=attached, profile=profile.name))
+
+
+def _ctl_command(args: argparse.Namespace) -> Any:
+    from condordesk.engine import api
+
+    make: dict[str, Any] = {
+        "pause": lambda: api.PauseEntries(origin="cli", reason=args.reason),
+        "resume": lambda: api.ResumeEntries(origin="cli"),
+        "flatten": lambda: api.FlattenAll(origin="cli"),
+        "ack": lambda: api.AcknowledgeAlerts(origin="cli"),
+        "move-stop": lambda: api.MoveStop(
+            origin="cli", condor_id=args.condor_id, trigger=args.trigger
+        ),
+        "close": lambda: api.CloseCondor(origin="cli", condor_id=args.condor_id, limit=args.limit),
+        "cancel-stop": lambda: api.CancelStop(origin="cli", condor_id=args.condor_id),
+        "arm-stops": lambda: api.ArmStops(origin="cli", condor_id=args.condor_id),
+    }
+    return make[args.action]() if args.action in make else None
+
+
+def cmd_ctl(args: argparse.Namespace) -> int:
+    """Ask the running engine of a profile for its status, or send it one command."""
+    from condordesk.ctl_view import plain_snapshot, render_status
+    from condordesk.engine import api
+    from condordesk.engine.control import attach, socket_path
+    from condordesk.runlock import engine_running
+
+    name = load_profile(args.profile, []).profile.name
+    command = _ctl_command(args)
+
+    async def talk() -> tuple[Any, Any]:
+        async with attach(name) as handle:
+            if command is None:
+                return handle, handle.snapshot()
+            async with asyncio.timeout(args.timeout):
+                return handle, await handle.submit(command)
+
+    try:
+        handle, answer = asyncio.run(talk())
+    except api.EngineUnavailable as exc:
+        if engine_running(name):
+            exc = api.EngineUnavailable(
+                f"an engine of profile {name} holds its lock but its control socket "
+                f"{socket_path(name)} does not answer ({exc})"
+            )
+        print(f"condordesk ctl: {exc}", file=sys.stderr)
+        return EXIT_NO_ENGINE
+    except TimeoutError:
+        print(
+            f"condordesk ctl: no answer within {args.timeout:g} s; the engine may still carry "
+            "the command out (check with `ctl status`)",
+            file=sys.stderr,
+        )
+        return EXIT_NO_ANSWER
+    if command is None:
+        if args.json:
+            print(json.dumps(plain_snapshot(answer, engine_pid=handle.engine_pid), indent=2))
+        else:
+            print(render_status(answer, engine_pid=handle.engine_pid))
+        return EXIT_OK
+    verb = type(command).__name__
+    if args.json:
+        print(json.dumps({"command": verb, "accepted": answer.accepted, "reason": answer.reason}))
+    elif answer.accepted:
+        print(f"accepted: {verb}")
+    else:
+        print(f"rejected: {verb}: {answer.reason}", file=sys.stderr)
+    return EXIT_OK if answer.accepted else EXIT_FAILED
+
+
 def cmd_profile(args: argparse.Namespace) -> int:
     """profile check / show / list."""
     if args.profile_command == "check":
@@ -281,23 +438,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         gateway_main(argv[1:])
         return EXIT_OK
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    commands = {
+        "journal": cmd_journal,
+        "profile": cmd_profile,
+        "reconcile": cmd_reconcile,
+        "ctl": cmd_ctl,
+        "tui": cmd_console,
+    }
     try:
-        if args.command == "journal":
-            return cmd_journal(args)
-        if args.command == "profile":
-            return cmd_profile(args)
-        if args.command == "reconcile":
-            return cmd_reconcile(args)
-        if args.autotrade:
-            return cmd_autotrade(args)
-        parser.print_help()
-        print(
-            "\nThe operator console is not part of this version yet: run with --autotrade.",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        if args.command in commands:
+            return commands[args.command](args)
+        return cmd_autotrade(args) if args.autotrade else cmd_console(args)
     except ConfigError as exc:
         print(f"condordesk: profile error: {exc}", file=sys.stderr)
         return EXIT_USAGE

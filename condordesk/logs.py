@@ -39,8 +39,10 @@ def setup_logging(
     *,
     rotation: str = "10 MB",
     retention: str = "30 days",
+    stderr: bool = True,
 ) -> None:
-    """Configure loguru for a run. Console lines carry the engine clock's ET time."""
+    """Configure loguru for a run. Console lines carry the engine clock's ET time; with
+    ``stderr=False`` (an engine embedded in a terminal console) only the file gets lines."""
 
     def stamp(record: Record) -> None:
         record["extra"]["clock"] = f"{clock.now_et():%Y-%m-%d %H:%M:%S} ET"
@@ -48,12 +50,13 @@ def setup_logging(
     logger.remove()
     logger.configure(patcher=stamp)
     under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
-    logger.add(
-        sys.stderr,
-        level=level,
-        format=_JOURNALD if under_systemd else _CONSOLE,
-        colorize=None if not under_systemd else False,
-    )
+    if stderr:
+        logger.add(
+            sys.stderr,
+            level=level,
+            format=_JOURNALD if under_systemd else _CONSOLE,
+            colorize=None if not under_systemd else False,
+        )
     if log_file is not None:
         logger.add(
             log_file,
