@@ -10,6 +10,13 @@ In both, the SimBroker is the exchange: same seeded calm market, same accelerate
 on the real event loop. Tests turn its fault knobs (``reject_next``, ``gap``,
 ``set_greeks_missing``) and may read the truth from it; they talk to the broker under test
 through the :class:`~condordesk.broker.base.Broker` port only, and wait on conditions.
+
+Where the adapters legitimately differ the tests assert the contract, not the accident:
+``place_order`` over IB returns once IB acknowledged the order, so its first report may
+still be PENDING/WORKING where the simulator's is already final (the outcome is awaited as
+an event); IB has no separate "triggered" update for a stop; IB announces no
+:class:`~condordesk.broker.base.PositionsSettled` and, through ib_async, no live execution
+of a trade that has no order in the session (both are learnt by asking).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from condordesk.broker.ib import IBBroker
 from condordesk.broker.sim import SimBroker
 from condordesk.gateway import Gateway
 from condordesk.market.clock import SimClock
+from tests.contract.helpers import QUOTES_TIMEOUT_S
 from tests.support.gateway import IbErrors, ib_error_log, make_ib, running_gateway
 from tests.support.sim import MONDAY, at, make_sim
 from tests.support.waiting import Recorder
@@ -36,6 +44,9 @@ SPEED = 5.0
 """Simulated seconds per real second (ib_async paces itself in real time)."""
 REQUEST_BUDGET_REAL_S = 4.0
 """How long, in real seconds, the IB adapter waits for any one answer of the gateway."""
+ACK_BUDGET_REAL_S = 2.0
+"""How long, in real seconds, IB ``place_order`` waits for an acknowledgement or rejection
+(only waits while neither came: a loaded machine must not turn a rejection into a report)."""
 
 
 @dataclass
@@ -75,7 +86,13 @@ class Venue:
 
 
 def _ib_for(clock: SimClock, gateway: Gateway) -> IBBroker:
-    return make_ib(clock, gateway.port, request_timeout_s=REQUEST_BUDGET_REAL_S * clock.speed)
+    return make_ib(
+        clock,
+        gateway.port,
+        request_timeout_s=REQUEST_BUDGET_REAL_S * clock.speed,
+        ack_wait_s=ACK_BUDGET_REAL_S * clock.speed,
+        greeks_timeout_s=QUOTES_TIMEOUT_S,
+    )
 
 
 @asynccontextmanager

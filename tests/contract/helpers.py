@@ -23,6 +23,9 @@ ENTRY_REF = "cd:c1:entry"
 STOP_LIMIT_REF = "cd:c1:stop-limit"
 STOP_MARKET_REF = "cd:c1:stop-market"
 OCA_GROUP = "cd:c1:oca"
+QUOTES_TIMEOUT_S = 15.0
+"""Clock seconds a test lets quotes and greeks take (3 real seconds at the suite's speed: room
+for a loaded machine; quotes come back as soon as everything is in)."""
 
 
 def natural(quotes: dict[OptionContract, OptionQuote], legs: tuple[ComboLeg, ...]) -> Decimal:
@@ -51,7 +54,7 @@ async def entry_at_market(
     """A FOK entry of a condor around the spot, at the natural credit (marketable) plus
     ``extra_credit`` (a positive amount makes it unmarketable)."""
     condor = condor_around(await broker.underlying_price(), distance=distance)
-    quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
+    quotes = await broker.option_quotes(condor.contracts, timeout=QUOTES_TIMEOUT_S)
     credit = round_to_tick(-natural(quotes, condor.short_legs()), COMBO_TICK, "down")
     return condor, entry_order(condor, credit + extra_credit, ref)
 
@@ -91,7 +94,7 @@ async def stop_pair(
     backup_over: Decimal,
 ) -> tuple[OrderRequest, OrderRequest]:
     """The OCA stop pair of ``condor``, its triggers relative to the closing mark now."""
-    quotes = await broker.option_quotes(condor.contracts, timeout=5.0)
+    quotes = await broker.option_quotes(condor.contracts, timeout=QUOTES_TIMEOUT_S)
     trigger = round_to_tick(mark(quotes, closing_legs(condor)) + trigger_over, COMBO_TICK, "up")
     return stop_orders(
         condor,

@@ -8,19 +8,24 @@ from decimal import Decimal
 
 import pytest
 
-from condordesk.broker.base import ConnectionChanged
+from condordesk.broker.base import (
+    CommissionReceived,
+    ConnectionChanged,
+    ExecutionReceived,
+    OrderUpdated,
+)
 from condordesk.domain.combo import entry_order
 from condordesk.domain.options import OptionContract, Right
 from condordesk.errors import BrokerError, NotConnected, OrderRejected
 from tests.contract.conftest import Venue, open_venue
-from tests.contract.helpers import ENTRY_REF
+from tests.contract.helpers import ENTRY_REF, QUOTES_TIMEOUT_S, entry_at_market, settled
 from tests.support.gateway import IbErrors
 from tests.support.sim import ACCOUNT, MONDAY, at, condor_around
 from tests.support.waiting import Recorder, eventually
 
 SATURDAY = MONDAY + timedelta(days=5)
 PREVIOUS_FRIDAY = MONDAY - timedelta(days=3)
-SLACK_S = 1.0
+SLACK_S = 2.0
 """Clock seconds a call may overrun its budget by (event-loop latency at the test's speed)."""
 
 
@@ -88,7 +93,7 @@ async def test_the_chain_lists_strikes_for_session_days_only(venue: Venue) -> No
 async def test_quotes_carry_prices_and_fresh_greeks(venue: Venue) -> None:
     condor = condor_around(await venue.broker.underlying_price())
     bogus = OptionContract(MONDAY, Decimal("1234.5"), Right.CALL)
-    quotes = await venue.broker.option_quotes([*condor.contracts, bogus], timeout=5.0)
+    quotes = await venue.broker.option_quotes([*condor.contracts, bogus], timeout=QUOTES_TIMEOUT_S)
     assert set(quotes) == set(condor.contracts)  # an unlisted contract is left out
     truth = await venue.exchange.option_quotes(condor.contracts, timeout=0.0)
     for contract, quote in quotes.items():
@@ -109,18 +114,18 @@ async def test_quotes_carry_prices_and_fresh_greeks(venue: Venue) -> None:
 async def test_withheld_greeks_come_back_as_none(venue: Venue) -> None:
     venue.exchange.set_greeks_missing(1.0)
     condor = condor_around(await venue.broker.underlying_price())
-    quotes = await venue.broker.option_quotes(condor.contracts, timeout=2.0)
+    quotes = await venue.broker.option_quotes(condor.contracts, timeout=4.0)  # never come
     assert set(quotes) == set(condor.contracts)
     assert all(q.bid is not None and q.ask is not None for q in quotes.values())
     assert all(q.greeks is None and q.greeks_ts is None for q in quotes.values())
     venue.exchange.set_greeks_missing(0.0)
-    again = await venue.broker.option_quotes(condor.contracts, timeout=5.0)
+    again = await venue.broker.option_quotes(condor.contracts, timeout=QUOTES_TIMEOUT_S)
     assert all(q.greeks is not None for q in again.values())
 
 
 async def test_quotes_wait_no_longer_than_the_timeout(venue: Venue) -> None:
     condor = condor_around(await venue.broker.underlying_price())
-    await venue.broker.option_quotes(condor.contracts, timeout=5.0)  # contracts known
+    await venue.broker.option_quotes(condor.contracts, timeout=QUOTES_TIMEOUT_S)  # qualified
     start = venue.clock.now()
     quotes = await venue.broker.option_quotes(condor.contracts, timeout=0.2)
     waited = (venue.clock.now() - start).total_seconds()
@@ -146,3 +151,27 @@ async def test_after_the_close_the_settlement_level_is_known_and_orders_are_refu
             await v.broker.place_order(entry_order(condor, Decimal("1.00"), ENTRY_REF))
         assert info.value.order_ref == ENTRY_REF
         assert await v.broker.positions() == []
+
+
+async def test_every_event_stream_gets_every_event_from_its_start(venue: Venue) -> None:
+    broker = venue.broker
+    one, two = Recorder(broker.events()), Recorder(broker.events())
+    late: Recorder | None = None
+    try:
+        _, request = await entry_at_market(broker)
+        report = await broker.place_order(request)
+        await settled(one, report.order_id)
+        await eventually(lambda: len(one.of(CommissionReceived)) == 4)
+        await eventually(lambda: len(two.events) == len(one.events))
+        assert two.events == one.events
+        late = Recorder(broker.events())
+        _, unfillable = await entry_at_market(broker, extra_credit=Decimal("3.00"))
+        again = await broker.place_order(unfillable)
+        for rec in (one, two, late):
+            await settled(rec, again.order_id)
+        assert {e.report.order_id for e in late.of(OrderUpdated)} == {again.order_id}
+        assert late.of(ExecutionReceived) == []
+    finally:
+        for rec in (one, two, late):
+            if rec is not None:
+                await rec.stop()
