@@ -46,9 +46,9 @@ def sessions(day: date) -> tuple[datetime, datetime] | None:
     return datetime.combine(day, time(9, 30), ET), datetime.combine(day, time(16), ET)
 
 
-async def run(attempts: int) -> None:
+async def run(attempts: int, start: time) -> None:
     sim_market.STRIKE_RANGE = 0.26  # +-26% of 6000: more than 300 SPXW strikes a side
-    clock = SimClock(datetime.combine(DAY, time(9, 44, 50), ET), speed=1.0)
+    clock = SimClock(datetime.combine(DAY, start, ET), speed=1.0)
     config = SimulatorConfig(seed=3, scenario="calm", greeks_latency_s=0.0, greeks_missing_prob=0.0)
     market = SimMarket(config)
     sim = SimBroker(clock, market, sessions)
@@ -126,9 +126,17 @@ async def run(attempts: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--attempts", type=int, default=3)
+    parser.add_argument(
+        "--start",
+        type=time.fromisoformat,
+        default=time(9, 44, 50),
+        help="ET time the session starts at (default 09:44:50, ten seconds before entries "
+        "open, so the engine measures the vol ahead; 10:00 starts inside the window, as a "
+        "restarted engine does, and its first attempt needs two rounds of quotes)",
+    )
     args = parser.parse_args()
     logger.remove()
-    asyncio.run(run(args.attempts))
+    asyncio.run(run(args.attempts, args.start))
 
 
 if __name__ == "__main__":

@@ -93,9 +93,10 @@ class Entries:
     async def maybe_enter(self, session: Session, spot: Decimal, paused_reason: str | None) -> None:
         """Open a condor if the gate allows one and the market offers one."""
         now = self.clock.now()
-        if self._next_try is not None and now < self._next_try:
-            return
-        if entry_blocker(self.context(session, paused_reason)) is not None:
+        ctx = self.context(session, paused_reason)
+        blocker = entry_blocker(ctx)
+        if blocker is not None or (self._next_try is not None and now < self._next_try):
+            await self._warm_up(session, spot, ctx, blocker)
             return
         self._next_try = now + timedelta(seconds=ENTRY_RETRY_S)
         choice = await self._choose(session, spot)
@@ -110,10 +111,7 @@ class Entries:
 
     async def _choose(self, session: Session, spot_d: Decimal) -> NoTrade | CondorCandidate:
         now = self.clock.now()
-        strikes = self._strikes.get(session.day)
-        if strikes is None:
-            strikes = await self.broker.option_strikes(session.day)
-            self._strikes = {session.day: strikes}  # today's chain only
+        strikes = await self._chain(session)
         if not strikes:
             return NoTrade("no_chain", f"no SPXW strikes expire {session.day}")
         years = max((session.close - now).total_seconds(), 60.0) / SECONDS_PER_YEAR
@@ -126,6 +124,49 @@ class Entries:
         candidates = screen_contracts(strikes, session.day, spot, years, iv, self.selection)
         quotes = await self.broker.option_quotes(candidates, timeout=timeout)
         return choose_condor(quotes, session.day, spot, self.clock.now(), self.selection)
+
+    def _next_chance(
+        self, session: Session, ctx: EntryContext, blocker: str | None
+    ) -> datetime | None:
+        """When the next entry attempt may come, if only time stands in its way."""
+        if blocker is None:
+            at = self.clock.now()
+        elif blocker == "outside entry window" and ctx.now_et.time() < ctx.entry_start:
+            at = datetime.combine(session.day, ctx.entry_start, ET)
+        elif blocker == "re-entry interval not elapsed" and ctx.last_entry is not None:
+            at = ctx.last_entry + ctx.reentry_interval
+        else:
+            return None
+        if self._next_try is not None:
+            at = max(at, self._next_try)
+        return at
+
+    async def _warm_up(
+        self, session: Session, spot: Decimal, ctx: EntryContext, blocker: str | None
+    ) -> None:
+        """Measure the at-the-money vol ahead of an entry attempt that is due within two
+        cycles, when the vol in hand would be too old by then: the attempt itself then needs
+        one round of quotes instead of two."""
+        at = self._next_chance(session, ctx, blocker)
+        if at is None:
+            return
+        now = self.clock.now()
+        if at - now > timedelta(seconds=2 * self.profile.strategy.cycle_seconds):
+            return
+        if self._iv is not None and at - self._iv[0] < IV_REUSE:
+            return
+        strikes = await self._chain(session)
+        if strikes:
+            atm = min(strikes, key=lambda k: abs(k - spot))
+            await self._atm_iv(session, atm, self.profile.strategy.greeks_timeout_s)
+
+    async def _chain(self, session: Session) -> list[Decimal]:
+        """Today's SPXW strikes (asked for once a day)."""
+        strikes = self._strikes.get(session.day)
+        if strikes is None:
+            strikes = await self.broker.option_strikes(session.day)
+            self._strikes = {session.day: strikes}  # today's chain only
+        return strikes
 
     async def _atm_iv(self, session: Session, atm: Decimal, wait_s: float) -> float | None:
         """The at-the-money implied vol used to screen strikes: reused for a few minutes (it
