@@ -43,6 +43,9 @@ class LiveCondor:
     debit: Decimal | None = None
     unrealized: Decimal | None = None
     profit_target: Decimal | None = None
+    exiting: bool = False  # an exit flow (a close chase or a fired stop) is running
+    fired: list[tuple[OrderRole, str]] = field(default_factory=list)  # exit orders to settle
+    exit_refs: set[str] = field(default_factory=set)  # exit orders seen filling
     closing: tuple[ComboLeg, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +154,24 @@ def _view(condor_id: str, state: CondorState, c: IronCondor, **rest: Any) -> Con
     )
 
 
+def net_position(fills: Iterable[FillRecord]) -> dict[OptionContract, int]:
+    """Signed quantity per contract that a set of leg fills adds up to (zeros left out)."""
+    net: dict[OptionContract, int] = {}
+    for f in fills:
+        sign = 1 if f.execution.side is OrderAction.BUY else -1
+        net[f.execution.contract] = net.get(f.execution.contract, 0) + sign * f.execution.quantity
+    return {c: q for c, q in net.items() if q}
+
+
+def held_units(net: Mapping[OptionContract, int], condor: IronCondor) -> int:
+    """Whole condor units a position holds: the smallest count over the four legs, each leg
+    counted in its own direction (a leg held the other way round, or not at all, counts 0).
+
+    Exits may fill in pieces, so a condor of ``quantity`` units can be left holding fewer:
+    its stops and closing orders must cover exactly this many, never more."""
+    return min(max(condor.position_sign(c) * net.get(c, 0), 0) for c in condor.contracts)
+
+
 def signed_combo(fills: Iterable[FillRecord], quantity: int) -> Decimal:
     """Combo price per unit of a set of leg fills: BUY adds, SELL subtracts."""
     total = _D0
@@ -181,16 +202,17 @@ def realized(
 ) -> tuple[Decimal, Decimal, Decimal]:
     """(exit debit per unit, commissions, realized P&L in dollars) from a condor's fills.
 
-    ``settlement_value`` is what the condor was worth at cash settlement (None if it was
-    closed by orders before expiry)."""
+    ``settlement_value`` is what one unit was worth at cash settlement (None if the condor was
+    closed by orders before expiry); it applies to the units the fills still hold, so a condor
+    partly closed by orders and partly settled gets both."""
     fills = list(fills)
     qty = condor.quantity
     entry = [f for f in fills if role_of(f) is OrderRole.ENTRY]
     exits = [f for f in fills if role_of(f) is not OrderRole.ENTRY]
-    credit = -signed_combo(entry, qty) if entry else _D0
-    exit_debit = signed_combo(exits, qty) if exits else _D0
+    received = -signed_combo(entry, 1) if entry else _D0  # the credit of every unit
+    paid = signed_combo(exits, 1) if exits else _D0  # every exit piece's debit
     if settlement_value is not None:
-        exit_debit += settlement_value
+        paid += settlement_value * held_units(net_position(fills), condor)
     commissions = sum((f.commission or _D0 for f in fills), _D0)
-    pnl = (credit - exit_debit) * MULTIPLIER * qty - commissions
-    return exit_debit, commissions, pnl
+    pnl = (received - paid) * MULTIPLIER - commissions
+    return paid / qty, commissions, pnl

@@ -1,5 +1,11 @@
 """The order desk: opens condors, protects them with OCA stops, closes them, and applies
 broker events to the journal. Every order is journaled as an intent before it leaves.
+
+Exit orders (closes and stops) may fill in pieces. The journal's fills, keyed by exec id, say
+how many condor units are still held (:meth:`Desk.units`); stops and closes are sized to that.
+One exit flow per condor at a time settles every exit order that filled (waits for it to end,
+cancels what is left of it after the fill timeout, waits for its executions), buys back what is
+still held, and protects with a stop pair of the right size whatever it could not buy back.
 """
 
 from __future__ import annotations
@@ -23,11 +29,10 @@ from condordesk.broker.base import (
     OrderUpdated,
     PositionsSettled,
 )
-from condordesk.domain.combo import close_order, entry_order, stop_orders
-from condordesk.domain.condor import CondorState, ExitReason, check_transition
+from condordesk.domain.combo import entry_order, stop_orders
+from condordesk.domain.condor import CondorState, ExitReason, IronCondor, check_transition
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
-    OrderAction,
     OrderReport,
     OrderRequest,
     OrderRole,
@@ -35,10 +40,19 @@ from condordesk.domain.orders import (
     order_ref,
     parse_order_ref,
 )
-from condordesk.domain.prices import COMBO_TICK, MULTIPLIER, round_to_tick
+from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine import api
-from condordesk.engine.book import LiveCondor, entry_fills_complete, realized, role_of, signed_combo
+from condordesk.engine.book import (
+    LiveCondor,
+    entry_fills_complete,
+    held_units,
+    net_position,
+    realized,
+    role_of,
+    signed_combo,
+)
 from condordesk.engine.bus import EventBus
+from condordesk.engine.exits import STOP_EXITS, ExitFlows
 from condordesk.engine.orders import OrderTracker
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.market.clock import Clock
@@ -46,10 +60,6 @@ from condordesk.risk.rules import RiskRules, stop_plan
 from condordesk.store.journal import Journal, StopRecord
 
 _D0 = Decimal(0)
-_STOP_ROLES = {
-    OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT,
-    OrderRole.STOP_MARKET: ExitReason.STOP_MARKET,
-}
 
 
 Checkpoint = Callable[[str], Awaitable[None]]
@@ -61,9 +71,9 @@ async def _no_checkpoint(step: str) -> None:
     return None
 
 
-def _state(live: LiveCondor) -> CondorState:
-    """The condor's state now (a call, so type checkers do not assume it is unchanged)."""
-    return live.state
+def _resized(live: LiveCondor, units: int) -> IronCondor:
+    """The condor as ``units`` units (what is left of it after a partial exit)."""
+    return dataclasses.replace(live.condor, quantity=units)
 
 
 class Desk:
@@ -93,7 +103,7 @@ class Desk:
         self.live: dict[str, LiveCondor] = {}
         self.connected = False
         self.reconnected = False
-        self._alert = alert
+        self.alert = alert
         self._pause = pause
         self._tasks: set[asyncio.Task[None]] = set()
         self._fills_arrived = asyncio.Event()
@@ -101,20 +111,23 @@ class Desk:
         self._applied: set[str] = set()  # exec ids applied by this desk
         self._commissioned: set[str] = set()  # exec ids whose commission is journaled
         self.checkpoint: Checkpoint = _no_checkpoint
+        self.exits = ExitFlows(self)
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _spawn(self, coro: object) -> None:
+    def spawn(self, coro: object) -> None:
+        """Run ``coro`` in the background (awaited by :meth:`drain`)."""
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None:
+    def set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None:
+        """Move ``live`` to ``state`` (a legal transition) and journal it with ``fields``."""
         check_transition(live.state, state)
         live.state = state
         self.journal.update_condor(live.id, state=state, **fields)
 
-    async def _send(
+    async def send(
         self, live: LiveCondor, role: OrderRole, request: OrderRequest
     ) -> OrderReport | None:
         """Journal the intent, send, record the ack. None when the broker refused it."""
@@ -151,8 +164,10 @@ class Desk:
 
     def apply_report(self, report: OrderReport) -> None:
         """Record an order report in the tracker and the journal (never backwards)."""
-        if not self.tracker.update(report):
+        recorded = self.tracker.update(report)
+        if recorded is None:
             return
+        report = recorded
         self.journal.update_order(
             report.order_ref,
             status=report.status.value,
@@ -169,7 +184,7 @@ class Desk:
     async def open_condor(self, live: LiveCondor, credit: Decimal) -> None:
         """Send the FOK entry, verify it within the fill timeout, then place the stops."""
         ref = order_ref(live.id, OrderRole.ENTRY)
-        report = await self._send(live, OrderRole.ENTRY, entry_order(live.condor, credit, ref))
+        report = await self.send(live, OrderRole.ENTRY, entry_order(live.condor, credit, ref))
         if report is None:
             self.entry_failed(live, "entry order rejected")
             return
@@ -184,7 +199,7 @@ class Desk:
         elif not any_fill and final is not None and final.status is not OrderStatus.FILLED:
             self.entry_failed(live, final.reason or final.status.value)
         else:
-            self._alert(
+            self.alert(
                 "critical",
                 "entry_unresolved",
                 f"condor {live.id}: entry {ref} ended {final.status if final else 'unknown'} "
@@ -205,9 +220,13 @@ class Desk:
             any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
             if complete or self.clock.now() >= deadline:
                 return any_fill, complete
-            self._fills_arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(1.0))
+            await self.new_fills(1.0)
+
+    async def new_fills(self, seconds: float) -> None:
+        """Wait until an execution is journaled, at most ``seconds`` clock seconds."""
+        self._fills_arrived.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(seconds))
 
     async def sync_executions(self) -> int:
         """Apply the broker's list of today's executions (idempotent); returns how many were new."""
@@ -224,7 +243,7 @@ class Desk:
 
     def entry_failed(self, live: LiveCondor, reason: str) -> None:
         """The entry did not fill: the condor is cancelled, nothing is held."""
-        self._set_state(
+        self.set_state(
             live,
             CondorState.CANCELLED,
             exit_reason=ExitReason.NOT_FILLED,
@@ -243,7 +262,7 @@ class Desk:
         entry = [f for f in self.journal.fills(live.id) if role_of(f) is OrderRole.ENTRY]
         credit = -signed_combo(entry, live.condor.quantity)
         live.credit, live.opened = credit, self.clock.now()
-        self._set_state(live, CondorState.OPEN, credit=credit, opened_ts=live.opened)
+        self.set_state(live, CondorState.OPEN, credit=credit, opened_ts=live.opened)
         self.bus.publish(
             api.CondorOpened(
                 condor_id=live.id,
@@ -264,6 +283,15 @@ class Desk:
     async def place_stops(self, live: LiveCondor, trigger: Decimal | None = None) -> bool:
         """Place (or replace) the OCA stop pair and verify it at the broker."""
         assert live.credit is not None
+        units = self.units(live)
+        if units < 1:
+            self.alert(
+                "critical",
+                "position_mismatch",
+                f"condor {live.id}: no whole unit is held to protect; check the broker",
+            )
+            return False
+        sized = live.condor if units == live.condor.quantity else _resized(live, units)
         plan = stop_plan(live.credit, self.rules)
         if trigger is not None:
             plan = dataclasses.replace(
@@ -276,7 +304,7 @@ class Desk:
             live.stop_generation += 1
             gen = live.stop_generation
             primary, backup = stop_orders(
-                live.condor,
+                sized,
                 trigger=plan.trigger,
                 limit=plan.limit,
                 backup_trigger=plan.backup_trigger,
@@ -306,8 +334,8 @@ class Desk:
                 )
             live.stop, live.stop_state = plan, "placed"
             reports = [
-                await self._send(live, OrderRole.STOP_LIMIT, primary),
-                await self._send(live, OrderRole.STOP_MARKET, backup),
+                await self.send(live, OrderRole.STOP_LIMIT, primary),
+                await self.send(live, OrderRole.STOP_MARKET, backup),
             ]
             live.stop_order_ids = [r.order_id for r in reports if r is not None]
             self.bus.publish(
@@ -323,16 +351,18 @@ class Desk:
                 return True
             logger.error("stops of {} not verified (attempt {})", live.id, attempt)
             await self.cancel_stops(live, "replacing unverified stops")
-        self._alert(
+        self.alert(
             "critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it"
         )
-        self._spawn(self.close(live, ExitReason.PROTECTION_FAILED))
+        self.spawn(self.close(live, ExitReason.PROTECTION_FAILED))
         return False
 
     async def verify_stops(self, live: LiveCondor) -> bool:
-        """True when both stop orders are working at the broker with the planned prices."""
+        """True when both stop orders are working at the broker with the planned prices, for
+        the units still held."""
         if live.stop is None or live.state is not CondorState.OPEN:
             return False
+        units = self.units(live)
         gen = live.stop_generation
         want = {
             order_ref(live.id, OrderRole.STOP_LIMIT, gen): (live.stop.trigger, live.stop.limit),
@@ -347,10 +377,10 @@ class Desk:
             ):
                 stop_px, limit_px = want[rep.order_ref]
                 ok = (
-                    rep.request.quantity == live.condor.quantity
+                    rep.request.quantity == units
                     and rep.request.stop_price == stop_px
                     and rep.request.limit_price == limit_px
-                    and rep.remaining == live.condor.quantity
+                    and rep.remaining == units
                 )
                 seen += ok
         if seen == len(want):
@@ -364,7 +394,7 @@ class Desk:
     async def cancel_stops(self, live: LiveCondor, reason: str) -> None:
         """Cancel the working orders of the current stop pair."""
         for rec in self.journal.orders(live.id, working_only=True):
-            if rec.role in _STOP_ROLES and rec.order_id is not None:
+            if rec.role in STOP_EXITS and rec.order_id is not None:
                 await self.cancel(rec.order_id)
         live.stop_state = "cancelled"
         self.journal.update_stop(live.oca_group, "cancelled")
@@ -379,6 +409,10 @@ class Desk:
 
     # -- closing --------------------------------------------------------------------------
 
+    def units(self, live: LiveCondor) -> int:
+        """Whole condor units the journaled fills still hold (what stops and closes cover)."""
+        return held_units(net_position(self.journal.fills(live.id)), live.condor)
+
     async def close(
         self,
         live: LiveCondor,
@@ -386,108 +420,19 @@ class Desk:
         limit: Decimal | None = None,
         cap: Decimal | None = None,
     ) -> bool:
-        """Buy the condor back; the closing order joins the stops' OCA group so that only
-        one of them can fill. At ``limit`` if given (one try); otherwise chase from the mid
-        towards the natural price a tick per try, never paying more than ``cap``."""
-        if live.state is not CondorState.OPEN:
-            return False
-        live.close_reason = reason
-        self._set_state(live, CondorState.CLOSING, exit_reason=reason)
-        tries = 1 if limit is not None else self.chase_ticks + 1
-        last_price: Decimal | None = None
-        for attempt in range(tries):
-            price = limit if limit is not None else await self._closing_price(live, attempt)
-            if price is not None and cap is not None:
-                price = min(price, cap)
-            if price is None or (attempt and cap is not None and price == last_price):
-                break
-            last_price = price
-            live.close_generation += 1
-            ref = order_ref(live.id, OrderRole.CLOSE, live.close_generation)
-            request = dataclasses.replace(
-                close_order(live.condor, price, ref), oca_group=live.oca_group
-            )
-            self.bus.publish(api.CondorClosing(condor_id=live.id, reason=reason.value, limit=price))
-            report = await self._send(live, OrderRole.CLOSE, request)
-            if report is None:
-                continue
-            final = await self.tracker.wait_done(ref, self.fill_timeout_s)
-            if final is None:
-                await self.cancel(report.order_id)
-                final = await self.tracker.wait_done(ref, self.fill_timeout_s)
-            if final is None or final.status is OrderStatus.FILLED or final.filled:
-                # filled, partly filled or unknown: never send another close on top of it
-                await self.complete_exit(live, reason, ref)
-                break
-            if _state(live) is CondorState.CLOSED or not self.holds(live):
-                break  # a stop filled meanwhile (OCA cancelled our close)
-        if _state(live) is CondorState.CLOSING and self.holds(live):
-            self.reopen(live)
-            self._alert(
-                "warning",
-                "close_failed",
-                f"condor {live.id}: could not close ({reason.value}); stops stay working",
-            )
-        return _state(live) is CondorState.CLOSED
+        """Buy the condor back (see :meth:`ExitFlows.close`); True once it is closed."""
+        return await self.exits.close(live, reason, limit, cap)
 
     def reopen(self, live: LiveCondor) -> None:
-        """A close that did not happen: the condor is open again (its stops kept working)."""
-        self._set_state(live, CondorState.OPEN, exit_reason=None)
+        """A close that did not happen: the condor is open again (its stops kept working).
+        Not while this desk's own exit flow for it runs: that flow decides."""
+        if live.exiting:
+            return
+        self.set_state(live, CondorState.OPEN, exit_reason=None)
 
     def holds(self, live: LiveCondor) -> bool:
         """True while the journaled fills leave any leg of the condor held."""
-        net: dict[OptionContract, int] = {}
-        for f in self.journal.fills(live.id):
-            sign = 1 if f.execution.side is OrderAction.BUY else -1
-            net[f.execution.contract] = (
-                net.get(f.execution.contract, 0) + sign * f.execution.quantity
-            )
-        return any(net.values())
-
-    async def complete_exit(self, live: LiveCondor, reason: ExitReason, ref: str) -> None:
-        """An exit order filled: wait for its executions (asking the broker too), then journal
-        the exit. Safe to call from several places at once."""
-        want = live.condor.quantity * 4
-        deadline = self.clock.now() + timedelta(seconds=self.fill_timeout_s)
-        while sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref)) < want:
-            if self.clock.now() >= deadline:
-                self._alert(
-                    "critical",
-                    "fills_missing",
-                    f"condor {live.id}: {ref} filled but its executions did not all arrive",
-                )
-                break
-            await self.sync_executions()
-            if (
-                sum(f.execution.quantity for f in self.journal.fills(live.id, order_ref=ref))
-                >= want
-            ):
-                break
-            self._fills_arrived.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._fills_arrived.wait(), self.clock.loop_seconds(1.0))
-        if self.holds(live):
-            self._alert(
-                "critical",
-                "position_mismatch",
-                f"condor {live.id}: {ref} filled but legs are still held; check the broker",
-            )
-        self.finish(live, reason)
-
-    async def _closing_price(self, live: LiveCondor, attempt: int) -> Decimal | None:
-        """Chase from the mid towards the natural price a tick per attempt; the last attempt
-        pays a tick over the natural price so that it fills."""
-        quotes = await self.broker.option_quotes(live.condor.contracts, timeout=5.0)
-        prices = live.closing_prices(quotes)
-        if prices is None:
-            logger.warning("no quotes to price the close of {}", live.id)
-            return None
-        mid, natural = prices
-        top = round_to_tick(natural, COMBO_TICK, "up") + COMBO_TICK
-        start = max(round_to_tick(mid, COMBO_TICK, "up"), COMBO_TICK)
-        if attempt >= self.chase_ticks:
-            return max(top, start)
-        return min(start + COMBO_TICK * attempt, top)
+        return bool(net_position(self.journal.fills(live.id)))
 
     def finish(
         self,
@@ -524,7 +469,7 @@ class Desk:
             )
         )
         logger.info("closed {} ({}) exit {} P&L {}", live.id, reason.value, exit_debit, pnl)
-        self._spawn(self._sweep(live.id))
+        self.spawn(self._sweep(live.id))
 
     async def _sweep(self, condor_id: str) -> None:
         """After a condor closes, make sure none of its orders is left working."""
@@ -594,35 +539,26 @@ class Desk:
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)
         parsed = parse_order_ref(report.order_ref)
-        key = (report.order_ref, report.status)
-        if parsed is None or key in self._handled:
-            return  # not ours, or already handled
-        self._handled.add(key)
+        if parsed is None:
+            return  # not ours
         condor_id, role, _gen = parsed
+        live = self.live.get(condor_id)
+        if live is not None and role is not OrderRole.ENTRY and report.filled > 0:
+            self.exits.on_exit_fill(live, role, report)
+        key = (report.order_ref, report.status)
+        if key in self._handled:
+            return  # already handled
+        self._handled.add(key)
         if report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
             self.bus.publish(
                 api.OrderCancelled(
                     condor_id=condor_id, order_ref=report.order_ref, reason=report.reason
                 )
             )
-        live = self.live.get(condor_id)
-        if live is None:
-            return
-        if report.status is OrderStatus.FILLED and role in _STOP_ROLES:
-            live.stop_state = "triggered"
-            self.journal.update_stop(live.oca_group, "triggered")
-            self.bus.publish(
-                api.StopTriggered(
-                    condor_id=live.id, role=role.value, price=report.avg_fill_price or _D0
-                )
-            )
-            self._spawn(self.complete_exit(live, _STOP_ROLES[role], report.order_ref))
-        elif report.status is OrderStatus.FILLED and role is OrderRole.CLOSE:
-            reason = live.close_reason or ExitReason.MANUAL
-            self._spawn(self.complete_exit(live, reason, report.order_ref))
-        elif (
-            report.status is OrderStatus.CANCELLED
-            and role in _STOP_ROLES
+        if (
+            live is not None
+            and report.status is OrderStatus.CANCELLED
+            and role in STOP_EXITS
             and report.order_ref == order_ref(live.id, role, live.stop_generation)
             and live.state is CondorState.OPEN
         ):
@@ -641,7 +577,7 @@ class Desk:
             return
         mark, debit = prices
         live.mark, live.debit = mark, debit
-        live.unrealized = (live.credit - mark) * MULTIPLIER * live.condor.quantity
+        live.unrealized = (live.credit - mark) * MULTIPLIER * self.units(live)
         self.bus.publish(
             api.CondorMarked(
                 condor_id=live.id, spot=spot, mark=mark, debit=debit, unrealized_pnl=live.unrealized

@@ -31,6 +31,7 @@ from condordesk.domain.orders import (
     order_ref,
     parse_order_ref,
 )
+from condordesk.engine.book import held_units
 from condordesk.store.journal import CondorRecord, Journal, OrderRecord
 
 Severity = Literal["info", "warning", "critical"]
@@ -522,7 +523,8 @@ def _unexplained(
 
 
 def _stops(ctx: _Context, rec: CondorRecord) -> None:
-    """The stop invariant: exactly one working OCA pair with the right quantity and prices."""
+    """The stop invariant: exactly one working OCA pair with the right quantity (the units
+    still held) and prices."""
     stops = ctx.journal.stops(rec.id)
     current = stops[-1] if stops else None
     ours = [
@@ -534,6 +536,7 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
         and not o.status.is_done
     ]
     ok = False
+    units = held_units(_net(ctx.fills.get(rec.id, [])), rec.condor)  # fewer after a partial exit
     if current is not None:
         pair = {
             o.order_ref: o for o in ours if o.order_ref in (current.limit_ref, current.market_ref)
@@ -544,7 +547,7 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
             and mkt is not None
             and lim.request is not None
             and mkt.request is not None
-            and lim.remaining == rec.condor.quantity == mkt.remaining
+            and lim.remaining == units == mkt.remaining
             and lim.request.stop_price == current.trigger
             and lim.request.limit_price == current.limit_price
             and mkt.request.stop_price == current.backup_trigger
