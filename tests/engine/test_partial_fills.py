@@ -4,6 +4,7 @@ unprotected or orphaned."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -221,6 +222,41 @@ def test_a_stop_limit_stuck_after_its_first_piece_is_cancelled_and_the_rest_clos
     waited = (closed.ts - triggered[0].ts).total_seconds()  # type: ignore[operator]
     assert waited < 120  # the rest was closed at once, not after the hour the piece needed
     assert len(out.of(api.StopPlaced)) == 1
+    assert closed.realized_pnl == expected_pnl(out, cid)
+    no_bad_alerts(out)
+    assert_flat(out.runtime)
+
+
+def test_a_stop_that_fires_in_pieces_during_a_close_chase_takes_over_the_exit(
+    tmp_path: Path,
+) -> None:
+    """A close chase rests at the mid when SPX gaps through the stops: the stop-market's first
+    piece cancels the close (same OCA group), its second piece never comes, and the one flow
+    cancels it and buys back the last unit; nothing is bought back twice."""
+
+    async def chase_then_gap(rt: Runtime) -> None:
+        cid = await protected(rt)
+        sim(rt).partial_fills(count=1, pieces=2, interval_s=3600)
+        closing = asyncio.ensure_future(
+            rt.engine.submit(api.CloseCondor(condor_id=cid, origin="test"))
+        )
+        await until(rt, lambda: bool(rt.journal.orders(cid)[-1].role is OrderRole.CLOSE), 1.0)
+        sim(rt).gap(_through_the_short_put(rt, cid))
+        await closing
+        await until(rt, lambda: cid not in rt.engine.desk.live)
+        rt.engine.request_stop()
+
+    out = run_engine(TWO_LOTS, tmp_path, chase_then_gap)
+    (closed,) = out.of(api.CondorClosed)
+    cid = closed.condor_id
+    assert closed.reason == "stop_market"
+    (stop,) = orders_of(out, cid, OrderRole.STOP_MARKET)
+    assert (stop.status, stop.filled) == (OrderStatus.CANCELLED, 1)
+    closes = orders_of(out, cid, OrderRole.CLOSE)
+    assert closes[0].filled == 0 and closes[0].status == OrderStatus.CANCELLED
+    assert sum(c.filled for c in closes) == 1  # the one unit the stop left
+    exits = [f for f in out.runtime.journal.fills(cid) if role(f) is not OrderRole.ENTRY]
+    assert sum(f.execution.quantity for f in exits) == 4 * LOTS
     assert closed.realized_pnl == expected_pnl(out, cid)
     no_bad_alerts(out)
     assert_flat(out.runtime)
