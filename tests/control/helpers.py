@@ -69,7 +69,8 @@ def serve(
 ) -> Runtime:
     """Run an engine on the simulator (virtual time) serving its control socket, as
     ``--autotrade`` does, with ``console`` beside it (for at most ``within`` simulated
-    seconds); when the console is done the engine is asked to stop. Returns the runtime (its journal still open) for a look afterwards."""
+    seconds); when the console is done the engine is asked to stop. Returns the runtime (its
+    journal still open) for a look afterwards."""
     rt = build_sim(profile, journal_path=tmp_path / "journal.sqlite3")
 
     async def main() -> None:

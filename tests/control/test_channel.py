@@ -54,7 +54,10 @@ def test_two_consoles_share_one_engine_its_snapshot_its_events_and_each_others_c
             b = gui.events(since=gui.snapshot().seq)
             ack = await tui.submit(api.PauseEntries(origin="tui", reason="lunch"))
             assert ack == api.Ack(True)
-            seen_a, seen_b = await next_of(a, api.EntriesPaused), await next_of(b, api.EntriesPaused)
+            seen_a, seen_b = (
+                await next_of(a, api.EntriesPaused),
+                await next_of(b, api.EntriesPaused),
+            )
             assert seen_a == seen_b and seen_a.origin == "tui" and seen_a.reason == "lunch"
 
             refused = await gui.submit(

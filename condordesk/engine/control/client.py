@@ -125,10 +125,12 @@ class AttachedHandle:
                 ) from exc
             except (OSError, ValueError) as exc:
                 raise api.EngineUnavailable(f"the engine at {path} sent no hello: {exc}") from exc
-            hello = _check_hello(msg, path, profile)
-            return cls(reader, writer, hello, path)
-        except BaseException:
+            return cls(reader, writer, _check_hello(msg, path, profile), path)
+        except BaseException as exc:
             writer.close()
+            if isinstance(exc, Exception):  # not when cancelled
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
             raise
 
     # -- EngineHandle ---------------------------------------------------------------------
