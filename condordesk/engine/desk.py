@@ -110,6 +110,7 @@ class Desk:
         self._handled: set[tuple[str, OrderStatus]] = set()
         self._applied: set[str] = set()  # exec ids applied by this desk
         self._commissioned: set[str] = set()  # exec ids whose commission is journaled
+        self._units: dict[str, int] = {}  # units held per condor, until its next fill
         self.checkpoint: Checkpoint = _no_checkpoint
         self.exits = ExitFlows(self)
 
@@ -410,8 +411,13 @@ class Desk:
     # -- closing --------------------------------------------------------------------------
 
     def units(self, live: LiveCondor) -> int:
-        """Whole condor units the journaled fills still hold (what stops and closes cover)."""
-        return held_units(net_position(self.journal.fills(live.id)), live.condor)
+        """Whole condor units the journaled fills still hold (what stops and closes cover);
+        computed once per new fill of the condor (marks ask on every cycle)."""
+        units = self._units.get(live.id)
+        if units is None:
+            units = held_units(net_position(self.journal.fills(live.id)), live.condor)
+            self._units[live.id] = units
+        return units
 
     async def close(
         self,
@@ -459,6 +465,7 @@ class Desk:
             **({"note": note} if note else {}),
         )
         self.live.pop(live.id, None)
+        self._units.pop(live.id, None)
         self.bus.publish(
             api.CondorClosed(
                 condor_id=live.id,
@@ -522,6 +529,7 @@ class Desk:
         condor_id = parsed[0] if parsed else None
         if not self.journal.record_fill(e, condor_id):
             return False  # a replay
+        self._units.pop(condor_id or "", None)
         self._fills_arrived.set()
         self.bus.publish(
             api.FillRecorded(
