@@ -291,7 +291,8 @@ def test_a_close_that_cannot_finish_leaves_the_rest_protected(tmp_path: Path) ->
     }
     placed = out.of(api.StopPlaced)
     assert len(placed) == 2  # the first pair (OCA-cancelled by the close) and the re-armed one
-    assert not [r for r in out.of(api.ReconcileCompleted) if r.seq > placed[1].seq and r.findings]
+    late = [a.code for a in out.of(api.AlertRaised) if a.seq > placed[1].seq]
+    assert "stop_missing" not in late  # reconciliation is content with stops of one unit
     alerts = [a.code for a in out.of(api.AlertRaised)]
     assert "close_incomplete" in alerts
     no_bad_alerts(out)
