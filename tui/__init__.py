@@ -1,0 +1,32 @@
+"""The Textual operator console.
+
+:func:`run_console` is what the CLI calls; :class:`ConsoleApp` runs over any
+:class:`~condordesk.engine.api.EngineHandle` (embedded engine, attach-mode client, or a
+test's fake). This package imports only ``condordesk.engine.api``, ``condordesk.domain``,
+``condordesk.config`` and textual.
+"""
+
+from __future__ import annotations
+
+from tui.app import ConsoleApp, OpenHandle
+
+
+def run_console(open_handle: OpenHandle, *, attached: bool, profile: str) -> int:
+    """Run the console in this terminal until the operator quits; returns the exit code.
+
+    Args:
+        open_handle: returns an async context manager entered inside the app's running
+            loop: for an embedded engine entering it starts the engine and leaving it stops
+            it; for an attached engine it connects (raising
+            :class:`~condordesk.engine.api.EngineUnavailable` when it cannot), and the
+            console enters it again after the engine was lost.
+        attached: True when the engine runs in another process (quitting leaves it
+            trading); False for an embedded engine (quitting stops it, after a confirmation).
+        profile: the profile name, shown until the engine reports its own.
+    """
+    app = ConsoleApp(open_handle, attached=attached, profile=profile, handle_signals=True)
+    app.run()
+    return app.return_code if app.return_code is not None else 0
+
+
+__all__ = ["ConsoleApp", "OpenHandle", "run_console"]

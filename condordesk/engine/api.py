@@ -381,8 +381,34 @@ class CondorView:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionGreeks:
+    """Net greeks of a position in dollars: ``delta`` per SPX point, ``gamma`` the change of
+    that delta per point, ``theta`` per calendar day, ``vega`` per volatility point."""
+
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+
+
+@dataclass(frozen=True, slots=True)
+class PnlPoint:
+    """Today's P&L (realized plus open marks, dollars) at one moment (a sparkline point)."""
+
+    ts: datetime
+    pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
-    """The whole engine state a console needs, as of event ``seq``."""
+    """The whole engine state a console needs, as of event ``seq``.
+
+    ``expected_move`` is the day's expected SPX move in points (from the at-the-money implied
+    vol over the session; None until measured); ``greeks`` the net greeks of the open condors
+    (None without fresh greeks for every leg); ``next_event`` / ``next_event_at`` what the
+    schedule does next; ``pnl_history`` today's P&L sampled through the day; ``recent`` the
+    latest journaled events (fills, orders, alerts, commands) for a console's lists and log.
+    """
 
     seq: int
     ts: datetime
@@ -398,6 +424,12 @@ class Snapshot:
     realized_pnl: Decimal = Decimal(0)
     unrealized_pnl: Decimal = Decimal(0)
     open_alerts: list[str] = field(default_factory=list)
+    expected_move: Decimal | None = None
+    greeks: PositionGreeks | None = None
+    next_event: str = ""
+    next_event_at: datetime | None = None
+    pnl_history: list[PnlPoint] = field(default_factory=list)
+    recent: list[Event] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -405,6 +437,21 @@ class Resync(Event):
     """Sent to a subscriber that fell behind: replace everything with ``snapshot``."""
 
     snapshot: Snapshot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketUpdated(Event):
+    """After each trading cycle: SPX, the day's expected move, the net greeks, what the
+    schedule does next, and the live condors as they stand (transient: coalesced, not
+    journaled). A console that missed a condor change converges on the next one."""
+
+    transient: ClassVar[bool] = True
+    spot: Decimal
+    expected_move: Decimal | None
+    greeks: PositionGreeks | None
+    next_event: str
+    next_event_at: datetime | None
+    condors: list[CondorView] = field(default_factory=list)
 
 
 class EngineUnavailable(Exception):
@@ -465,6 +512,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CommandReceived,
         ReconcileCompleted,
         Resync,
+        MarketUpdated,
     )
 }
 COMMAND_TYPES: dict[str, type[Command]] = {
@@ -480,7 +528,9 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         AcknowledgeAlerts,
     )
 }
-_NESTED: dict[str, type[Any]] = {"Snapshot": Snapshot, "CondorView": CondorView}
+_NESTED: dict[str, type[Any]] = {
+    cls.__name__: cls for cls in (Snapshot, CondorView, PositionGreeks, PnlPoint)
+}
 
 
 def to_wire(obj: Any) -> Any:

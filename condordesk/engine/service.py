@@ -23,10 +23,11 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
+from condordesk.engine.outlook import Outlook, day_schedule, next_event
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
 from condordesk.engine.repair import repair
 from condordesk.engine.summary import RunSummary
-from condordesk.errors import BrokerError, CondordeskError
+from condordesk.errors import BrokerError, CalendarError, CondordeskError
 from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET, Clock
 from condordesk.risk.rules import (
@@ -44,6 +45,8 @@ _D0 = Decimal(0)
 SETTLEMENT_GRACE_S = 900.0
 PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
 _PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
+RECENT_EVENTS = 150
+"""Journaled events a snapshot carries for a console's lists and log."""
 
 
 def risk_rules(profile: Profile) -> RiskRules:
@@ -129,6 +132,7 @@ class Engine:
         self.known_findings: set[str] = set()  # keys of the last reconciliation's findings
         self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
         self._daily_loss_hit = False
+        self.outlook = Outlook()  # figures for consoles (expected move, greeks, P&L trail)
 
     # -- EngineHandle ---------------------------------------------------------------------
 
@@ -140,6 +144,7 @@ class Engine:
             done = [r for r in self.journal.condors(day=self.day) if not r.state.is_live]
             views = [record_view(r) for r in done] + views
             realized = sum((r.realized_pnl or _D0 for r in done), _D0)
+        coming = self._next_event()
         return api.Snapshot(
             seq=self.bus.seq,
             ts=self.clock.now(),
@@ -155,6 +160,61 @@ class Engine:
             realized_pnl=realized,
             unrealized_pnl=self.desk.unrealized_total(),
             open_alerts=list(self.open_alerts),
+            expected_move=self.outlook.expected_move if self.day is not None else None,
+            greeks=self._net_greeks(),
+            next_event=coming[0] if coming else "",
+            next_event_at=coming[1] if coming else None,
+            pnl_history=list(self.outlook.trail.points),
+            recent=self._recent_events(),
+        )
+
+    def _net_greeks(self) -> api.PositionGreeks | None:
+        held = (CondorState.OPEN, CondorState.CLOSING)
+        return self.outlook.net(lc.id for lc in self.desk.live.values() if lc.state in held)
+
+    def _next_event(self) -> tuple[str, datetime] | None:
+        """What the schedule does next (the day's reset, the open, the entry window, expiry
+        safety, the close)."""
+        now = self.clock.now()
+        try:
+            session = self.calendar.next_session(now)
+        except CalendarError:
+            return None
+        schedule = day_schedule(
+            session,
+            reset_time=self.profile.schedule.reset_time,
+            entry_start=self.profile.strategy.entry_start,
+            entry_end=self.entries.context(session, None).entry_end,
+            expiry_safety_time=self.profile.risk.expiry_safety_time,
+        )
+        return next_event(now, schedule)
+
+    def _recent_events(self) -> list[api.Event]:
+        """The latest journaled events (a late console's lists and log start from these)."""
+        rows = self.journal.events(since=max(0, self.bus.seq - 10 * RECENT_EVENTS), limit=10_000)
+        return [api.from_wire(payload) for *_, payload in rows[-RECENT_EVENTS:]]
+
+    def _publish_market(self, session: Session) -> None:
+        """After a cycle: SPX, the day's expected move, net greeks, the next scheduled event
+        and the live condors, for consoles (transient); one P&L sample a minute."""
+        if self.spot is None:
+            return
+        screen_iv = self.entries._iv  # the entries' at-the-money vol, when measured
+        self.outlook.note_atm_iv(session, self.spot, screen_iv[1] if screen_iv else None)
+        now = self.clock.now()
+        self.outlook.trail.sample(
+            session.day, now, self._realized_today + self.desk.unrealized_total()
+        )
+        coming = self._next_event()
+        self.bus.publish(
+            api.MarketUpdated(
+                spot=self.spot,
+                expected_move=self.outlook.expected_move,
+                greeks=self._net_greeks(),
+                next_event=coming[0] if coming else "",
+                next_event_at=coming[1] if coming else None,
+                condors=[lc.view() for lc in self.desk.live.values()],
+            )
         )
 
     def events(self, since: int = 0) -> AsyncIterator[api.Event]:
@@ -429,6 +489,7 @@ class Engine:
                 await self.entries.maybe_enter(session, self.spot, self.paused_reason)
         except BrokerError as exc:
             self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
+        self._publish_market(session)
 
     async def _monitor(self, live: LiveCondor, session: Session) -> None:
         if self.spot is None or live.credit is None or live.opened is None:
@@ -437,6 +498,7 @@ class Engine:
             live.condor.contracts, timeout=self.profile.strategy.greeks_timeout_s
         )
         self.desk.mark(live, quotes, self.spot)
+        self.outlook.note_quotes(live.id, live.condor, quotes)
         now = self.clock.now()
         live.profit_target = profit_target(
             live.credit, first_trade=live.first_trade, opened=live.opened, now=now, rules=self.rules

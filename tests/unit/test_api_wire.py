@@ -45,6 +45,9 @@ def condor_view(cid: str = "c1", **changes: Any) -> api.CondorView:
     return dataclasses.replace(view, **changes)
 
 
+GREEKS = api.PositionGreeks(delta=-12.375, gamma=-0.8125, theta=131.0625, vega=-42.5)
+
+
 def snapshot() -> api.Snapshot:
     return api.Snapshot(
         seq=42,
@@ -73,6 +76,26 @@ def snapshot() -> api.Snapshot:
         realized_pnl=D("-166.62"),
         unrealized_pnl=D("110.00"),
         open_alerts=["stop not verified for c1"],
+        expected_move=D("26.14"),
+        greeks=GREEKS,
+        next_event="entries close",
+        next_event_at=TS + timedelta(hours=3),
+        pnl_history=[
+            api.PnlPoint(ts=TS - timedelta(minutes=1), pnl=D("-56.62")),
+            api.PnlPoint(ts=TS, pnl=D("-166.6200")),
+        ],
+        recent=[
+            api.CondorOpened(
+                seq=40,
+                ts=TS,
+                condor_id="c1",
+                label="x",
+                quantity=2,
+                credit=D("1.45"),
+                first_trade=True,
+            ),
+            api.AlertRaised(seq=41, ts=TS, level="warning", code="c", message="m"),
+        ],
     )
 
 
@@ -174,6 +197,15 @@ EVENT_SAMPLES: dict[str, api.Event] = {
         unexplained=0,
     ),
     "Resync": api.Resync(**E, snapshot=snapshot()),
+    "MarketUpdated": api.MarketUpdated(
+        **E,
+        spot=D("6001.37"),
+        expected_move=D("26.14"),
+        greeks=GREEKS,
+        next_event="expiry safety",
+        next_event_at=CLOSE_ET,
+        condors=[condor_view()],
+    ),
 }
 
 COMMAND_SAMPLES: dict[str, api.Command] = {
@@ -298,3 +330,25 @@ def test_datetimes_keep_their_offset_and_microseconds() -> None:
 def test_unknown_wire_type_is_refused(data: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="unknown wire type"):
         api.from_wire(data)
+
+
+def test_market_update_without_measures_round_trips() -> None:
+    event = api.MarketUpdated(
+        **E,
+        spot=D("6001.37"),
+        expected_move=None,
+        greeks=None,
+        next_event="",
+        next_event_at=None,
+    )
+    got = over_the_wire(event)
+    assert_same(got, event)
+    assert got.transient and got.condors == []
+
+
+def test_snapshot_recent_events_and_greeks_come_back_typed() -> None:
+    got = over_the_wire(snapshot())
+    assert [type(e) for e in got.recent] == [api.CondorOpened, api.AlertRaised]
+    assert type(got.greeks) is api.PositionGreeks and got.greeks.theta == 131.0625
+    assert [type(p.pnl) for p in got.pnl_history] == [Decimal, Decimal]
+    assert str(got.pnl_history[-1].pnl) == "-166.6200"

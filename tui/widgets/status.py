@@ -1,0 +1,119 @@
+"""The status bar on top of every screen: which engine and account, its state, SPX and the
+day's P&L, what comes next, open alerts, and an unmistakable banner when the engine is lost
+or the account is LIVE."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui.format import duration, et_stamp, et_time, money, price
+from tui.state import Model
+
+_STATE_STYLES = {
+    "armed": "bold green",
+    "paused": "bold yellow",
+    "hibernating": "bold cyan",
+    "stopped": "bold red",
+    "starting": "bold",
+}
+_MODE_BADGES = {
+    "live": (" LIVE ", "bold white on red"),
+    "paper": (" PAPER ", "bold black on yellow"),
+    "sim": (" SIM ", "bold black on cyan"),
+}
+
+
+def _pnl_style(value: object) -> str:
+    text = str(value)
+    return "red" if text.startswith("-") else ("green" if text.startswith("+") else "")
+
+
+def title_line(model: Model) -> Text:
+    """Engine, account, link, engine state, broker, engine time."""
+    badge, style = _MODE_BADGES.get(model.mode, (f" {model.mode or '?'} ", "reverse"))
+    line = Text()
+    line.append(badge, style=style)
+    if model.mode == "live":
+        line.append(" REAL MONEY ", style="bold red")
+    line.append(f" {model.profile}", style="bold")
+    line.append(f" · account {model.account or '—'}")
+    line.append(" · ATTACHED to engine" if model.attached else " · EMBEDDED engine")
+    line.append("  │  engine ")
+    state = model.engine_state.upper()
+    if model.engine_state == "paused" and model.paused_reason:
+        state = f"PAUSED ({model.paused_reason})"
+    line.append(state, style=_STATE_STYLES.get(model.engine_state, "bold"))
+    line.append("  │  broker ")
+    if model.broker_connected:
+        line.append("● connected", style="green")
+    else:
+        line.append("● DISCONNECTED", style="bold red")
+    line.append(f"  │  {et_stamp(model.ts)}")
+    return line
+
+
+def market_line(model: Model) -> Text:
+    """SPX, expected move, today's P&L, next scheduled event, alerts."""
+    line = Text()
+    line.append(" SPX ", style="bold")
+    line.append(price(model.spot), style="bold")
+    em = f"±{price(model.expected_move)}" if model.expected_move is not None else "n/a"
+    line.append(f"  EM {em}")
+    line.append("  │  P&L today ")
+    total = money(model.total_pnl)
+    line.append(total, style=f"bold {_pnl_style(total)}")
+    line.append(f" (realized {money(model.realized_pnl)} · open {money(model.unrealized_pnl)})")
+    if model.next_event and model.next_event_at is not None:
+        line.append(f"  │  next: {model.next_event} {et_time(model.next_event_at, seconds=False)}")
+        if model.ts is not None:
+            line.append(f" (in {duration(model.next_event_at - model.ts)})")
+    if model.alerts:
+        line.append("  │  ")
+        line.append(f"⚠ {len(model.alerts)} open alert(s) — k to acknowledge", style="bold red")
+    return line
+
+
+def banner_text(model: Model) -> Text | None:
+    """The red banner while the engine is not reachable (None when it is live)."""
+    if model.link == "live":
+        return None
+    if model.link == "connecting" and model.link_attempt == 0:
+        return Text(" Connecting to the engine… ", style="bold")
+    what = "ENGINE LOST" if model.link == "lost" else "RECONNECTING"
+    text = Text(f" {what} ", style="bold white on red")
+    text.append(
+        f" {model.link_detail} — retrying (attempt {model.link_attempt}). "
+        "Trading is not affected by the console; the data below is stale.",
+        style="bold",
+    )
+    return text
+
+
+class StatusBar(Vertical):
+    """Top of every screen."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: auto; background: $panel; }
+    StatusBar > Static { width: 1fr; height: 1; }
+    StatusBar > #banner { display: none; }
+    StatusBar.-lost > #banner { display: block; background: $error 30%; }
+    StatusBar.-live { border-top: heavy red; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="title")
+        yield Static(id="market")
+        yield Static(id="banner")
+
+    def show(self, model: Model) -> None:
+        """Render the model."""
+        self.query_one("#title", Static).update(title_line(model))
+        self.query_one("#market", Static).update(market_line(model))
+        banner = banner_text(model)
+        self.set_class(banner is not None, "-lost")
+        self.set_class(model.mode == "live", "-live")
+        if banner is not None:
+            self.query_one("#banner", Static).update(banner)
