@@ -5,8 +5,9 @@ attached one is connected), takes a snapshot, follows ``events(since=snapshot.se
 drops each event into an inbox, posting one :class:`EngineEventsReady` per burst. The app
 folds the inbox into its :class:`~tui.state.Model` and re-renders the visible screen at
 most ``refresh_per_s`` times a second, so a flood of quotes never delays a key press.
-When the engine is lost the link worker says so on every screen and enters
-``open_handle()`` again with a bounded backoff until it is back, then resyncs.
+When an attached engine is lost the link worker says so on every screen and enters
+``open_handle()`` again with a bounded backoff until it is back, then resyncs; an embedded
+engine that stopped is shown stopped, never restarted behind the operator's back.
 
 Every override is a proposal confirmed in a modal, then a Command with origin ``tui``
 sent by :meth:`EngineHandle.submit`; the screen changes only when the engine's events say
@@ -188,6 +189,9 @@ class ConsoleApp(App[None]):
             except Exception as exc:  # a broken link must not take the console down
                 reason = f"{type(exc).__name__}: {exc}"
             self.handle = None
+            if not self.model.attached:  # an embedded engine is not restarted behind your back
+                self.post_message(EngineLinkChanged("stopped", reason))
+                return
             attempt += 1
             self.post_message(EngineLinkChanged("lost", reason, attempt))
             await self._sleep(self._retry_delays[min(attempt, len(self._retry_delays)) - 1])
@@ -220,6 +224,8 @@ class ConsoleApp(App[None]):
         )  # fmt: skip
         if message.link == "lost":
             model.note("critical", f"ENGINE LOST: {message.detail}")
+        elif message.link == "stopped":
+            model.note("critical", f"ENGINE STOPPED: {message.detail}")
         elif message.link == "live":
             model.note("ok", "attached to the engine" if model.attached else "engine running")
         self._dirty |= {"header", "log"}
@@ -244,7 +250,7 @@ class ConsoleApp(App[None]):
         self.selected = live[0] if live else next(iter(condors), None)
 
     async def action_quit(self) -> None:
-        if self.model.attached:
+        if self.model.attached or self.model.link == "stopped":
             self.exit(return_code=0)
             return
         proposal_lines = [

@@ -71,7 +71,7 @@ class Model:
     attached: bool
     mode: str = ""
     account: str = ""
-    link: str = "connecting"  # connecting | live | lost
+    link: str = "connecting"  # connecting | live | lost (attached) | stopped (embedded)
     link_detail: str = ""
     link_attempt: int = 0
     seq: int = 0

@@ -82,6 +82,14 @@ def banner_text(model: Model) -> Text | None:
         return None
     if model.link == "connecting" and model.link_attempt == 0:
         return Text(" Connecting to the engine… ", style="bold")
+    if model.link == "stopped":
+        text = Text(" ENGINE STOPPED ", style="bold white on red")
+        text.append(
+            f" {model.link_detail}. Nothing trades now; working stops stay at the broker. "
+            "q quits.",
+            style="bold",
+        )
+        return text
     what = "ENGINE LOST" if model.link == "lost" else "RECONNECTING"
     text = Text(f" {what} ", style="bold white on red")
     text.append(
