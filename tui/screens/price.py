@@ -65,13 +65,12 @@ class PriceScreen(ModalScreen[Proposal | None]):
         except (ValueError, NotPossible) as exc:
             self.proposal = None
             body.update(Text(f"Not sent: {exc}", style="bold red"))
-            warning.update("")
+            warning.display = False
             self.query_one("#dialog-wire", Static).update("")
         else:
             body.update(proposal_text(self.proposal))
-            warning.update(
-                Text(f"⚠ {self.proposal.warning}", style="bold") if self.proposal.warning else ""
-            )
+            warning.update(Text(f"⚠ {self.proposal.warning}", style="bold"))
+            warning.display = self.proposal.warning is not None
             self.query_one("#dialog-wire", Static).update(wire_line(self.proposal))
         self.query_one("#send", Button).disabled = self.proposal is None
 

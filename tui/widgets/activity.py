@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
@@ -26,31 +25,45 @@ def order_price(row: OrderRow) -> str:
     return price(row.limit_price) if row.limit_price is not None else "MKT"
 
 
-def activity_table(model: Model, rows: int) -> Table:
-    """The latest orders and fills, side by side."""
-    table = Table.grid(padding=(0, 1), expand=True)
-    table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
-    table.add_column(ratio=1, no_wrap=True, overflow="ellipsis")
+def activity_text(model: Model, rows: int, width: int) -> Text:
+    """The latest orders (left) and fills (right), newest first, in two fixed columns."""
+    half = max((width - 1) // 2, 10)
     orders = list(model.orders.values())[-rows:][::-1]
     fills = list(model.fills)[-rows:][::-1]
-    table.add_row(Text("Recent orders", style="bold"), Text("Recent fills", style="bold"))
+    text = Text()
+    text.append("Recent orders".ljust(half + 1) + "Recent fills", style="bold")
     for i in range(max(len(orders), len(fills), 1)):
-        left = Text("—", style="dim") if i == 0 and not orders else Text()
-        right = Text("—", style="dim") if i == 0 and not fills else Text()
+        left = Text("—" if i == 0 and not orders else "", style="dim")
+        right = Text("—" if i == 0 and not fills else "", style="dim")
         if i < len(orders):
             o = orders[i]
-            left = Text(f"{et_time(o.ts)} {o.order_ref.removeprefix('cd:')} {order_price(o)} ")
+            left = Text(
+                f"{et_time(o.ts)} #{o.condor_id.rsplit('-', 1)[-1]} {o.role} {order_price(o)} "
+            )
             left.append(o.status, style=STATUS_STYLES.get(o.status, ""))
         if i < len(fills):
             f = fills[i]
             right = Text(f"{et_time(f.ts)} {f.side} {f.quantity} {f.symbol} @ {price(f.price)}")
-        table.add_row(left, right)
-    return table
+        left.truncate(half, overflow="ellipsis", pad=True)
+        right.truncate(width - half - 1, overflow="ellipsis")
+        text.append("\n")
+        text.append_text(left)
+        text.append(" ")
+        text.append_text(right)
+    return text
 
 
 class ActivityPanel(Static):
     """Recent orders and fills."""
 
+    _model: Model | None = None
+
     def show(self, model: Model) -> None:
         """Render the model."""
-        self.update(activity_table(model, max(self.content_size.height - 1, 3)))
+        self._model = model
+        size = self.content_size
+        self.update(activity_text(model, max(size.height - 1, 3), max(size.width, 40)))
+
+    def on_resize(self) -> None:
+        if self._model is not None:
+            self.show(self._model)

@@ -20,7 +20,7 @@ _STATE_STYLES = {
     "starting": "bold",
 }
 _MODE_BADGES = {
-    "live": (" LIVE ", "bold white on red"),
+    "live": (" LIVE ACCOUNT ", "bold white on red"),
     "paper": (" PAPER ", "bold black on yellow"),
     "sim": (" SIM ", "bold black on cyan"),
 }
@@ -37,7 +37,7 @@ def title_line(model: Model) -> Text:
     line = Text()
     line.append(badge, style=style)
     if model.mode == "live":
-        line.append(" REAL MONEY ", style="bold red")
+        line.append(" REAL MONEY ", style="bold red on white")
     line.append(f" {model.profile}", style="bold")
     line.append(f" · account {model.account or '—'}")
     line.append(" · ATTACHED to engine" if model.attached else " · EMBEDDED engine")
@@ -45,12 +45,17 @@ def title_line(model: Model) -> Text:
     state = model.engine_state.upper()
     if model.engine_state == "paused" and model.paused_reason:
         state = f"PAUSED ({model.paused_reason})"
-    line.append(state, style=_STATE_STYLES.get(model.engine_state, "bold"))
-    line.append("  │  broker ")
-    if model.broker_connected:
-        line.append("● connected", style="green")
+    if model.link != "live":  # what the engine does now is not known
+        line.append(f"UNKNOWN (last seen {state})", style="bold red")
+        line.append("  │  broker ")
+        line.append("unknown", style="bold red")
     else:
-        line.append("● DISCONNECTED", style="bold red")
+        line.append(state, style=_STATE_STYLES.get(model.engine_state, "bold"))
+        line.append("  │  broker ")
+        if model.broker_connected:
+            line.append("● connected", style="green")
+        else:
+            line.append("● DISCONNECTED", style="bold red")
     line.append(f"  │  {et_stamp(model.ts)}")
     return line
 
@@ -72,7 +77,7 @@ def market_line(model: Model) -> Text:
             line.append(f" (in {duration(model.next_event_at - model.ts)})")
     if model.alerts:
         line.append("  │  ")
-        line.append(f"⚠ {len(model.alerts)} open alert(s) — k to acknowledge", style="bold red")
+        line.append(f"⚠ {len(model.alerts)} alert(s): k", style="bold white on red")
     return line
 
 
@@ -85,8 +90,7 @@ def banner_text(model: Model) -> Text | None:
     if model.link == "stopped":
         text = Text(" ENGINE STOPPED ", style="bold white on red")
         text.append(
-            f" {model.link_detail}. Nothing trades now; working stops stay at the broker. "
-            "q quits.",
+            f" {model.link_detail}. Nothing trades now; working stops stay at the broker. q quits.",
             style="bold",
         )
         return text
@@ -108,7 +112,7 @@ class StatusBar(Vertical):
     StatusBar > Static { width: 1fr; height: 1; }
     StatusBar > #banner { display: none; }
     StatusBar.-lost > #banner { display: block; background: $error 30%; }
-    StatusBar.-live { border-top: heavy red; }
+    StatusBar.-live { border-top: heavy red; background: $error 35%; }
     """
 
     def compose(self) -> ComposeResult:
