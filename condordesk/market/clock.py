@@ -80,7 +80,8 @@ class SimClock(Clock):
             raise ValueError(f"speed must be positive, got {speed}")
         self._start = start.astimezone(UTC)
         self._speed = speed
-        self._jump_idle = jump_idle
+        self.jump_idle = jump_idle
+        """Whether :meth:`hibernate_until` jumps (turn it off to let a night pass in steps)."""
         self._t0: float | None = None
         self._offset = 0.0  # simulated seconds added by jumps
         self._last = 0.0  # elapsed simulated seconds at the last read
@@ -111,7 +112,7 @@ class SimClock(Clock):
         delay = (when - self.now()).total_seconds()
         if delay <= 0:
             return
-        if self._jump_idle:
+        if self.jump_idle:
             self._offset += delay
             await asyncio.sleep(0)
         else:
