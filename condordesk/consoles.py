@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from datetime import date
 from typing import Any
 
 from loguru import logger
@@ -77,6 +78,13 @@ class EmbeddedHandle:
         except CondordeskError as exc:
             logger.opt(exception=exc).error("command {!r} failed", command)
             return api.Ack(False, f"accepted, then failed while carried out: {exc}")
+
+    async def history(self, since: date | None = None) -> list[api.TradeRecord]:
+        """The journal's finished condors; raises ``EngineUnavailable`` once the engine has
+        stopped (its journal is closed)."""
+        if self._task.done():
+            raise api.EngineUnavailable(self._gone("stopped"))
+        return await self._engine.history(since)
 
     def _gone(self, reason: str) -> str:
         if self._task.done() and not self._task.cancelled() and self._task.exception():

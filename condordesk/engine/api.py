@@ -400,6 +400,25 @@ class PnlPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class TradeRecord:
+    """A finished condor from the journal (closed, or an entry that never filled), for a
+    console's history: ``realized_pnl`` is net of ``commissions``; ``day`` is its trading day."""
+
+    id: str
+    day: date
+    label: str
+    quantity: int
+    state: str  # closed | cancelled
+    credit: Decimal | None
+    exit_debit: Decimal | None
+    commissions: Decimal
+    realized_pnl: Decimal | None
+    exit_reason: str | None
+    opened_ts: datetime | None
+    closed_ts: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """The whole engine state a console needs, as of event ``seq``.
 
@@ -463,7 +482,8 @@ class EngineUnavailable(Exception):
 class EngineHandle(Protocol):
     """What a console holds: the embedded engine or an attach-mode client look the same.
 
-    ``events()`` and ``submit()`` raise :class:`EngineUnavailable` when the engine is lost.
+    ``events()``, ``submit()`` and ``history()`` raise :class:`EngineUnavailable` when the
+    engine is lost.
     """
 
     def snapshot(self) -> Snapshot:
@@ -476,6 +496,11 @@ class EngineHandle(Protocol):
 
     async def submit(self, command: Command) -> Ack:
         """Send a command; the ack says whether the engine accepted it."""
+        ...
+
+    async def history(self, since: date | None = None) -> list[TradeRecord]:
+        """The journal's finished condors (trading day ``since`` or later; all when None),
+        oldest first. Read-only: a console's history view."""
         ...
 
 
@@ -529,7 +554,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
     )
 }
 _NESTED: dict[str, type[Any]] = {
-    cls.__name__: cls for cls in (Snapshot, CondorView, PositionGreeks, PnlPoint)
+    cls.__name__: cls for cls in (Snapshot, CondorView, PositionGreeks, PnlPoint, TradeRecord)
 }
 
 

@@ -13,7 +13,7 @@ from condordesk.domain.condor import CondorState, ExitReason, IronCondor
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import ComboLeg, OrderAction, OrderRole, parse_order_ref
 from condordesk.domain.prices import MULTIPLIER
-from condordesk.engine.api import CondorView
+from condordesk.engine.api import CondorView, TradeRecord
 from condordesk.risk.rules import StopPlan
 from condordesk.store.journal import CondorRecord, FillRecord
 
@@ -216,3 +216,21 @@ def realized(
     commissions = sum((f.commission or _D0 for f in fills), _D0)
     pnl = (received - paid) * MULTIPLIER - commissions
     return paid / qty, commissions, pnl
+
+
+def record_trade(rec: CondorRecord) -> TradeRecord:
+    """A finished condor as a console's history shows it."""
+    return TradeRecord(
+        id=rec.id,
+        day=rec.day,
+        label=rec.condor.label(),
+        quantity=rec.condor.quantity,
+        state=rec.state.value,
+        credit=rec.credit,
+        exit_debit=rec.exit_debit,
+        commissions=rec.commissions,
+        realized_pnl=rec.realized_pnl,
+        exit_reason=rec.exit_reason.value if rec.exit_reason else None,
+        opened_ts=rec.opened_ts,
+        closed_ts=rec.closed_ts,
+    )

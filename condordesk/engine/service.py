@@ -18,7 +18,7 @@ from condordesk.broker.base import Broker
 from condordesk.config.profile import Profile
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
-from condordesk.engine.book import LiveCondor, record_view
+from condordesk.engine.book import LiveCondor, record_trade, record_view
 from condordesk.engine.bus import EventBus
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
@@ -235,6 +235,14 @@ class Engine:
         if ack.accepted:
             await carry_out(self, command)
         return ack
+
+    async def history(self, since: date | None = None) -> list[api.TradeRecord]:
+        """The journal's finished condors from trading day ``since`` on, oldest first."""
+        return [
+            record_trade(r)
+            for r in self.journal.condors()
+            if not r.state.is_live and (since is None or r.day >= since)
+        ]
 
     def _on_own_event(self, event: api.Event) -> None:
         if isinstance(event, api.CondorClosed):

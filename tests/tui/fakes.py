@@ -99,6 +99,7 @@ class FakeEngine:
         self.seq = snap.seq
         self.now = snap.ts
         self.commands: list[api.Command] = []
+        self.trades: list[api.TradeRecord] = []  # the journal's finished condors (history)
         self.reject: dict[type[api.Command], str] = {}
         self.down = False
         self.attempts = 0
@@ -150,6 +151,11 @@ class FakeEngine:
         if ack.accepted:
             self._carry_out(command)
         return ack
+
+    async def history(self, since: date | None = None) -> list[api.TradeRecord]:
+        if self.down:
+            raise api.EngineUnavailable("control socket closed")
+        return [t for t in self.trades if since is None or t.day >= since]
 
     def _carry_out(self, c: api.Command) -> None:  # noqa: C901
         if isinstance(c, api.PauseEntries):
@@ -228,3 +234,6 @@ class _Handle:
 
     async def submit(self, command: api.Command) -> api.Ack:
         return await self._engine.submit(command)
+
+    async def history(self, since: date | None = None) -> list[api.TradeRecord]:
+        return await self._engine.history(since)

@@ -15,6 +15,8 @@ Wire protocol (version :data:`PROTOCOL`): newline-delimited JSON objects whose p
 * Requests carry a client-chosen integer ``id``:
   ``{"id", "op": "snapshot"}`` -> ``{"id", "snapshot"}``;
   ``{"id", "op": "submit", "command"}`` -> ``{"id", "ack"}``;
+  ``{"id", "op": "history", "since": "YYYY-MM-DD" | null}`` -> ``{"id", "history": [trade]}``
+  (the journal's finished condors; version 2);
   ``{"id", "op": "events", "since"}`` -> a stream of ``{"id", "event"}`` (journaled history
   after ``since``, then live events) until ``{"id", "op": "cancel"}`` or the connection ends.
 * A slow client never blocks the engine. Each connection has a bounded send queue

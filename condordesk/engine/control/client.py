@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,17 @@ class AttachedHandle:
         if not isinstance(ack, api.Ack):
             raise self._lose(f"the engine answered a command with {reply!r}")
         return ack
+
+    async def history(self, since: date | None = None) -> list[api.TradeRecord]:
+        """The journal's finished condors from trading day ``since`` on, oldest first."""
+        day = None if since is None else since.isoformat()
+        reply = await self._request(next(self._ids), {"op": "history", "since": day})
+        trades = api.from_wire(reply.get("history"))
+        if not isinstance(trades, list) or not all(
+            isinstance(t, api.TradeRecord) for t in trades
+        ):
+            raise self._lose(f"the engine answered a history request with {reply!r}"[:300])
+        return trades
 
     # -- more -----------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import stat
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -278,6 +279,8 @@ class _Connection:
                 task.cancel()
         elif op == "submit":
             self.server.track_submit(asyncio.create_task(self._submit(rid, msg.get("command"))))
+        elif op == "history":
+            self.server.track_submit(asyncio.create_task(self._history(rid, msg.get("since"))))
         else:
             return f"unknown op {op!r}"
         return None
@@ -301,6 +304,17 @@ class _Connection:
                 ack = api.Ack(False, f"accepted, then failed while carried out: {exc}")
         if not self._dead:
             self.reply({"id": rid, "ack": api.to_wire(ack)})
+
+    async def _history(self, rid: int, since: Any) -> None:
+        """Answer a history request; a bad ``since`` gets an ``error`` reply, not a drop."""
+        try:
+            day = None if since is None else date.fromisoformat(since)
+        except (TypeError, ValueError):
+            self.reply({"id": rid, "error": f"bad history request: since={since!r}"})
+            return
+        trades = await self.handle.history(day)
+        if not self._dead:
+            self.reply({"id": rid, "history": api.to_wire(trades)})
 
     async def _pump(self, sid: int, since: int) -> None:
         """Move one event stream from the engine into the send queue. It never waits on the

@@ -23,7 +23,7 @@ from condordesk.config import paths
 from condordesk.engine import api
 from condordesk.errors import CondordeskError
 
-PROTOCOL = 1
+PROTOCOL = 2
 """Version of the wire protocol, sent in the hello; a client refuses any other."""
 
 MAX_QUEUED = 1000
