@@ -1,18 +1,18 @@
 """Risk of the open condors computed in the console from what the engine already sends:
-P&L at expiry across SPX, max loss and profit, breakevens, distances to the short strikes,
+P&L at expiry across SPX, max loss and profit, breakevens (the payoff math is
+:mod:`condordesk.domain.payoff`, shared with the GUI), distances to the short strikes,
 and a compact text chart of the profile. Pure functions of :class:`CondorView` s.
 """
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from condordesk.domain import payoff
 from condordesk.domain.condor import IronCondor
-from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine.api import CondorView
 
 _D0 = Decimal(0)
@@ -24,53 +24,39 @@ def held(views: Iterable[CondorView]) -> list[CondorView]:
     return [v for v in views if v.state in HELD_STATES and v.credit is not None]
 
 
-def _condor(view: CondorView) -> IronCondor:
-    expiry = view.opened_ts.date() if view.opened_ts else date(2000, 1, 1)
-    return IronCondor(
-        expiry, view.long_put, view.short_put, view.short_call, view.long_call, view.quantity
-    )
+def _holdings(views: Iterable[CondorView]) -> list[payoff.Holding]:
+    out = []
+    for v in held(views):
+        assert v.credit is not None
+        expiry = v.opened_ts.date() if v.opened_ts else date(2000, 1, 1)
+        condor = IronCondor(expiry, v.long_put, v.short_put, v.short_call, v.long_call, v.quantity)
+        out.append(payoff.Holding(condor, v.credit))
+    return out
 
 
 def pnl_at_expiry(views: Iterable[CondorView], spx: Decimal) -> Decimal:
     """Dollars the held condors make (or lose) if SPX settles at ``spx``; commissions aside."""
-    total = _D0
-    for v in held(views):
-        assert v.credit is not None
-        total += (v.credit - _condor(v).value_at_expiry(spx)) * MULTIPLIER * v.quantity
-    return total
+    return payoff.pnl_at_expiry(_holdings(views), spx)
 
 
 def breakpoints(views: Iterable[CondorView]) -> list[Decimal]:
     """Every strike of the held condors, sorted (the payoff bends only there)."""
-    strikes = {k for v in held(views) for k in (v.long_put, v.short_put, v.short_call, v.long_call)}
-    return sorted(strikes)
+    return payoff.breakpoints(_holdings(views))
 
 
 def max_loss(views: Sequence[CondorView]) -> Decimal:
     """The worst P&L at expiry over every SPX, as a positive number of dollars (0 if none)."""
-    worst = min((pnl_at_expiry(views, k) for k in breakpoints(views)), default=_D0)
-    return max(-worst, _D0)
+    return payoff.max_loss(_holdings(views))
 
 
 def max_profit(views: Sequence[CondorView]) -> Decimal:
     """The best P&L at expiry over every SPX (dollars)."""
-    return max((pnl_at_expiry(views, k) for k in breakpoints(views)), default=_D0)
+    return payoff.max_profit(_holdings(views))
 
 
 def breakevens(views: Sequence[CondorView]) -> list[Decimal]:
     """SPX levels where the P&L at expiry crosses zero, to the cent."""
-    points = breakpoints(views)
-    values = [pnl_at_expiry(views, k) for k in points]
-    out: list[Decimal] = []
-    pairs = list(zip(points, values, strict=True))
-    for (x0, y0), (x1, y1) in itertools.pairwise(pairs):
-        if y0 == 0 and (not out or out[-1] != x0):
-            out.append(x0)
-        elif (y0 < 0 < y1) or (y1 < 0 < y0):
-            out.append((x0 + (x1 - x0) * (-y0) / (y1 - y0)).quantize(Decimal("0.01")))
-    if values and values[-1] == 0 and (not out or out[-1] != points[-1]):
-        out.append(points[-1])
-    return out
+    return payoff.breakevens(_holdings(views))
 
 
 @dataclass(frozen=True, slots=True)
