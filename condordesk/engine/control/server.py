@@ -323,6 +323,9 @@ class _Connection:
         try:
             async for event in stream:
                 self._offer(sid, event)
+        except Exception as exc:  # a stream the client waits on died: make the loss visible
+            logger.opt(exception=exc).error("control: event stream of pid {} failed", self.pid)
+            self.abort()
         finally:
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
