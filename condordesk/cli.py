@@ -71,7 +71,10 @@ def _engine_args(p: argparse.ArgumentParser, *, speed_help: str) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(
-        prog="condordesk", description="SPX 0DTE iron-condor autotrader"
+        prog="condordesk",
+        description="SPX 0DTE iron-condor autotrader. With no command (or `tui`), opens the "
+        "operator console: attached to the profile's running engine, else with an engine of "
+        "its own.",
     )
     parser.add_argument("--version", action="version", version=f"condordesk {__version__}")
     _profile_args(parser)
