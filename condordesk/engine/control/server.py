@@ -312,7 +312,12 @@ class _Connection:
         except (TypeError, ValueError):
             self.reply({"id": rid, "error": f"bad history request: since={since!r}"})
             return
-        trades = await self.handle.history(day)
+        try:
+            trades = await self.handle.history(day)
+        except Exception as exc:  # e.g. the journal closed under a stopping engine
+            logger.opt(exception=exc).error("control: history for pid {} failed", self.pid)
+            self.reply({"id": rid, "error": f"history failed: {exc}"})
+            return
         if not self._dead:
             self.reply({"id": rid, "history": api.to_wire(trades)})
 
