@@ -3,6 +3,7 @@
 ::
 
     condordesk [tui] [--profile P] [--set K=V ...] [--speed N] [--seed S] ...
+    condordesk gui [--profile P] [--set K=V ...] [--speed N] [--seed S] ...
     condordesk --autotrade [--profile P] [--set K=V ...] [--speed N|max] [--sessions N]
                [--seed S] [--start-date YYYY-MM-DD] [--summary-json PATH]
     condordesk ctl [--profile P] [--json] status|pause|resume|flatten|ack
@@ -94,6 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _profile_args(tui)
     _engine_args(tui, speed_help="simulator speed of an embedded engine: a factor (e.g. 120)")
+
+    gui = sub.add_parser(
+        "gui",
+        help="the desktop console (needs the gui extra): attaches to the running engine of the "
+        "profile, or starts one of its own",
+    )
+    _profile_args(gui)
+    _engine_args(gui, speed_help="simulator speed of an embedded engine: a factor (e.g. 120)")
 
     _ctl_parser(sub)
 
@@ -251,10 +260,14 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) 
         runtime.journal.path,
     )
 
+    from condordesk.systemd import attach
+
+    heartbeat = attach(runtime.engine, runtime.clock)  # None unless run by systemd
+
     async def main() -> Any:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, _on_signal, runtime.engine, sig)
+            loop.add_signal_handler(sig, _on_signal, runtime.engine, sig, heartbeat)
         async with ControlServer(runtime.engine, profile.name, lock=lock):
             return await runtime.engine.run()
 
@@ -266,8 +279,10 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) 
         runtime.journal.close()
 
 
-def _on_signal(engine: Any, sig: signal.Signals) -> None:
+def _on_signal(engine: Any, sig: signal.Signals, heartbeat: Any = None) -> None:
     logger.warning("{} received: stopping (working stops stay at the broker)", sig.name)
+    if heartbeat is not None:
+        heartbeat.stopping(f"{sig.name} received: stopping")
     engine.request_stop()
 
 
@@ -349,6 +364,26 @@ def cmd_console(args: argparse.Namespace) -> int:
         print(f"condordesk: the operator console is not available: {exc}", file=sys.stderr)
         return EXIT_FAILED
     return int(run_console(open_handle, attached=attached, profile=profile.name))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the desktop console: attached to the profile's running engine, or embedding one."""
+    from condordesk.consoles import choose
+
+    try:
+        # imported here only: the headless path never loads Qt
+        from gui import run_gui  # type: ignore[attr-defined, unused-ignore]
+    except ImportError as exc:
+        print(
+            f"condordesk: the desktop console is not available ({exc}); install the gui extra: "
+            "pip install 'condordesk[gui]' (Qt also needs libgl1 libegl1 libxkbcommon0 "
+            "libfontconfig1 libglib2.0-0 and a font on Debian/Ubuntu)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    profile = load_profile(args.profile, _sim_overrides(args)).profile
+    open_handle, attached = choose(profile, live_confirmed=args.live, log_level=args.log_level)
+    return int(run_gui(open_handle, attached=attached, profile=profile.name))
 
 
 def _ctl_command(args: argparse.Namespace) -> Any:
@@ -448,6 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "reconcile": cmd_reconcile,
         "ctl": cmd_ctl,
         "tui": cmd_console,
+        "gui": cmd_gui,
     }
     try:
         if args.command in commands:

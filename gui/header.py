@@ -1,0 +1,145 @@
+"""The top of the window: a mode badge (SIM / PAPER / LIVE, the last in red), how the console
+reaches the engine, the engine's and the broker's state, the next scheduled event, SPX, the
+expected move and today's P&L; under it the banners (engine lost, open alerts, the answer to
+the last command)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from gui import theme
+from gui.format import duration, et_stamp, et_time, money
+from gui.state import Model
+
+_STATE_COLORS = {"armed": theme.GREEN, "paused": theme.AMBER, "stopped": theme.RED}
+
+
+def _field(name: str) -> tuple[QLabel, QLabel]:
+    label = QLabel(name)
+    label.setStyleSheet(f"color: {theme.MUTED};")
+    value = QLabel("—")
+    value.setObjectName("headerValue")
+    return label, value
+
+
+class Header(QWidget):
+    """The status bar at the top and the banners below it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.badge = QLabel("SIM")
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setMinimumWidth(74)
+        self.where = QLabel("")
+        self.where.setObjectName("headerValue")
+        self.values: dict[str, QLabel] = {}
+        bar = QHBoxLayout()
+        bar.setContentsMargins(6, 4, 6, 4)
+        bar.addWidget(self.badge)
+        bar.addWidget(self.where)
+        for key, name in (
+            ("engine", "Engine"), ("broker", "Broker"), ("next", "Next"), ("spx", "SPX"),
+            ("em", "Exp. move"), ("pnl", "P&L today"), ("time", "Engine time"),
+        ):  # fmt: skip
+            sep = QFrame()
+            sep.setFrameShape(QFrame.Shape.VLine)
+            sep.setStyleSheet(f"color: {theme.GRID};")
+            label, value = _field(name)
+            self.values[key] = value
+            bar.addWidget(sep)
+            bar.addWidget(label)
+            bar.addWidget(value)
+        bar.addStretch(1)
+        self.banner = QLabel("")
+        self.banner.setObjectName("banner")
+        self.alerts = QLabel("")
+        self.alerts.setObjectName("alerts")
+        self.alerts.setWordWrap(True)
+        self.notice = QLabel("")
+        self.notice.setObjectName("notice")
+        self.notice.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        top = QWidget()
+        top.setLayout(bar)
+        top.setStyleSheet(f"background: {theme.PANEL};")
+        layout.addWidget(top)
+        for banner in (self.banner, self.alerts, self.notice):
+            banner.hide()
+            layout.addWidget(banner)
+
+    def draw(self, model: Model) -> None:
+        """Show the model's header fields and banners."""
+        mode = (model.mode or "sim").lower()
+        text, fg, bg = theme.MODE_BADGES.get(mode, (mode.upper(), theme.TEXT, theme.GRID))
+        size = "17pt" if mode == "live" else "12pt"
+        self.badge.setText(text)
+        self.badge.setStyleSheet(
+            f"background: {bg}; color: {fg}; font-weight: bold; font-size: {size}; "
+            "padding: 2px 8px;"
+        )
+        how = "ATTACHED to engine" if model.attached else "EMBEDDED engine"
+        account = f" · account {model.account}" if model.account else ""
+        self.where.setText(f"{how} · profile {model.profile}{account}")
+        self._values(model)
+        self._banners(model)
+
+    def _values(self, model: Model) -> None:
+        v = self.values
+        state = model.engine_state if model.link == "live" else "unknown"
+        paused = f" ({model.paused_reason})" if model.paused_reason and state == "paused" else ""
+        v["engine"].setText(f"{state}{paused}")
+        v["engine"].setStyleSheet(f"color: {_STATE_COLORS.get(state, theme.TEXT)};")
+        up = model.broker_connected
+        v["broker"].setText("connected" if up else "DISCONNECTED")
+        v["broker"].setStyleSheet(f"color: {theme.GREEN if up else theme.RED};")
+        v["next"].setText(_next(model.next_event, model.next_event_at, model.ts))
+        v["spx"].setText(f"{model.spot:.2f}" if model.spot is not None else "—")
+        v["em"].setText(f"±{model.expected_move:.1f}" if model.expected_move else "n/a")
+        total = model.total_pnl
+        v["pnl"].setText(money(total))
+        v["pnl"].setStyleSheet(f"color: {theme.pnl_color(float(total))};")
+        v["time"].setText(et_stamp(model.ts))
+
+    def _banners(self, model: Model) -> None:
+        if model.link == "lost":
+            self._show(self.banner, f"ENGINE LOST: {model.link_detail} — reconnecting (attempt "
+                       f"{model.link_attempt}); trading goes on in the engine")  # fmt: skip
+        elif model.link == "connecting" and model.link_attempt:
+            self._show(self.banner, f"ENGINE LOST: reconnecting (attempt {model.link_attempt})…")
+        elif model.link == "stopped":
+            self._show(self.banner, f"ENGINE STOPPED: {model.link_detail}; working stops stay "
+                       "at the broker, but nothing monitors the condors")  # fmt: skip
+        else:
+            self.banner.hide()
+        if model.alerts:
+            shown = " · ".join(model.alerts[-3:])
+            more = f" (+{len(model.alerts) - 3} more)" if len(model.alerts) > 3 else ""
+            self._show(self.alerts, f"⚠ {len(model.alerts)} open alert(s): {shown}{more} — "
+                       "Ack alerts (K) once handled")  # fmt: skip
+        else:
+            self.alerts.hide()
+
+    @staticmethod
+    def _show(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.show()
+
+    def say(self, text: str, level: str) -> None:
+        """The answer to the last command, coloured by its level (stays until the next)."""
+        color = theme.LEVEL_COLORS.get(level, theme.TEXT)
+        bg = "#5c1013" if level == "error" else theme.PANEL
+        self.notice.setStyleSheet(f"color: {'#ffffff' if level == 'error' else color}; "
+                                  f"background: {bg};")  # fmt: skip
+        self._show(self.notice, text)
+
+
+def _next(label: str, at: datetime | None, now: datetime | None) -> str:
+    if not label or at is None:
+        return "—"
+    left = f" (in {duration(at - now)})" if now is not None else ""
+    return f"{label} {et_time(at, seconds=False)}{left}"

@@ -1,0 +1,124 @@
+"""The risk graph, like a broker's analysis tab: P&L across SPX at expiry and now (T+0), the
+current SPX, the breakevens and the day's expected move, for one condor or the whole book,
+with the net greeks beneath."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QLabel
+
+from condordesk.engine import api
+from gui import risk, theme
+from gui.charts import DASH_LINE, DOT_LINE, ChartPanel, pen
+from gui.format import greek, money
+from gui.state import Model
+
+BOOK = "Whole book"
+
+
+class RiskChart(ChartPanel):
+    """P&L at expiry (filled green above zero, red below) and now, across SPX."""
+
+    def __init__(self) -> None:
+        super().__init__("risk", "Risk graph", time_axis=False)
+        self.scope = QComboBox()
+        self.scope.setToolTip("Show the risk of the whole book or of one condor")
+        self.scope.addItem(BOOK)
+        self.scope.setMinimumContentsLength(12)
+        self.top.insertWidget(1, self.scope)
+        self.greeks = QLabel("")
+        self.greeks.setObjectName("greeks")
+        self.greeks.setWordWrap(True)
+        self.layout().addWidget(self.greeks)  # type: ignore[union-attr]
+        self.plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pen(theme.MUTED, 1, DASH_LINE)))
+        self.plot.getPlotItem().setLabel("bottom", "SPX at expiry / now")
+        self.profit = self.plot.plot(pen=None, fillLevel=0, brush=pg.mkBrush(53, 199, 123, 70))
+        self.loss = self.plot.plot(pen=None, fillLevel=0, brush=pg.mkBrush(255, 90, 95, 70))
+        self.expiry = self.plot.plot(pen=pen(theme.TEXT, 2), name="at expiry")
+        self.now = self.plot.plot(pen=pen(theme.CYAN, 2, DASH_LINE), name="now (T+0)")
+        self.graph: risk.RiskGraph | None = None
+
+    def set_scopes(self, ids: list[str]) -> None:
+        """The condors the operator can pick (the book is always there)."""
+        current = [self.scope.itemText(i) for i in range(1, self.scope.count())]
+        if current == ids:
+            return
+        chosen = self.scope.currentText()
+        self.scope.blockSignals(True)
+        self.scope.clear()
+        self.scope.addItems([BOOK, *ids])
+        self.scope.setCurrentText(chosen if chosen in ids else BOOK)
+        self.scope.blockSignals(False)
+
+    def draw(self, model: Model) -> None:
+        held = model.held
+        self.set_scopes([v.id for v in held])
+        scope = self.scope.currentText()
+        views = held if scope == BOOK else [v for v in held if v.id == scope]
+        years = risk.years_left(model.ts, model.session_close)
+        self.graph = graph = risk.risk_graph(views, model.spot, model.expected_move, years)
+        if graph is None:
+            for curve in (self.profit, self.loss, self.expiry, self.now):
+                curve.setData([], [])
+            self.set_extras([])
+            self.title.setText("Risk graph (no open condor)")
+            self.greeks.setText(self._engine_greeks(model.greeks))
+            return
+        self.expiry.setData(graph.xs, graph.expiry)
+        self.profit.setData(graph.xs, [max(y, 0.0) for y in graph.expiry])
+        self.loss.setData(graph.xs, [min(y, 0.0) for y in graph.expiry])
+        self.now.setData(graph.xs, graph.now or [])
+        self.set_extras(self._markers(model, graph))
+        self.plot.setXRange(graph.xs[0], graph.xs[-1], padding=0)
+        self.plot.enableAutoRange(axis="y")
+        label = "book" if scope == BOOK else scope
+        self.title.setText(
+            f"Risk graph ({label}): max profit {money(graph.max_profit)} · "
+            f"max loss {money(-graph.max_loss)}   (white: at expiry · cyan: now)"
+        )
+        self.greeks.setText(self._greeks_text(model, graph, scope))
+
+    def _markers(self, model: Model, graph: risk.RiskGraph) -> list[Any]:
+        items: list[Any] = []
+        if model.spot is not None:
+            spot = float(model.spot)
+            if model.expected_move:
+                em = float(model.expected_move)
+                items.append(pg.LinearRegionItem(
+                    (spot - em, spot + em), movable=False, pen=pen(theme.BLUE, 0.5, DOT_LINE),
+                    brush=pg.mkBrush(78, 161, 255, 28),
+                ))  # fmt: skip
+                items.append(_vline(spot + em, theme.BLUE, f"±EM {em:.1f}", 0.95))
+            items.append(_vline(spot, theme.AMBER, f"SPX {spot:.2f}", 0.08))
+        for be in graph.breakevens:
+            items.append(_vline(float(be), theme.MUTED, f"BE {be:.2f}", 0.5))
+        return items
+
+    def _greeks_text(self, model: Model, graph: risk.RiskGraph, scope: str) -> str:
+        if scope == BOOK and model.greeks is not None:
+            return self._engine_greeks(model.greeks)
+        if graph.greeks is None:
+            return "Greeks: n/a (no mark or expected move to price with yet)"
+        return "Model greeks (Black-Scholes at the condor's implied vol): " + _greeks(graph.greeks)
+
+    @staticmethod
+    def _engine_greeks(g: api.PositionGreeks | None) -> str:
+        if g is None:
+            return "Net greeks: n/a (no fresh greeks for every leg)"
+        return "Net greeks of the book (engine): " + _greeks(g)
+
+
+def _greeks(g: api.PositionGreeks) -> str:
+    return (
+        f"Δ {greek(g.delta)} $/pt   Γ {greek(g.gamma, 3)} $/pt²   "
+        f"Θ {greek(g.theta)} $/day   Vega {greek(g.vega)} $/vol-pt"
+    )
+
+
+def _vline(x: float, color: str, label: str, position: float) -> Any:
+    return pg.InfiniteLine(
+        pos=x, angle=90, pen=pen(color, 1.2, DOT_LINE), label=label,
+        labelOpts={"position": position, "color": color, "anchors": [(0, 0.5), (0, 0.5)]},
+    )  # fmt: skip

@@ -1,0 +1,583 @@
+"""The main window: header, toolbar, the live view (condors, charts, log, orders, fills) and the
+history view, over an :class:`~condordesk.engine.api.EngineHandle` reached through
+:class:`~gui.link.EngineLink`.
+
+Events fold into the :class:`~gui.state.Model` as they arrive; a timer redraws what changed at
+most ``refresh_per_s`` times a second, so 400 marks a second never stall the window. Every
+override is a :class:`~gui.commands.Proposal` confirmed in a dialog that states the exact
+command, then sent with ``submit()``; the window changes only when the engine's events say what
+happened, and a rejected ack is shown in red.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMenu,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from condordesk.domain.prices import COMBO_TICK, round_to_tick
+from condordesk.engine import api
+from gui import commands as cmds
+from gui import risk, theme
+from gui.actions import ACTIONS, ENGINE_ACTIONS, ActionSpec
+from gui.charts import ChartPanel, MarkChart, PnlChart, SpxChart
+from gui.dialogs import ConfirmDialog, PriceDialog, help_dialog
+from gui.format import et_time
+from gui.header import Header
+from gui.history import HistoryView
+from gui.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
+from gui.riskchart import RiskChart
+from gui.state import Model, Part, apply
+from gui.tables import condors_model, fills_model, orders_model
+
+_KEYS = {"+": Qt.Key.Key_Plus, "-": Qt.Key.Key_Minus, "=": Qt.Key.Key_Equal,
+         "?": Qt.Key.Key_Question}  # fmt: skip
+
+
+def _table(model: Any) -> QTableView:
+    table = QTableView()
+    table.setModel(model)
+    table.setAlternatingRowColors(True)
+    table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(22)
+    table.horizontalHeader().setStretchLastSection(True)
+    return table
+
+
+def _split(orientation: Qt.Orientation, *widgets: QWidget, sizes: Sequence[int] = ()) -> QSplitter:
+    split = QSplitter(orientation)
+    for w in widgets:
+        split.addWidget(w)
+    if sizes:
+        split.setSizes(list(sizes))
+    return split
+
+
+class MainWindow(QMainWindow):
+    """The desktop console.
+
+    Args:
+        open_handle: entered (in the running loop) to reach the engine.
+        attached: True when attached to an engine in another process (closing leaves it
+            trading); False for an embedded engine (closing stops it, after a confirmation).
+        profile: the profile name (shown until the engine says more).
+        sleep: how the link waits between reconnection attempts (tests inject their own).
+        retry_delays: the reconnection backoff.
+        refresh_per_s: most redraws a second.
+        on_first_data: called once, after the first redraw that shows the engine's data.
+    """
+
+    def __init__(
+        self,
+        open_handle: OpenHandle,
+        *,
+        attached: bool,
+        profile: str,
+        sleep: Sleep | None = None,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        refresh_per_s: float = 10.0,
+        on_first_data: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        self.model = Model(profile=profile, attached=attached)
+        self.selected: str | None = None
+        self.link = EngineLink(
+            open_handle, attached=attached, on_event=self.deliver, on_link=self.link_changed,
+            sleep=sleep or asyncio.sleep, retry_delays=retry_delays,
+        )  # fmt: skip
+        self.dialog: ConfirmDialog | PriceDialog | None = None
+        self.file_dialog: QFileDialog | None = None
+        self.sent: list[tuple[cmds.Proposal, api.Ack | None, str]] = []
+        self._on_first_data = on_first_data
+        self._dirty: set[Part] = {"header"}
+        self._log_shown = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._link_task: asyncio.Task[None] | None = None
+        self._history_wanted = False
+        self._history_task: asyncio.Task[None] | None = None
+        self._quitting = False
+        self._closed: asyncio.Future[int] | None = None
+        self.setWindowTitle(f"condordesk — {profile}")
+        self.resize(1600, 1000)
+        self._build()
+        self.timer = QTimer(self)
+        self.timer.setInterval(max(1, round(1000 / refresh_per_s)))
+        self.timer.timeout.connect(self.render_dirty)
+
+    # -- layout ---------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.header = Header()
+        self.condors = condors_model()
+        self.condor_table = _table(self.condors)
+        self.condor_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.condor_table.customContextMenuRequested.connect(self._condor_menu)
+        self.condor_table.selectionModel().currentRowChanged.connect(self._row_selected)
+        self.orders, self.fills = orders_model(), fills_model()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(2000)
+        self.spx_chart = SpxChart(self._stop_levels)
+        self.pnl_chart, self.mark_chart, self.risk_chart = PnlChart(), MarkChart(), RiskChart()
+        self.risk_chart.scope.currentTextChanged.connect(lambda _: self._dirty.add("market"))
+        self.history = HistoryView()
+        self.history.refresh_requested.connect(self.fetch_history)
+        self.charts: dict[str, ChartPanel] = {
+            p.name: p for p in (self.spx_chart, self.pnl_chart, self.mark_chart, self.risk_chart,
+                                self.history.daily, self.history.total)
+        }  # fmt: skip
+        for panel in self.charts.values():
+            panel.export_requested.connect(self.ask_export)
+        lists = QTabWidget()
+        lists.addTab(_table(self.orders), "Orders")
+        lists.addTab(_table(self.fills), "Fills")
+        V, H = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        grid = _split(V, _split(H, self.spx_chart, self.risk_chart),
+                      _split(H, self.pnl_chart, self.mark_chart))  # fmt: skip
+        bottom = _split(H, self.log, lists, sizes=(800, 800))
+        live = _split(V, self.condor_table, grid, bottom, sizes=(150, 620, 200))
+        self.tabs = QTabWidget()
+        self.tabs.addTab(live, "Live")
+        self.tabs.addTab(self.history, "History")
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.header)
+        layout.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+        self._build_actions()
+
+    def _build_actions(self) -> None:
+        self.toolbar = QToolBar("Actions")
+        self.toolbar.setMovable(False)
+        self.addToolBar(self.toolbar)
+        self.actions_by_name: dict[str, QAction] = {}
+        for spec in ACTIONS:
+            action = QAction(spec.label, self)
+            action.setShortcuts([QKeySequence(_KEYS.get(k, k)) for k in spec.keys])
+            action.setToolTip(f"{spec.help} ({' / '.join(spec.keys)})")
+            action.triggered.connect(getattr(self, f"act_{spec.name}"))
+            self.addAction(action)
+            self.actions_by_name[spec.name] = action
+            if spec.name not in ("help", "quit"):
+                self.toolbar.addAction(action)
+                if spec.danger:
+                    self.toolbar.widgetForAction(action).setObjectName("danger")
+            if spec.name in ("resume", "close_limit", "acknowledge"):
+                self.toolbar.addSeparator()
+        self.export_menu = QMenu(self)
+        for panel in self.charts.values():
+            item = self.export_menu.addAction(panel.title.text().split("  ")[0] or panel.name)
+            item.triggered.connect(functools.partial(self.ask_export, panel))
+        button = self.toolbar.widgetForAction(self.actions_by_name["export"])
+        if isinstance(button, QToolButton):
+            button.setMenu(self.export_menu)
+            button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start following the engine (call with the asyncio loop running)."""
+        self._closed = asyncio.get_running_loop().create_future()
+        self._link_task = asyncio.create_task(self.link.run(), name="gui-engine-link")
+        self.timer.start()
+
+    async def run(self) -> int:
+        """Show the window and run until it is closed; returns the exit code."""
+        self.show()
+        self.start()
+        assert self._closed is not None
+        return await self._closed
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._closed is None or self._closed.done():
+            event.accept()
+            return
+        event.ignore()
+        if self._quitting:
+            return
+        if self.model.attached or self.model.link == "stopped":
+            self._shutdown()
+            return
+        self._confirm(cmds.quit_embedded(), lambda _p: self._shutdown())
+
+    def is_closed(self) -> bool:
+        """The run is over: the engine link is let go (an embedded engine has stopped)."""
+        return self._closed is not None and self._closed.done()
+
+    @property
+    def pending_redraw(self) -> bool:
+        """Something changed that the next redraw shows."""
+        return bool(self._dirty)
+
+    def close_now(self) -> None:
+        """Close without asking (SIGTERM / SIGHUP / Ctrl-C): an embedded engine stops at a safe
+        point, an attached one goes on."""
+        if not self._quitting and self._closed is not None and not self._closed.done():
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Let go of the engine (an embedded one stops at a safe point), then close."""
+        self._quitting = True
+        self.model.note("warning", "stopping: closing the engine link…")
+        self._dirty.add("log")
+        self._spawn(self._finish())
+
+    async def _finish(self) -> None:
+        task = self._link_task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+        self.timer.stop()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(0)
+        self.close()
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- engine ---------------------------------------------------------------------------
+
+    def deliver(self, event: api.Event) -> None:
+        """Fold an engine event into the model (redrawn by the timer)."""
+        self._dirty |= apply(self.model, event)
+        if isinstance(event, api.CondorClosed | api.DailyReset | api.SessionClosed):
+            self.fetch_history()
+
+    def link_changed(self, state: str, detail: str, attempt: int) -> None:
+        """The link to the engine changed (live, lost, connecting, stopped)."""
+        m = self.model
+        m.link, m.link_detail, m.link_attempt = state, detail, attempt
+        if state == "lost":
+            m.note("critical", f"ENGINE LOST: {detail}")
+        elif state == "stopped":
+            m.note("critical", f"ENGINE STOPPED: {detail}")
+        elif state == "live":
+            m.note("ok", "attached to the engine" if m.attached else "engine running")
+            self.fetch_history()
+        self._dirty |= {"header", "log"}
+
+    def fetch_history(self) -> None:
+        """Ask the engine for the journal's trades (one request at a time, the last wins)."""
+        self._history_wanted = True
+        if self._history_task is None or self._history_task.done():
+            self._history_task = self._spawn(self._load_history())
+
+    async def _load_history(self) -> None:
+        while self._history_wanted:
+            self._history_wanted = False
+            handle = self.link.handle
+            if handle is None:
+                return
+            try:
+                trades = await handle.history()
+            except Exception as exc:  # shown in the log; the history just stays as it was
+                self.model.note("error", f"history not loaded: {exc}")
+                self._dirty.add("log")
+                return
+            self.model.trades = trades
+            self._dirty.add("history")
+
+    # -- drawing --------------------------------------------------------------------------
+
+    def render_dirty(self) -> None:
+        """Redraw the parts that changed since the last redraw."""
+        if not self._dirty:
+            return
+        parts, self._dirty = self._dirty, set()
+        m = self.model
+        self._keep_selection()
+        self.header.draw(m)
+        if "condors" in parts:
+            self._show_condors()
+        if parts & {"market", "condors"}:
+            self.spx_chart.draw(m)
+            self.risk_chart.draw(m)
+            self.mark_chart.draw(m, m.condors.get(self.selected or ""))
+        if "pnl" in parts:
+            self.pnl_chart.draw(m)
+        if "orders" in parts:
+            self.orders.set_rows(list(reversed(m.orders.values())))
+        if "fills" in parts:
+            self.fills.set_rows(list(reversed(m.fills)))
+        if "log" in parts:
+            self._show_log()
+        if "history" in parts:
+            self.history.set_trades(m.trades)
+        self._enable_actions()
+        if self._on_first_data is not None and m.link == "live":
+            callback, self._on_first_data = self._on_first_data, None
+            callback()
+
+    def _show_condors(self) -> None:
+        views = list(self.model.condors.values())
+        self.condors.set_rows(views)
+        row = self.condors.row_of(self.selected or "")
+        current = self.condor_table.currentIndex()
+        if row is not None and (not current.isValid() or current.row() != row):
+            self.condor_table.selectionModel().setCurrentIndex(
+                self.condors.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows,
+            )
+
+    def _show_log(self) -> None:
+        m = self.model
+        new = min(m.log_total - self._log_shown, len(m.log))
+        lines = list(m.log)[len(m.log) - new :] if new > 0 else []
+        for line in lines:
+            color = theme.LEVEL_COLORS.get(line.level, theme.TEXT)
+            weight = "bold" if line.level in ("critical", "error", "warning") else "normal"
+            bg = "background-color:#4a1215;" if line.level in ("critical", "error") else ""
+            text = line.text.replace("&", "&amp;").replace("<", "&lt;")
+            self.log.appendHtml(
+                f'<span style="color:{theme.MUTED}">{et_time(line.ts)}</span> '
+                f'<span style="color:{color};font-weight:{weight};{bg}">{text}</span>'
+            )
+        self._log_shown = m.log_total
+
+    def _enable_actions(self) -> None:
+        live = self.model.link == "live"
+        for name in ENGINE_ACTIONS:
+            self.actions_by_name[name].setEnabled(live)
+
+    def _stop_levels(self, view: api.CondorView) -> tuple[float | None, float | None]:
+        m = self.model
+        years = risk.years_left(m.ts, m.session_close)
+        vol = risk.model_vol(view, m.spot, years, m.expected_move)
+        if vol is None or m.spot is None:
+            return None, None
+        return risk.stop_levels(view, float(m.spot), years, vol)
+
+    # -- selection ------------------------------------------------------------------------
+
+    def _keep_selection(self) -> None:
+        condors = self.model.condors
+        if self.selected in condors:
+            return
+        live = [v.id for v in condors.values() if v.state in ("open", "closing", "working")]
+        self.selected = live[0] if live else next(iter(condors), None)
+
+    def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and current.row() < len(self.condors.keys):
+            key = self.condors.keys[current.row()]
+            if key != self.selected:
+                self.selected = key
+                self._dirty.add("condors")
+
+    def select(self, condor_id: str) -> None:
+        """Select a condor (what the table's click does)."""
+        self.selected = condor_id
+        self._dirty.add("condors")
+
+    def target(self) -> api.CondorView | None:
+        """The condor an override applies to: the selection, else the first live one."""
+        self._keep_selection()
+        return self.model.condors.get(self.selected or "")
+
+    def _condor_menu(self, pos: QPoint) -> None:
+        index = self.condor_table.indexAt(pos)
+        if index.isValid():
+            self.select(self.condors.keys[index.row()])
+        self.condor_menu().popup(self.condor_table.viewport().mapToGlobal(pos))
+
+    def condor_menu(self) -> QMenu:
+        """The context menu of the selected condor."""
+        menu = QMenu(self)
+        menu.addSection(f"Condor {self.selected or '—'}")
+        specs: list[ActionSpec] = [a for a in ACTIONS if a.on_condor]
+        for spec in specs:
+            menu.addAction(self.actions_by_name[spec.name])
+        return menu
+
+    # -- actions --------------------------------------------------------------------------
+
+    def _propose(self, build: Callable[[], cmds.Proposal]) -> None:
+        try:
+            proposal = build()
+        except cmds.NotPossible as exc:
+            self.header.say(f"Nothing to send: {exc}", "warning")
+            return
+        self._confirm(proposal, self._send)
+
+    def _confirm(self, proposal: cmds.Proposal, then: Callable[[cmds.Proposal], None]) -> None:
+        if self.dialog is not None:
+            return  # one question at a time
+        dialog = self.dialog = ConfirmDialog(proposal, self)
+
+        def done(result: int) -> None:
+            self.dialog = None
+            dialog.deleteLater()
+            if result == ConfirmDialog.DialogCode.Accepted:
+                then(proposal)
+            else:
+                self.model.note("info", f"{proposal.title}: cancelled, nothing sent")
+                self._dirty.add("log")
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    def _ask_price(
+        self, title: str, what: str, initial: Decimal, build: Callable[[Decimal], cmds.Proposal]
+    ) -> None:
+        if self.dialog is not None:
+            return
+        dialog = self.dialog = PriceDialog(title, what, initial, self)
+
+        def done(result: int) -> None:
+            self.dialog = None
+            dialog.deleteLater()
+            price = dialog.price
+            if result == PriceDialog.DialogCode.Accepted and price is not None:
+                self._propose(lambda: build(price))
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    def _send(self, proposal: cmds.Proposal) -> None:
+        self._spawn(self._submit(proposal))
+
+    async def _submit(self, proposal: cmds.Proposal) -> None:
+        handle = self.link.handle
+        assert proposal.command is not None
+        ack: api.Ack | None = None
+        error = ""
+        if handle is None or self.model.link != "live":
+            error = "the engine is not connected"
+        else:
+            try:
+                ack = await handle.submit(proposal.command)
+            except api.EngineUnavailable as exc:
+                error = f"engine unavailable: {exc}"
+            except Exception as exc:  # shown, never a crash of the console
+                error = f"{type(exc).__name__}: {exc}"
+        self.answered(proposal, ack, error)
+
+    def answered(self, proposal: cmds.Proposal, ack: api.Ack | None, error: str = "") -> None:
+        """Show the engine's answer to a confirmed command."""
+        self.sent.append((proposal, ack, error))
+        if ack is None:
+            text, level = f"NOT SENT {proposal.wire}: {error}", "error"
+        elif ack.accepted:
+            text, level = f"sent {proposal.wire}: accepted", "ok"
+        else:
+            text, level = f"REJECTED {proposal.wire}: {ack.reason}", "error"
+        self.model.note("ok" if level == "ok" else "error", text)
+        self.header.say(text, level)
+        self._dirty.add("log")
+
+    def act_pause(self) -> None:
+        self._propose(lambda: cmds.pause(self.model.paused_reason))
+
+    def act_resume(self) -> None:
+        self._propose(lambda: cmds.resume(self.model.paused_reason))
+
+    def _step_stop(self, ticks: int) -> None:
+        view = self.target()
+        self._propose(lambda: cmds.move_stop(view, cmds.stepped_trigger(view, ticks)))
+
+    def act_stop_up(self) -> None:
+        self._step_stop(1)
+
+    def act_stop_down(self) -> None:
+        self._step_stop(-1)
+
+    def act_set_stop(self) -> None:
+        view = self.target()
+        try:
+            initial = cmds.stepped_trigger(view, 0)
+        except cmds.NotPossible as exc:
+            self.header.say(f"Nothing to send: {exc}", "warning")
+            return
+        assert view is not None
+        self._ask_price(f"Move stop — condor {view.id}",
+                        f"New stop trigger for {view.id} {view.label} (now {initial}):", initial,
+                        lambda trigger: cmds.move_stop(view, trigger))  # fmt: skip
+
+    def act_cancel_stop(self) -> None:
+        view = self.target()
+        self._propose(lambda: cmds.cancel_stop(view))
+
+    def act_arm_stops(self) -> None:
+        view = self.target()
+        self._propose(lambda: cmds.arm_stops(view))
+
+    def act_close_market(self) -> None:
+        view = self.target()
+        self._propose(lambda: cmds.close_at_market(view))
+
+    def act_close_limit(self) -> None:
+        view = self.target()
+        try:
+            cmds.close_at_market(view)  # the same checks: an open condor is selected
+        except cmds.NotPossible as exc:
+            self.header.say(f"Nothing to send: {exc}", "warning")
+            return
+        assert view is not None
+        start = view.mark if view.mark is not None else (view.credit or COMBO_TICK)
+        initial = max(round_to_tick(start, COMBO_TICK, "up"), COMBO_TICK)
+        self._ask_price(f"Close at limit — condor {view.id}",
+                        f"Buy back {view.id} {view.label} at a limit of:", initial,
+                        lambda limit: cmds.close_at_limit(view, limit))  # fmt: skip
+
+    def act_flatten(self) -> None:
+        self._propose(lambda: cmds.flatten(list(self.model.condors.values())))
+
+    def act_acknowledge(self) -> None:
+        self._propose(lambda: cmds.acknowledge(self.model.alerts, self.model.paused_reason))
+
+    def act_export(self) -> None:
+        button = self.toolbar.widgetForAction(self.actions_by_name["export"])
+        self.export_menu.popup(button.mapToGlobal(QPoint(0, button.height())))
+
+    def act_help(self) -> None:
+        help_dialog(self).open()
+
+    def act_quit(self) -> None:
+        self.close()
+
+    # -- export ---------------------------------------------------------------------------
+
+    def ask_export(self, panel: ChartPanel) -> None:
+        """Ask where to save ``panel`` as a PNG (a non-blocking file dialog), then save it."""
+        dialog = self.file_dialog = QFileDialog(self, f"Export {panel.name} chart as PNG")
+        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("PNG images (*.png)")
+        dialog.setDefaultSuffix("png")
+        dialog.selectFile(f"condordesk-{panel.name}.png")
+
+        def chosen(path: str) -> None:
+            saved = panel.export_png(Path(path))
+            self.header.say(f"{panel.name} chart saved to {saved}", "ok")
+
+        dialog.fileSelected.connect(chosen)
+        dialog.finished.connect(lambda _r: setattr(self, "file_dialog", None))
+        dialog.open()

@@ -1,0 +1,39 @@
+"""GUI tests run offscreen (no display) on one QApplication (pytest-qt's ``qapp``), with a
+qasync event loop per test: the console's asyncio tasks run inside Qt's loop as in the app."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any QApplication exists
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+import pytest
+import qasync
+from PySide6.QtWidgets import QApplication
+
+from gui import theme
+
+Run = Callable[..., Any]
+
+
+@pytest.fixture
+def gui_run(qapp: QApplication) -> Iterator[Run]:
+    """``gui_run(coro, limit_s=60)`` runs a scenario in a qasync loop over the test's
+    QApplication, failing it after ``limit_s`` seconds."""
+    qapp.setQuitOnLastWindowClosed(False)
+    theme.apply(qapp)
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+
+    def run(coro: Coroutine[Any, Any, Any], limit_s: float = 60.0) -> Any:
+        return loop.run_until_complete(asyncio.wait_for(coro, limit_s))
+
+    try:
+        yield run
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
