@@ -242,3 +242,25 @@ def test_a_console_loses_the_engine_when_it_stops_and_is_told_why(
                 pass
 
     serve(make_profile(), tmp_path, sim_lock, console)
+
+
+def test_a_script_that_writes_its_request_and_hangs_up_still_gets_its_answer(
+    tmp_path: Path, sim_lock: EngineLock
+) -> None:
+    async def script(rt: Runtime, server: ControlServer, engine: asyncio.Task[Any]) -> None:
+        raw = await RawClient.connect(server.path)
+        assert await raw.frame() is not None
+        pause = api.to_wire(api.PauseEntries(origin="cli", reason="cron"))
+        await raw.send({"id": 1, "op": "submit", "command": pause})
+        await raw.send({"id": 2, "op": "events", "since": 0})
+        raw.writer.write_eof()  # like `printf ... | socat - UNIX-CONNECT:...`
+        frames = []
+        while (frame := await raw.frame()) is not None:
+            frames.append(frame)
+        raw.close()
+        (reply,) = [f for f in frames if "ack" in f]
+        assert reply["id"] == 1 and api.from_wire(reply["ack"]) == api.Ack(True)
+        assert rt.engine.paused_reason == "cron"
+
+    rt = serve(make_profile(), tmp_path, sim_lock, script)
+    assert journaled_commands(rt) == [("PauseEntries", "cli", True)]

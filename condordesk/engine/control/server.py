@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import stat
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -214,6 +215,7 @@ class _Connection:
         self.outbox: Mailbox[bytes] = Mailbox()
         self.streams: dict[int, asyncio.Task[None]] = {}
         self.floors: dict[int, int] = {}  # per stream: nothing at or before this seq is sent
+        self.pending: set[asyncio.Task[None]] = set()  # commands and history requests in flight
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._idle = False  # the sender waits with nothing queued: all was handed over
         self._flush_waiters: list[asyncio.Future[None]] = []
@@ -227,14 +229,14 @@ class _Connection:
             snap = api.to_wire(self.handle.snapshot())
             self.reply({"hello": {**hello, "snapshot": snap}})
             logger.info("control: client pid {} attached", self.pid)
-            await self._read_loop()
+            if await self._read_loop():
+                await self._answer_then_close()
         except (ConnectionError, OSError) as exc:
             logger.info("control: client pid {} gone ({})", self.pid, exc)
         except Exception as exc:  # one bad client never takes the engine down
             logger.opt(exception=exc).error("control: client pid {} dropped", self.pid)
         finally:
-            if not self._dead:  # the client left: let the sender finish what it has
-                self.stop_streams()
+            self.stop_streams()
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
             self.abort()
@@ -242,19 +244,37 @@ class _Connection:
                 self.done.set_result(None)
             logger.info("control: client pid {} detached", self.pid)
 
-    async def _read_loop(self) -> None:
+    async def _read_loop(self) -> bool:
+        """Serve requests; True at a clean end of input, False when the client was dropped."""
         while not self._dead:
             try:
                 line = await self.reader.readline()
             except ValueError:  # longer than the request limit
                 logger.warning("control: client pid {} sent an oversized frame: dropped", self.pid)
-                return
+                return False
             if not line:
-                return
+                return True
             problem = self._dispatch(line)
             if problem:
                 logger.warning("control: client pid {} dropped: {}", self.pid, problem)
-                return
+                return False
+        return False
+
+    async def _answer_then_close(self) -> None:
+        """The client is done sending (a script may write its requests and shut its side):
+        answer what is in flight and flush, briefly, before closing."""
+        self.stop_streams()
+        if self.pending:
+            await asyncio.gather(*self.pending, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_FLUSH_S):
+                await self.flushed()
+
+    def _spawn(self, request: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(request)
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+        self.server.track_submit(task)
 
     def _dispatch(self, line: bytes) -> str | None:
         """Handle one request; returns what was wrong with it (the client is then dropped)."""
@@ -278,9 +298,9 @@ class _Connection:
             if task is not None:
                 task.cancel()
         elif op == "submit":
-            self.server.track_submit(asyncio.create_task(self._submit(rid, msg.get("command"))))
+            self._spawn(self._submit(rid, msg.get("command")))
         elif op == "history":
-            self.server.track_submit(asyncio.create_task(self._history(rid, msg.get("since"))))
+            self._spawn(self._history(rid, msg.get("since")))
         else:
             return f"unknown op {op!r}"
         return None
