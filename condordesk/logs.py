@@ -17,7 +17,12 @@ if TYPE_CHECKING:
     from condordesk.market.clock import Clock
 
 _CONSOLE = "<green>{extra[clock]}</green> <level>{level: <8}</level> {message}"
-_JOURNALD = "<level>{level: <8}</level> [{extra[clock]}] {message}"
+# under systemd the journal stamps every line itself: no timestamp of ours (the engine's clock
+# only when it is not the wall clock, e.g. a simulated day), the level as a syslog priority
+# prefix that journald turns into the entry's PRIORITY (so `journalctl -p warning` works)
+_JOURNALD = "<{extra[syslog]}>{extra[sim_clock]}{message}"
+_SYSLOG = {"TRACE": 7, "DEBUG": 7, "INFO": 6, "SUCCESS": 5, "WARNING": 4, "ERROR": 3}
+_CRIT = 2
 _FILE = "{time:YYYY-MM-DD HH:mm:ss.SSS} | {extra[clock]} | {level: <8} | {name}:{line} | {message}"
 
 
@@ -44,12 +49,17 @@ def setup_logging(
     """Configure loguru for a run. Console lines carry the engine clock's ET time; with
     ``stderr=False`` (an engine embedded in a terminal console) only the file gets lines."""
 
+    under_systemd = stderr_is_journal()
+    wall = _wall_clock(clock)
+
     def stamp(record: Record) -> None:
-        record["extra"]["clock"] = f"{clock.now_et():%Y-%m-%d %H:%M:%S} ET"
+        extra = record["extra"]
+        extra["clock"] = f"{clock.now_et():%Y-%m-%d %H:%M:%S} ET"
+        extra["syslog"] = _SYSLOG.get(record["level"].name, _CRIT)
+        extra["sim_clock"] = "" if wall else f"[{extra['clock']}] "
 
     logger.remove()
     logger.configure(patcher=stamp)
-    under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
     if stderr:
         logger.add(
             sys.stderr,
@@ -68,3 +78,27 @@ def setup_logging(
             encoding="utf-8",
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
+
+
+def stderr_is_journal(env: dict[str, str] | None = None) -> bool:
+    """Whether stderr is connected to the systemd journal: ``$JOURNAL_STREAM`` names the
+    device and inode of the journal's stream and stderr is that very stream (a child whose
+    stderr was redirected elsewhere inherits the variable but not the stream)."""
+    value = (os.environ if env is None else env).get("JOURNAL_STREAM", "")
+    dev, _, ino = value.partition(":")
+    if not (dev.isdigit() and ino.isdigit()):
+        return False
+    try:
+        st = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (int(dev), int(ino))
+
+
+def _wall_clock(clock: Clock) -> bool:
+    """Whether the clock reads real time (the wall clock, or IB's clock at real speed)."""
+    from condordesk.market.clock import BrokerClock, LiveClock
+
+    return isinstance(clock, LiveClock) or (
+        isinstance(clock, BrokerClock) and clock.loop_seconds(1.0) == 1.0
+    )

@@ -8,7 +8,7 @@ everything that touches orders to the :class:`~condordesk.engine.desk.Desk`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -133,6 +133,10 @@ class Engine:
         self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
         self._daily_loss_hit = False
         self.outlook = Outlook()  # figures for consoles (expected move, greeks, P&L trail)
+        # a supervisor's hook (systemd's watchdog), set by the composition root: called with
+        # the status line from the main loop, at least every heartbeat_s seconds of the clock
+        self.heartbeat: Callable[[str], None] | None = None
+        self.heartbeat_s: float | None = None
 
     # -- EngineHandle ---------------------------------------------------------------------
 
@@ -280,7 +284,39 @@ class Engine:
         if self._sleeper is not None and not self._sleeper.done():
             self._sleeper.cancel()
 
+    def status_line(self) -> str:
+        """One line for a supervisor: the state, why entries are paused, live condors,
+        open alerts and what the schedule does next."""
+        parts = [self.state]
+        if self.paused_reason and self.state != "hibernating":
+            parts[0] += f" ({self.paused_reason})"
+        if self.desk.live:
+            parts.append(f"{len(self.desk.live)} condor(s) live")
+        if self.open_alerts:
+            parts.append(f"{len(self.open_alerts)} alert(s) open")
+        if (coming := self._next_event()) is not None:
+            parts.append(f"next: {coming[0]} at {coming[1].astimezone(ET):%a %H:%M} ET")
+        return "; ".join(parts)
+
     async def _wait(self, seconds: float, *, hibernate_until: datetime | None = None) -> None:
+        """Every wait of the main loop: with a heartbeat, in pieces of at most
+        ``heartbeat_s``, calling it before each, so a hung loop stops calling it."""
+        if self.heartbeat is None:
+            await self._wait_once(seconds, hibernate_until)
+            return
+        self.heartbeat(self.status_line())
+        every = timedelta(seconds=self.heartbeat_s or 60.0)
+        until = hibernate_until or self.clock.now() + timedelta(seconds=seconds)
+        while not self._stopping and (left := until - self.clock.now()) > timedelta(0):
+            piece = min(left, every)
+            if hibernate_until is None:
+                await self._wait_once(piece.total_seconds(), None)
+            else:
+                await self._wait_once(0, self.clock.now() + piece)
+            if left > every:
+                self.heartbeat(self.status_line())
+
+    async def _wait_once(self, seconds: float, hibernate_until: datetime | None) -> None:
         coro = (
             self.clock.hibernate_until(hibernate_until)
             if hibernate_until
