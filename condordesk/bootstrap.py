@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from loguru import logger
+
+from condordesk.alerts import Alerts, build_alerts
 from condordesk.broker.base import Broker
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.config import paths
@@ -33,6 +36,8 @@ class Runtime:
     broker: Broker
     engine: Engine
     virtual_time: bool
+    alerts: Alerts = field(default_factory=Alerts.off)
+    """The run's alerts: entered beside ``engine.run()``, left after it."""
 
 
 def load_calendar(first: date, sessions: int) -> TradingCalendar:
@@ -85,7 +90,12 @@ def build_sim(
 
     broker = SimBroker(clock, market, session_bounds)
     engine = Engine(profile, broker, journal, clock, calendar, max_sessions=sim.sessions or None)
-    return Runtime(profile, clock, calendar, journal, broker, engine, virtual)
+    if virtual and profile.notify.enabled:
+        logger.warning("alerts off: simulator.speed = 'max' runs in virtual time")
+        alerts = Alerts.off()
+    else:
+        alerts = _alerts(profile, engine, journal)
+    return Runtime(profile, clock, calendar, journal, broker, engine, virtual, alerts)
 
 
 def build_ib_broker(
@@ -136,7 +146,18 @@ def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
     journal = Journal(paths.journal_path(profile))
     broker = build_ib_broker(profile, clock)
     engine = Engine(profile, broker, journal, clock, calendar, max_sessions=None)
-    return Runtime(profile, clock, calendar, journal, broker, engine, virtual_time=False)
+    alerts = _alerts(profile, engine, journal)
+    return Runtime(profile, clock, calendar, journal, broker, engine, False, alerts)
+
+
+def _alerts(profile: Profile, engine: Engine, journal: Journal) -> Alerts:
+    """The profile's alerts on a live clock (Telegram's limits are real seconds, whatever
+    the engine's clock); a missing secret stops the run before it starts."""
+    try:
+        return build_alerts(profile, engine)
+    except BaseException:
+        journal.close()
+        raise
 
 
 def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:

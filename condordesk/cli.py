@@ -35,7 +35,7 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk import __version__
+from condordesk import __version__, cli_admin
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
 from condordesk.errors import CondordeskError, ConfigError
@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _profile_args(show)
     psub.add_parser("list", help="list the profiles available by name")
+    cli_admin.register(sub, psub)  # secret, notify, profile new
     return parser
 
 
@@ -268,7 +269,7 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) 
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, _on_signal, runtime.engine, sig, heartbeat)
-        async with ControlServer(runtime.engine, profile.name, lock=lock):
+        async with runtime.alerts, ControlServer(runtime.engine, profile.name, lock=lock):
             return await runtime.engine.run()
 
     factory = VirtualTimeEventLoop if runtime.virtual_time else None
@@ -486,6 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gui": cmd_gui,
     }
     try:
+        if getattr(args, "handler", None) is not None:  # commands of condordesk.cli_admin
+            return int(args.handler(args))
         if args.command in commands:
             return commands[args.command](args)
         return cmd_autotrade(args) if args.autotrade else cmd_console(args)

@@ -152,7 +152,7 @@ async def embedded_engine(
             raise api.EngineUnavailable(f"cannot start the engine: {exc}") from exc
         try:
             _log_to_file(profile, runtime, log_level)
-            async with ControlServer(runtime.engine, profile.name, lock=lock):
+            async with runtime.alerts, ControlServer(runtime.engine, profile.name, lock=lock):
                 task = asyncio.create_task(runtime.engine.run(), name=f"engine-{profile.name}")
                 try:
                     yield EmbeddedHandle(runtime.engine, task)

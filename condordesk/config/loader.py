@@ -225,7 +225,8 @@ def _apply(raw: dict[str, Any], override: _Override) -> None:
         field = model.model_fields.get(key) if model else None
         model = _as_model(field.annotation) if field else None
         child = node.setdefault(key, {})
-        if not isinstance(child, dict) or (field is not None and model is None):
+        is_table = model is not None or (field is not None and _is_mapping(field.annotation))
+        if not isinstance(child, dict) or (field is not None and not is_table):
             where = ".".join(override.keys[:depth])
             raise ConfigError(
                 f"--set {override.text}: {where} is a value, not a table; "
@@ -251,6 +252,11 @@ def _as_model(annotation: object) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     return None
+
+
+def _is_mapping(annotation: object) -> bool:
+    """A free-form table (``secrets.env``): its keys are not fields of a model."""
+    return typing.get_origin(annotation) is dict
 
 
 def _is_union(annotation: object) -> bool:

@@ -167,6 +167,58 @@ class LoggingConfig(_Section):
     retention: str = "30 days"
 
 
+Level = Literal["info", "warning", "critical"]
+"""How much an alert matters: every alert has one; a notifier sends those at or above its
+``notify.level``."""
+
+_KEY_PATTERN = r"^[A-Za-z0-9_.-]{1,64}$"
+ENV_VAR = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+SecretName = Annotated[str, Field(pattern=_KEY_PATTERN)]
+EnvVar = Annotated[str, Field(pattern=ENV_VAR)]
+
+
+class SecretsConfig(_Section):
+    """Where the profile's secrets live (the values never do: only in the keyring, systemd
+    credentials, or an environment variable named here)."""
+
+    namespace: str = Field("", pattern=r"^$|^[A-Za-z0-9_.-]{1,64}$")
+    env: dict[SecretName, EnvVar] = Field(default_factory=dict)
+
+
+class TelegramConfig(_Section):
+    """The Telegram Bot API (the token and chat id are secrets, not keys here)."""
+
+    api_url: str = Field("https://api.telegram.org", pattern=r"^https?://[^\s]+$")
+    request_timeout_s: float = Field(15.0, gt=0, le=120)
+    commands: StrictBool = False
+    allowed_chat_ids: tuple[StrictInt, ...] = ()
+    poll_timeout_s: StrictInt = Field(30, ge=1, le=50)
+    confirm_timeout_s: float = Field(60.0, gt=0, le=600)
+
+
+class NotifyConfig(_Section):
+    """Alerts to a phone (Telegram)."""
+
+    enabled: StrictBool = False
+    level: Level = "info"
+    quiet_hours: tuple[ClockTime, ClockTime] | None = None
+    quiet_level: Level = "critical"
+    quiet_action: Literal["silent", "drop"] = "silent"
+    daily_summary: StrictBool = True
+    min_interval_s: float = Field(1.0, ge=1.0, le=3600)
+    max_per_minute: StrictInt = Field(20, ge=1, le=20)
+    queue_size: StrictInt = Field(100, ge=1, le=10_000)
+    max_attempts: StrictInt = Field(6, ge=1, le=50)
+    max_backoff_s: float = Field(300.0, ge=1, le=3600)
+    telegram: TelegramConfig = TelegramConfig()
+
+    @model_validator(mode="after")
+    def _quiet_hours_differ(self) -> Self:
+        if self.quiet_hours is not None and self.quiet_hours[0] == self.quiet_hours[1]:
+            raise ValueError("quiet_hours must be [start, end] with start != end")
+        return self
+
+
 class Profile(_Section):
     """A whole profile."""
 
@@ -180,6 +232,14 @@ class Profile(_Section):
     simulator: SimulatorConfig = SimulatorConfig()
     journal: JournalConfig = JournalConfig()
     logging: LoggingConfig = LoggingConfig()
+    secrets: SecretsConfig = SecretsConfig()
+    notify: NotifyConfig = NotifyConfig()
+
+    @property
+    def secrets_namespace(self) -> str:
+        """The keyring namespace of this profile's secrets (``secrets.namespace``, else the
+        profile name), so two accounts never share a token by accident."""
+        return self.secrets.namespace or self.name
 
     @model_validator(mode="after")
     def _mode_matches_broker(self) -> Self:
