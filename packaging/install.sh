@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# Install condordesk on a server: the dedicated user, its directories, the app in its own
+# virtual environment, the systemd units, the VNC firewall rules and an operator wrapper.
+#
+#   sudo packaging/install.sh --profile paper            # install, enable condordesk@paper
+#   sudo packaging/install.sh --profile paper --vnc      # also the VNC desktop, IB Gateway
+#                                                        # and the firewall-window timers
+#   packaging/install.sh --dry-run --profile paper       # print every change, make none
+#   packaging/install.sh --root /tmp/stage ...           # into another root (staging, tests)
+#
+# Idempotent: run it again after `git pull` to upgrade; what is already in place is left
+# alone and reported as such; the last line counts the changes (0 when nothing changed).
+# Nothing is started or restarted: `systemctl restart condordesk@paper` is yours to run.
+#
+# Options:
+#   --root DIR       install below DIR instead of / (units enabled with systemctl --root)
+#   --dry-run        print every change without making it
+#   --profile NAME   enable condordesk@NAME.service (repeatable)
+#   --vnc            enable the VNC desktop, IB Gateway and the VNC window timers
+#   --python PY      the Python (3.11+) that creates the virtual environment (python3)
+#   --source DIR     the condordesk source tree to install (default: this checkout)
+#   --no-app         leave the virtual environment alone (units and files only)
+#   --pip-args ARGS  extra pip arguments, e.g. "--no-index --find-links /srv/wheels"
+set -euo pipefail
+
+SERVICE_USER=condordesk
+ROOT=/
+DRY=0
+VNC=0
+APP=1
+PYTHON=python3
+PIP_ARGS=""
+PROFILES=()
+HERE="$(cd "$(dirname "$0")" && pwd)"
+SOURCE="$(dirname "$HERE")"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --root) ROOT="$2"; shift 2 ;;
+    --dry-run) DRY=1; shift ;;
+    --profile) PROFILES+=("$2"); shift 2 ;;
+    --vnc) VNC=1; shift ;;
+    --python) PYTHON="$2"; shift 2 ;;
+    --source) SOURCE="$2"; shift 2 ;;
+    --no-app) APP=0; shift ;;
+    --pip-args) PIP_ARGS="$2"; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+for p in "${PROFILES[@]+"${PROFILES[@]}"}"; do
+  [[ "$p" =~ ^[A-Za-z0-9_.-]{1,64}$ ]] || { echo "install.sh: bad profile name: $p" >&2; exit 2; }
+done
+ROOT="${ROOT%/}"  # "" for the real root: every path below is "$ROOT/etc/..."
+if [ -n "$ROOT" ] && [ ! -d "$ROOT" ]; then
+  echo "install.sh: --root $ROOT: no such directory" >&2; exit 2
+fi
+if [ -z "$ROOT" ] && [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then
+  echo "install.sh: run as root (sudo), or use --dry-run / --root DIR" >&2; exit 2
+fi
+
+PREFIX=/opt/condordesk
+VENV=$PREFIX/venv
+STATE=/var/lib/condordesk
+UNITS=/etc/systemd/system
+CHANGES=0
+
+change() {  # change "what" cmd...: run (or only print, with --dry-run) one change
+  local what="$1"; shift
+  CHANGES=$((CHANGES + 1))
+  if [ "$DRY" = 1 ]; then
+    echo "would $what"
+  else
+    echo "$what"
+    "$@"
+  fi
+}
+same() { echo "ok: $*"; }
+
+owner_ids() {  # uid:gid of the service user inside ROOT, or nothing
+  awk -F: -v u="$SERVICE_USER" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" 2>/dev/null || true
+}
+
+ensure_dir() {  # ensure_dir PATH MODE [service-owned]
+  local path="$1" mode="$2" owned="${3:-}"
+  if [ ! -d "$ROOT$path" ]; then
+    change "create directory $path (mode $mode${owned:+, owner $SERVICE_USER})" \
+      install -d -m "$mode" "$ROOT$path"
+  elif [ "$(stat -c %a "$ROOT$path")" != "${mode#0}" ]; then
+    change "set mode $mode on $path" chmod "$mode" "$ROOT$path"
+  else
+    same "$path"
+  fi
+  if [ -n "$owned" ] && [ "$DRY" = 0 ]; then
+    local ids; ids="$(owner_ids)"
+    if [ -n "$ids" ] && [ "$(stat -c %u:%g "$ROOT$path")" != "$ids" ]; then
+      if [ "$(id -u)" = 0 ]; then
+        change "set owner $SERVICE_USER on $path" chown "$ids" "$ROOT$path"
+      else
+        echo "note: not root, $path stays owned by $(id -un)"
+      fi
+    fi
+  fi
+}
+
+ensure_file() {  # ensure_file SRC DEST MODE
+  local src="$1" dest="$2" mode="$3"
+  if [ -f "$ROOT$dest" ] && cmp -s "$src" "$ROOT$dest"; then
+    if [ "$(stat -c %a "$ROOT$dest")" != "${mode#0}" ]; then
+      change "set mode $mode on $dest" chmod "$mode" "$ROOT$dest"
+    else
+      same "$dest"
+    fi
+  elif [ -f "$ROOT$dest" ]; then
+    change "update $dest" install -m "$mode" "$src" "$ROOT$dest"
+  else
+    change "install $dest" install -D -m "$mode" "$src" "$ROOT$dest"
+  fi
+}
+
+ensure_text() {  # ensure_text DEST MODE TEXT: a generated file
+  local dest="$1" mode="$2" text="$3" tmp
+  tmp="$(mktemp)"
+  printf '%s' "$text" > "$tmp"
+  ensure_file "$tmp" "$dest" "$mode"
+  rm -f "$tmp"
+}
+
+systemctl_root() {
+  if [ -n "$ROOT" ]; then systemctl --root="$ROOT" "$@"; else systemctl "$@"; fi
+}
+
+ensure_enabled() {  # ensure_enabled UNIT
+  if [ "$(systemctl_root is-enabled "$1" 2>/dev/null || true)" = "enabled" ]; then
+    same "$1 enabled"
+  else
+    change "enable $1" systemctl_root enable --quiet "$1"
+  fi
+}
+
+# -- the user ------------------------------------------------------------------------------
+ensure_file "$HERE/sysusers.d/condordesk.conf" /etc/sysusers.d/condordesk.conf 0644
+if [ -n "$(owner_ids)" ]; then
+  same "user $SERVICE_USER"
+elif [ -n "$ROOT" ]; then
+  change "create user $SERVICE_USER (systemd-sysusers --root $ROOT)" \
+    systemd-sysusers --root="$ROOT" "$ROOT/etc/sysusers.d/condordesk.conf"
+else
+  change "create user $SERVICE_USER (systemd-sysusers)" \
+    systemd-sysusers /etc/sysusers.d/condordesk.conf
+fi
+
+# -- directories ---------------------------------------------------------------------------
+ensure_dir $PREFIX 0755
+ensure_dir $PREFIX/share/doc 0755
+ensure_dir /etc/condordesk 0755
+ensure_dir /etc/condordesk/nftables 0755
+ensure_dir /etc/credstore.encrypted 0700
+ensure_dir $STATE 0700 owned
+for sub in config config/profiles data log cache run ibc; do
+  ensure_dir "$STATE/$sub" 0700 owned
+done
+
+# -- the app in its own virtual environment -------------------------------------------------
+if [ "$APP" = 1 ]; then
+  stamp_want="$(cd "$SOURCE" && { git describe --always --dirty 2>/dev/null || date +%s; })"
+  stamp_have="$(cat "$ROOT$VENV/.condordesk-source" 2>/dev/null || true)"
+  if [ ! -x "$ROOT$VENV/bin/python" ]; then
+    change "create virtual environment $VENV ($PYTHON)" "$PYTHON" -m venv "$ROOT$VENV"
+  else
+    same "$VENV"
+  fi
+  if [ "$stamp_want" != "$stamp_have" ]; then
+    # shellcheck disable=SC2086  # PIP_ARGS is a list of words on purpose
+    change "install condordesk from $SOURCE ($stamp_want) into $VENV" \
+      sh -c "'$ROOT$VENV/bin/python' -m pip install --quiet --upgrade $PIP_ARGS '$SOURCE' \
+        && echo '$stamp_want' > '$ROOT$VENV/.condordesk-source'"
+  else
+    same "condordesk $stamp_have in $VENV"
+  fi
+fi
+
+# -- files ---------------------------------------------------------------------------------
+for unit in "$HERE"/systemd/*.service "$HERE"/systemd/*.timer; do
+  ensure_file "$unit" "$UNITS/$(basename "$unit")" 0644
+done
+for rules in "$HERE"/nftables/*.nft; do
+  ensure_file "$rules" "/etc/condordesk/nftables/$(basename "$rules")" 0644
+done
+ensure_file "$HERE/bin/condordesk" /usr/local/bin/condordesk 0755
+if [ -f "$SOURCE/docs/operations.md" ]; then
+  ensure_file "$SOURCE/docs/operations.md" $PREFIX/share/doc/operations.md 0644
+fi
+
+# -- per profile: secrets as systemd credentials, then enable the engine ----------------------
+for p in "${PROFILES[@]+"${PROFILES[@]}"}"; do
+  lines=""
+  for cred in "$ROOT"/etc/credstore.encrypted/condordesk-"$p".*; do
+    [ -f "$cred" ] || continue
+    file="/etc/credstore.encrypted/$(basename "$cred")"
+    lines+="LoadCredentialEncrypted=${file##*/condordesk-$p.}:$file"$'\n'
+  done
+  dropin="$UNITS/condordesk@$p.service.d/credentials.conf"
+  if [ -n "$lines" ]; then
+    ensure_text "$dropin" 0644 "# written by packaging/install.sh from /etc/credstore.encrypted
+[Service]
+$lines"
+  elif [ -f "$ROOT$dropin" ]; then
+    change "remove $dropin (no credentials for profile $p)" rm -f "$ROOT$dropin"
+  fi
+done
+if [ -z "$ROOT" ] && [ "$DRY" = 0 ] && [ -d /run/systemd/system ] && [ "$CHANGES" -gt 0 ]; then
+  echo "systemctl daemon-reload"
+  systemctl daemon-reload
+fi
+for p in "${PROFILES[@]+"${PROFILES[@]}"}"; do
+  ensure_enabled "condordesk@$p.service"
+done
+if [ "$VNC" = 1 ]; then
+  for unit in condordesk-vnc.service condordesk-ibgateway.service condordesk-vnc-close.service \
+      condordesk-vnc-window.timer condordesk-vnc-close.timer; do
+    ensure_enabled "$unit"
+  done
+fi
+
+if [ "$DRY" = 1 ]; then
+  echo "dry run: $CHANGES change(s) to make"
+else
+  echo "done: $CHANGES change(s)"
+fi
