@@ -7,6 +7,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from loguru import logger
+
 from condordesk.broker.base import (
     BrokerEvent,
     BrokerMessage,
@@ -168,6 +170,7 @@ class OrderDesk:
         self._exec_to: dict[str, list[Session]] = {}
         self._bags = BagFills()
         self._retired: set[int] = set()  # simulator orders replaced by a modification
+        self._delivered: set[str] = set()  # exec ids sent to clients as they happened
 
     # -- which client an order belongs to ---------------------------------------------------------
 
@@ -318,9 +321,40 @@ class OrderDesk:
             self._on_commission(event.report)
         elif isinstance(event, ConnectionChanged):
             self._on_link(event)
+            if event.connected:
+                await self._catch_up()
         elif isinstance(event, BrokerMessage):
             await self._known(event.order_id)
             self._on_message(event)
+
+    async def _catch_up(self) -> None:
+        """After the link comes back, what the exchange did meanwhile reaches the clients, as
+        TWS delivers it on restore: the fills (with commissions), then every order whose state
+        moved on (a stop that triggered and filled, its OCA sibling cancelled)."""
+        try:
+            done = await self._gw.broker.executions()
+            reports = [await self._gw.broker.order_status(i) for i in list(self._by_sim)]
+        except BrokerError as exc:
+            logger.warning("gateway: cannot catch up after the link came back: {}", exc)
+            return
+        for execution, commission in done:
+            if execution.exec_id in self._delivered:
+                continue
+            await self._known(execution.order_id)
+            self._on_execution(execution)
+            if commission is not None:
+                self._on_commission(commission)
+        for report in reports:
+            order = None if report is None else self._by_sim.get(report.order_id)
+            if report is None or order is None:
+                continue
+            status = (
+                _working_status(order, report)
+                if report.status is OrderStatus.WORKING
+                else _STATUS[report.status]
+            )
+            if (status, float(report.filled)) != (order.status, order.filled):
+                self._on_status(report)
 
     def _on_status(self, report: OrderReport) -> None:
         order = self._by_sim.get(report.order_id)
@@ -374,6 +408,7 @@ class OrderDesk:
         # a trade made by hand (no order): every client hears of it
         targets = self._gw.sessions() if order is None else self._owners(order)
         self._exec_to[execution.exec_id] = targets
+        self._delivered.add(execution.exec_id)
         bag = self._bag_fill(self._bags, execution)
         for session in targets:
             session.send(self._exec_message(-1, execution))

@@ -331,21 +331,6 @@ async def test_a_lost_link_refuses_calls_and_what_happened_meanwhile_is_learnt_b
     assert all(c is not None for _, c in done)
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "sim",
-        pytest.param(
-            "ib",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="the gateway does not re-send the order statuses that changed while "
-                "the link was down when it reports 1102, and IBBroker.order_status answers "
-                "from ib_async's cache: a stop filled during the outage stays WORKING there",
-            ),
-        ),
-    ],
-)
 async def test_after_a_lost_link_order_status_tells_what_happened_meanwhile(
     venue: Venue, recorder: Recorder
 ) -> None:
