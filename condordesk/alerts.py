@@ -57,7 +57,7 @@ class _Condor:
     label: str
     quantity: int
     credit: Decimal
-    stop: str = "none"  # none | working | cancelled
+    stop: str = "none"  # none | working | moving | cancelled | closed
 
 
 @dataclass
@@ -147,7 +147,7 @@ class AlertRouter:
 
     def _stop_placed(self, e: api.StopPlaced) -> tuple[str, str]:
         condor = self._condors.setdefault(e.condor_id, _Condor("", 0, Decimal(0)))
-        verb = {"none": "placed", "working": "moved", "cancelled": "re-armed"}.get(
+        verb = {"working": "moved", "moving": "moved", "cancelled": "re-armed"}.get(
             condor.stop, "placed"
         )
         condor.stop = "working"
@@ -159,7 +159,7 @@ class AlertRouter:
     def _stop_cancelled(self, e: api.StopCancelled) -> tuple[str, str] | None:
         condor = self._condors.get(e.condor_id)
         if condor is not None and condor.stop == "working":
-            condor.stop = "cancelled"
+            condor.stop = "moving" if e.reason.startswith("moved") else "cancelled"
         if e.reason.startswith("cancelled by"):  # an operator left the condor unprotected
             return "warning", f"stop CANCELLED {e.condor_id} ({e.reason}): no protection"
         return None  # moved / re-armed / closing: the next event says what happened

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 from loguru import logger
@@ -60,9 +61,15 @@ class BotApi:
             Rejected: any other refusal (401 bad token, 400 chat not found, ...).
             Unreachable: no connection or no answer in time.
         """
-        url = f"{self.base_url}/bot{self._token.reveal()}/{method}"
         loop_s = self._clock.loop_seconds(timeout_s or self.timeout_s)
-        response = await post_json(url, payload, loop_s)
+        # the URL (it holds the token) is never bound to a name in this frame, and inner
+        # frames are cut from the traceback, so a logged traceback cannot show it
+        try:
+            response = await post_json(self._endpoint(method), payload, loop_s)
+        except NotifyError as exc:
+            raise exc.with_traceback(None) from None
+        except Exception as exc:
+            raise Unreachable(f"{method}: {type(exc).__name__}") from None
         data = response.json()
         ok = isinstance(data, dict) and data.get("ok") is True
         if response.status == 200 and ok:
@@ -81,6 +88,13 @@ class BotApi:
         if response.status >= 500 or (response.status == 200 and not ok):
             raise ServerError(f"{method}: {description}")
         raise Rejected(response.status, description)
+
+    def _endpoint(self, method: str) -> str:
+        return f"{self.base_url}/bot{self._token.reveal()}/{method}"
+
+    def scrub(self, text: str) -> str:
+        """``text`` with the token masked."""
+        return self._scrub(text)
 
     def _scrub(self, text: str) -> str:
         token = self._token.reveal()
@@ -112,7 +126,9 @@ class BotApi:
 
 class RateLimiter:
     """At most one message per ``min_interval_s`` and ``max_per_minute`` in any 60 s (the
-    clock's seconds): within Telegram's limits for one chat and for a group."""
+    clock's seconds): within Telegram's limits for one chat and for a group. Intervals count
+    from the end of the previous request, so network jitter cannot bunch messages up at the
+    server."""
 
     def __init__(self, clock: Clock, min_interval_s: float = 1.0, max_per_minute: int = 20):
         self._clock = clock
@@ -132,11 +148,15 @@ class RateLimiter:
             wait = max(wait, self._sent[0] + 60.0 - now)
         return wait
 
-    async def acquire(self) -> None:
-        """Wait (on the clock) until a message may go, and count it."""
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait (on the clock) until a request may go; it counts from when it ends."""
         while (wait := self.delay()) > 1e-6:
             await self._clock.sleep(wait)
-        self._sent.append(self._clock.now().timestamp())
+        try:
+            yield
+        finally:
+            self._sent.append(self._clock.now().timestamp())
 
 
 class TelegramNotifier(Notifier):
@@ -229,8 +249,8 @@ class TelegramNotifier(Notifier):
             await task
 
     async def send_now(self, message: Message) -> None:
-        await self._limiter.acquire()
-        await self.api.send_message(self._chat, message.text, silent=message.silent)
+        async with self._limiter.slot():
+            await self.api.send_message(self._chat, message.text, silent=message.silent)
         self.stats.sent += 1
 
     @property
@@ -244,8 +264,8 @@ class TelegramNotifier(Notifier):
         Raises:
             NotifyError: the answer could not be delivered.
         """
-        await self._limiter.acquire()
-        await self.api.send_message(Secret(str(chat_id)), text)
+        async with self._limiter.slot():
+            await self.api.send_message(Secret(str(chat_id)), text)
 
     async def _run(self) -> None:
         while True:
@@ -261,7 +281,12 @@ class TelegramNotifier(Notifier):
                 raise
             except Exception as exc:  # a bug here must not stop later alerts
                 self.stats.failed += 1
-                logger.opt(exception=exc).error("telegram: delivering an alert failed")
+                # no traceback: its frames could show the request URL, which holds the token
+                logger.error(
+                    "telegram: delivering an alert failed: {}: {}",
+                    type(exc).__name__,
+                    self.api.scrub(str(exc)),
+                )
             finally:
                 self._busy = False
             if not self._queue:
@@ -269,9 +294,9 @@ class TelegramNotifier(Notifier):
 
     async def _deliver(self, message: Message) -> None:
         for attempt in range(1, self._max_attempts + 1):
-            await self._limiter.acquire()
             try:
-                await self.api.send_message(self._chat, message.text, silent=message.silent)
+                async with self._limiter.slot():
+                    await self.api.send_message(self._chat, message.text, silent=message.silent)
             except RateLimited as exc:
                 wait = exc.retry_after
                 self._note_outage(exc)
