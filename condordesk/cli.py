@@ -10,6 +10,8 @@
     condordesk ctl [--profile P] [--json] move-stop ID --trigger X | close ID [--limit X]
                    | cancel-stop ID | arm-stops ID
     condordesk journal [--profile P] [--set K=V ...] [--json] [--day YYYY-MM-DD]
+    condordesk journal backup [--profile P] DEST
+    condordesk doctor [--profile P] [--set K=V ...] [--json] [--root DIR]
     condordesk reconcile [--profile P] [--set K=V ...] [--json] [--repair]
     condordesk profile check PATH_OR_NAME [--set K=V ...]
     condordesk profile show [--profile P] [--set K=V ...]
@@ -35,7 +37,7 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk import __version__, cli_admin
+from condordesk import __version__, backup, cli_admin, doctor
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
 from condordesk.errors import CondordeskError, ConfigError
@@ -110,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_args(journal)
     journal.add_argument("--json", action="store_true", help="print JSON")
     journal.add_argument("--day", help="only this trading day (YYYY-MM-DD)")
+    jbackup = journal.add_subparsers(dest="journal_command").add_parser(
+        "backup", help="an online copy of the journal (SQLite backup API), checked"
+    )
+    _profile_args(jbackup)
+    jbackup.add_argument("dest", metavar="DEST", help="a file, or a directory (time-stamped)")
+    jbackup.set_defaults(handler=backup.cmd_backup)
 
     reconcile = sub.add_parser(
         "reconcile", help="compare the journal with the broker and print the findings"
@@ -143,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_args(show)
     psub.add_parser("list", help="list the profiles available by name")
     cli_admin.register(sub, psub)  # secret, notify, profile new
+    doctor.register(sub)
     return parser
 
 

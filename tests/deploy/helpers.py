@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import keyring.backend
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -59,3 +60,22 @@ def stage_system(root: Path) -> None:
             exe.parent.mkdir(parents=True, exist_ok=True)
             exe.write_text("#!/bin/sh\nexit 0\n")
             exe.chmod(0o755)
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A dict-backed keyring, so a test never touches (or depends on) the machine's."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.values.pop((service, username), None)
