@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,7 +127,8 @@ class FakeBotApi:
             data = json.dumps(payload).encode()
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode() + data
+                f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
+                + data
             )
             await writer.drain()
         finally:
@@ -157,3 +160,31 @@ class FakeBotApi:
             reply["parameters"] = {"retry_after": self.retry_after}
             reply["description"] = "Too Many Requests: retry after"
         return int(how), reply
+
+
+@contextlib.contextmanager
+def threaded_fake(**settings: Any) -> Iterator[FakeBotApi]:
+    """A :class:`FakeBotApi` serving from a thread of its own (for code that runs its own
+    event loop, like the CLI's ``notify test``)."""
+    from condordesk.market.clock import LiveClock
+
+    loop = asyncio.new_event_loop()
+    fake = FakeBotApi(LiveClock(), **settings)
+    started = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(fake.__aenter__())
+        started.set()
+        loop.run_forever()
+        loop.run_until_complete(fake.__aexit__())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    try:
+        yield fake
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
