@@ -164,7 +164,12 @@ done
 
 # -- the app in its own virtual environment -------------------------------------------------
 if [ "$APP" = 1 ]; then
+  # what is installed: the commit, plus a hash of local edits (reinstalled when they change);
+  # a source without git is always reinstalled
   stamp_want="$(cd "$SOURCE" && { git describe --always --dirty 2>/dev/null || date +%s; })"
+  if [[ "$stamp_want" == *-dirty ]]; then
+    stamp_want+="-$(cd "$SOURCE" && git diff HEAD | sha256sum | cut -c1-12)"
+  fi
   stamp_have="$(cat "$ROOT$VENV/.condordesk-source" 2>/dev/null || true)"
   if [ ! -x "$ROOT$VENV/bin/python" ]; then
     change "create virtual environment $VENV ($PYTHON)" "$PYTHON" -m venv "$ROOT$VENV"
