@@ -54,10 +54,11 @@ class HeadlessEngine:
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            with self._seen:
-                self.lines.append(line)
-                self._seen.notify_all()
+        with self.proc.stderr:  # closed here, at end of stream: never under the thread's feet
+            for line in self.proc.stderr:
+                with self._seen:
+                    self.lines.append(line)
+                    self._seen.notify_all()
         with self._seen:
             self._seen.notify_all()
 
@@ -92,6 +93,4 @@ class HeadlessEngine:
         self._close()
 
     def _close(self) -> None:
-        self._reader.join(timeout=10)
-        if self.proc.stderr is not None and not self._reader.is_alive():
-            self.proc.stderr.close()
+        self._reader.join(timeout=30)
