@@ -7,6 +7,7 @@ the :class:`~gui.state.Model` at most ten times a second; nothing here talks to 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,21 @@ from typing import Any
 import pyqtgraph as pg
 from pyqtgraph.exporters import ImageExporter
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QHBoxLayout,
+    QLabel,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from condordesk.engine import api
 from gui import theme
 from gui.format import clock_label, minutes_et, price, strike
 from gui.state import Model
 
+AXIS_WIDTH = 58
 SESSION = (9 * 60 + 30, 16 * 60)  # 09:30-16:00 New York, minutes since midnight
 DASH_LINE = Qt.PenStyle.DashLine
 DOT_LINE = Qt.PenStyle.DotLine
@@ -88,6 +97,11 @@ class ChartPanel(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.plot, 1)
         self._extras: list[Any] = []
+        self._extras_key: object = None
+        self._ranges: dict[str, tuple[float, float]] = {}
+        for side in ("left", "bottom"):  # redrawn from a pixmap unless the axis changed
+            self.plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.plot.getAxis("left").setWidth(AXIS_WIDTH)  # room for -12,345 (else labels vanish)
 
     def export_png(self, path: Path, width: int = 1200) -> Path:
         """Save the chart as a PNG ``width`` pixels wide; returns the path."""
@@ -97,64 +111,102 @@ class ChartPanel(QWidget):
         exporter.export(str(path))
         return path
 
-    def set_extras(self, items: Sequence[Any]) -> None:
-        """Replace the chart's markers (lines, bands, labels) with ``items``."""
+    def set_extras(self, key: object, build: Callable[[], Sequence[Any]]) -> None:
+        """The chart's markers (lines, bands, labels): rebuilt with ``build`` only when ``key``
+        changed since the last call (markers are costly to make at ten frames a second)."""
+        if key == self._extras_key:
+            return
+        self._extras_key = key
         for item in self._extras:
             self.plot.removeItem(item)
-        self._extras = list(items)
+        self._extras = list(build())
         for item in self._extras:
             self.plot.addItem(item)
+
+    @property
+    def extras(self) -> list[Any]:
+        """The markers shown now."""
+        return list(self._extras)
+
+    def set_range(self, axis: str, lo: float, hi: float) -> None:
+        """Show ``lo``..``hi`` on ``axis`` (``x`` or ``y``); nothing is redone if unchanged."""
+        span = (round(lo, 2), round(hi, 2))
+        if self._ranges.get(axis) == span:
+            return
+        self._ranges[axis] = span
+        if axis == "x":
+            self.plot.setXRange(lo, hi, padding=0)
+        else:
+            self.plot.setYRange(lo, hi, padding=0)
 
     def show_session(self, model: Model) -> None:
         """The x range: the regular session, widened to any point outside it."""
         lo, hi = float(SESSION[0]), float(SESSION[1])
         if model.spx.xs:
             lo, hi = min(lo, model.spx.xs[0]), max(hi, model.spx.xs[-1])
-        self.plot.setXRange(lo, hi, padding=0.01)
+        pad = (hi - lo) * 0.01
+        self.set_range("x", lo - pad, hi + pad)
 
 
-def _series_color(index: int) -> str:
-    return theme.SERIES[index % len(theme.SERIES)]
+def condor_color(model: Model, condor_id: str) -> str:
+    """The colour of a condor in every chart (and in the table)."""
+    return theme.SERIES[model.color_index(condor_id) % len(theme.SERIES)]
 
 
 class SpxChart(ChartPanel):
     """SPX through the day; each open condor's put and call spreads as shaded bands, its short
     strikes and the SPX levels at which its stop would trigger (from the pricing model)."""
 
-    def __init__(self, stop_levels: Callable[[api.CondorView], tuple[float | None, float | None]]):
+    def __init__(
+        self, stop_levels: Callable[[api.CondorView], tuple[float | None, float | None]]
+    ) -> None:
         super().__init__("spx", "SPX")
         self._stop_levels = stop_levels
+        self._levels: dict[str, tuple[float | None, float | None]] = {}
         self.curve = self.plot.plot(pen=pen(theme.TEXT, 1.6))
 
-    def draw(self, model: Model) -> None:
+    def draw(self, model: Model, *, heavy: bool = True) -> None:
+        """Redraw; the stop levels (a root search per condor) only when ``heavy``."""
         self.curve.setData(list(model.spx.xs), list(model.spx.ys))
-        items: list[Any] = []
+        held = model.held
+        if heavy or any(v.id not in self._levels for v in held):
+            self._levels = {v.id: self._stop_levels(v) for v in held}
+        condors = tuple(
+            (i, v.id, v.long_put, v.short_put, v.short_call, v.long_call,
+             tuple(None if x is None else round(x) for x in self._levels.get(v.id, ())))
+            for i, v in enumerate(held)
+        )  # fmt: skip
+        colors = tuple(condor_color(model, v.id) for v in held)
+        self.set_extras((condors, colors), lambda: self._markers(held, colors))
         ys = list(model.spx.ys)
-        for i, view in enumerate(model.held):
-            color = _series_color(i)
-            for low, high in ((view.long_put, view.short_put), (view.short_call, view.long_call)):
-                band = pg.LinearRegionItem(
-                    (float(low), float(high)), orientation="horizontal", movable=False,
-                    brush=pg.mkBrush(255, 90, 95, 34), pen=pen(color, 0.6, DOT_LINE),
-                )  # fmt: skip
-                items.append(band)
-            items.append(
-                hline(float(view.short_put), color, f"{view.id} {strike(view.short_put)}P")
-            )
-            items.append(hline(float(view.short_call), color, f"{strike(view.short_call)}C"))
-            ys += [float(view.long_put), float(view.long_call)]
-            for level in self._stop_levels(view):
-                if level is not None:
-                    items.append(hline(level, theme.RED, f"stop ≈ {level:.0f}", DOT_LINE, pos=0.85))
-                    ys.append(level)
-        self.set_extras(items)
+        for v in held:
+            ys += [float(v.long_put), float(v.long_call)]
+            ys += [x for x in self._levels.get(v.id, ()) if x is not None]
         self.show_session(model)
         if ys:
             lo, hi = min(ys), max(ys)
             pad = max((hi - lo) * 0.06, 2.0)
-            self.plot.setYRange(lo - pad, hi + pad, padding=0)
+            self.set_range("y", math.floor(lo - pad), math.ceil(hi + pad))
         spot = f"{model.spot:.2f}" if model.spot is not None else "—"
         self.title.setText(f"SPX {spot}   (bands: open condors' spreads · dotted red: stops)")
+
+    def _markers(self, held: Sequence[api.CondorView], colors: Sequence[str]) -> list[Any]:
+        items: list[Any] = []
+        for i, (view, color) in enumerate(zip(held, colors, strict=True)):
+            tag = f"#{view.id.rsplit('-', 1)[-1]}"  # the condor's number of the day
+            at = 0.02 + 0.16 * (i % 3)  # labels of several condors side by side
+            for low, high in ((view.long_put, view.short_put), (view.short_call, view.long_call)):
+                items.append(pg.LinearRegionItem(
+                    (float(low), float(high)), orientation="horizontal", movable=False,
+                    brush=pg.mkBrush(255, 90, 95, 34), pen=pen(color, 0.6, DOT_LINE),
+                ))  # fmt: skip
+            for short, side in ((view.short_put, "P"), (view.short_call, "C")):
+                items.append(hline(float(short), color, f"{tag} {strike(short)}{side}", pos=at))
+            for level in self._levels.get(view.id, ()):
+                if level is not None:
+                    label = f"{tag} stop ≈ {level:.0f}"
+                    items.append(hline(level, theme.RED, label, DOT_LINE, pos=at + 0.5))
+        return items
 
 
 class PnlChart(ChartPanel):
@@ -163,7 +215,9 @@ class PnlChart(ChartPanel):
     def __init__(self) -> None:
         super().__init__("pnl", "P&L today")
         self.plot.addItem(pg.InfiniteLine(pos=0, angle=0, pen=pen(theme.MUTED, 1, DASH_LINE)))
-        self.legend = self.plot.addLegend(offset=(8, 8), labelTextColor=theme.TEXT)
+        self.legend = self.plot.addLegend(
+            offset=(-8, 8), labelTextColor=theme.TEXT, brush=pg.mkBrush(31, 34, 40, 210)
+        )
         self.total = self.plot.plot(pen=pen(theme.AMBER, 2.4), name="total")
         self._curves: dict[str, Any] = {}
 
@@ -176,13 +230,18 @@ class PnlChart(ChartPanel):
         self.total.setData(xs, ys)
         for cid in [c for c in self._curves if c not in model.condor_pnl]:
             self.plot.removeItem(self._curves.pop(cid))
-        for i, (cid, trail) in enumerate(model.condor_pnl.items()):
+        for cid, trail in sorted(model.condor_pnl.items()):
             curve = self._curves.get(cid)
             if curve is None:
-                curve = self._curves[cid] = self.plot.plot(pen=pen(_series_color(i), 1.4), name=cid)
+                color = condor_color(model, cid)
+                curve = self._curves[cid] = self.plot.plot(pen=pen(color, 1.4), name=cid)
             curve.setData(list(trail.xs), list(trail.ys))
         self.show_session(model)
-        self.plot.enableAutoRange(axis="y")
+        if ys or any(t.ys for t in model.condor_pnl.values()):
+            values = ys + [y for t in model.condor_pnl.values() for y in t.ys]
+            lo, hi = min(0.0, *values), max(0.0, *values)
+            pad = max((hi - lo) * 0.08, 10.0)
+            self.set_range("y", math.floor(lo - pad), math.ceil(hi + pad))
         total = model.total_pnl
         self.title.setText(
             f"P&L today  total {'+' if total > 0 else ''}{total:,.2f}   "
@@ -201,27 +260,32 @@ class MarkChart(ChartPanel):
     def draw(self, model: Model, view: api.CondorView | None) -> None:
         if view is None:
             self.curve.setData([], [])
-            self.set_extras([])
+            self.set_extras(None, list)
             self.title.setText("Mark (no condor selected)")
             return
         trail = model.condor_mark.get(view.id)
         xs, ys = (list(trail.xs), list(trail.ys)) if trail else ([], [])
         self.curve.setData(xs, ys)
-        items, levels = [], list(ys)
-        for value, color, label, style in (
-            (view.credit, theme.TEXT, "credit", DASH_LINE),
-            (view.profit_target, theme.GREEN, "target", DASH_LINE),
-            (view.stop_trigger, theme.RED, "stop", DASH_LINE),
-            (view.stop_backup, theme.RED, "backup stop", DOT_LINE),
-        ):
-            if value is not None:
-                items.append(hline(float(value), color, f"{label} {price(value)}", style))
-                levels.append(float(value))
-        self.set_extras(items)
+        self.curve.setPen(pen(condor_color(model, view.id), 2))
+        lines = tuple(
+            (value, color, label, style)
+            for value, color, label, style in (
+                (view.credit, theme.TEXT, "credit", DASH_LINE),
+                (view.profit_target, theme.GREEN, "target", DASH_LINE),
+                (view.stop_trigger, theme.RED, "stop", DASH_LINE),
+                (view.stop_backup, theme.RED, "backup stop", DOT_LINE),
+            )
+            if value is not None
+        )
+        self.set_extras(lines, lambda: [
+            hline(float(value), color, f"{label} {price(value)}", style)
+            for value, color, label, style in lines
+        ])  # fmt: skip
         self.show_session(model)
+        levels = ys + [float(line[0]) for line in lines if line[0] is not None]
         if levels:
-            lo, hi = min([0.0, *levels]), max(levels)
-            self.plot.setYRange(lo, hi + max(hi * 0.08, 0.1), padding=0)
+            hi = max(levels)
+            self.set_range("y", 0.0, round(hi + max(hi * 0.08, 0.1), 1))
         self.title.setText(
             f"Mark {view.id}  {price(view.mark)}   (credit {price(view.credit)} · "
             f"target {price(view.profit_target)} · stop {price(view.stop_trigger)})"

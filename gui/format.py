@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 ET = ZoneInfo("America/New_York")
@@ -25,6 +25,13 @@ def money(value: Decimal | None, *, sign: bool = True) -> str:
 def price(value: Decimal | None) -> str:
     """A combo or index price, two decimals."""
     return DASH if value is None else f"{value.quantize(Decimal('0.01')):f}"
+
+
+def points(value: Decimal | None) -> str:
+    """Index points to one decimal, half up (``21.85`` reads ``21.9``)."""
+    if value is None:
+        return DASH
+    return f"{value.quantize(Decimal('0.1'), rounding=ROUND_HALF_UP):f}"
 
 
 def strike(value: Decimal) -> str:

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from gui import theme
-from gui.format import duration, et_stamp, et_time, money
+from gui.format import duration, et_stamp, et_time, money, points
 from gui.state import Model
 
 _STATE_COLORS = {"armed": theme.GREEN, "paused": theme.AMBER, "stopped": theme.RED}
@@ -99,7 +99,7 @@ class Header(QWidget):
         v["broker"].setStyleSheet(f"color: {theme.GREEN if up else theme.RED};")
         v["next"].setText(_next(model.next_event, model.next_event_at, model.ts))
         v["spx"].setText(f"{model.spot:.2f}" if model.spot is not None else "—")
-        v["em"].setText(f"±{model.expected_move:.1f}" if model.expected_move else "n/a")
+        v["em"].setText(f"±{points(model.expected_move)}" if model.expected_move else "n/a")
         total = model.total_pnl
         v["pnl"].setText(money(total))
         v["pnl"].setStyleSheet(f"color: {theme.pnl_color(float(total))};")

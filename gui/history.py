@@ -94,6 +94,7 @@ class HistoryView(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.model.modelReset.connect(self.table.resizeColumnsToContents)
         self.first, self.last = QDateEdit(), QDateEdit()
         for edit in (self.first, self.last):
             edit.setCalendarPopup(True)
@@ -186,10 +187,15 @@ class HistoryView(QWidget):
             panel.plot.enableAutoRange()
         total = sum((p for _, p in days), _D0)
         wins = sum(1 for t in shown if (t.realized_pnl or _D0) > 0)
-        rate = f"{100 * wins / len(shown):.0f}% winners" if shown else "no trades"
-        self.summary.setText(
-            f"{len(shown)} trades over {len(days)} days · {rate} · total {money(total)}"
-        )
+        if not self.trades:
+            self.summary.setText("No closed trade in the journal yet")
+        elif not shown:
+            self.summary.setText("No trade matches the filter")
+        else:
+            rate = f"{100 * wins / len(shown):.0f}% winners"
+            self.summary.setText(
+                f"{len(shown)} trades over {len(days)} days · {rate} · total {money(total)}"
+            )
         self.daily.title.setText(f"Daily P&L ({len(days)} days)")
         self.total.title.setText(f"Cumulative P&L {money(total)}")
 

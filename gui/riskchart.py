@@ -4,6 +4,7 @@ with the net greeks beneath."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pyqtgraph as pg
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 from condordesk.engine import api
 from gui import risk, theme
 from gui.charts import DASH_LINE, DOT_LINE, ChartPanel, pen
-from gui.format import greek, money
+from gui.format import greek, money, points
 from gui.state import Model
 
 BOOK = "Whole book"
@@ -39,6 +40,7 @@ class RiskChart(ChartPanel):
         self.expiry = self.plot.plot(pen=pen(theme.TEXT, 2), name="at expiry")
         self.now = self.plot.plot(pen=pen(theme.CYAN, 2, DASH_LINE), name="now (T+0)")
         self.graph: risk.RiskGraph | None = None
+        self._key: object = None
 
     def set_scopes(self, ids: list[str]) -> None:
         """The condors the operator can pick (the book is always there)."""
@@ -52,33 +54,47 @@ class RiskChart(ChartPanel):
         self.scope.setCurrentText(chosen if chosen in ids else BOOK)
         self.scope.blockSignals(False)
 
-    def draw(self, model: Model) -> None:
+    def draw(self, model: Model, *, heavy: bool = True) -> None:
+        """Redraw; the curves are priced again only when ``heavy`` or the condors changed."""
         held = model.held
         self.set_scopes([v.id for v in held])
         scope = self.scope.currentText()
         views = held if scope == BOOK else [v for v in held if v.id == scope]
+        key = (scope, tuple((v.id, v.credit, v.quantity) for v in views))
+        if heavy or key != self._key:
+            self._key = key
+            self._price(model, views, scope)
+        graph = self.graph
+        if graph is None:
+            self.greeks.setText(self._engine_greeks(model.greeks))
+        else:
+            self.greeks.setText(self._greeks_text(model, graph, scope))
+
+    def _price(self, model: Model, views: list[api.CondorView], scope: str) -> None:
         years = risk.years_left(model.ts, model.session_close)
         self.graph = graph = risk.risk_graph(views, model.spot, model.expected_move, years)
         if graph is None:
             for curve in (self.profit, self.loss, self.expiry, self.now):
                 curve.setData([], [])
-            self.set_extras([])
+            self.set_extras(None, list)
             self.title.setText("Risk graph (no open condor)")
-            self.greeks.setText(self._engine_greeks(model.greeks))
             return
         self.expiry.setData(graph.xs, graph.expiry)
         self.profit.setData(graph.xs, [max(y, 0.0) for y in graph.expiry])
         self.loss.setData(graph.xs, [min(y, 0.0) for y in graph.expiry])
         self.now.setData(graph.xs, graph.now or [])
-        self.set_extras(self._markers(model, graph))
-        self.plot.setXRange(graph.xs[0], graph.xs[-1], padding=0)
-        self.plot.enableAutoRange(axis="y")
+        marks = (model.spot, model.expected_move, tuple(graph.breakevens))
+        self.set_extras(marks, lambda: self._markers(model, graph))
+        self.set_range("x", graph.xs[0], graph.xs[-1])
+        values = graph.expiry + (graph.now or [])
+        lo, hi = min(values), max(values)
+        pad = (hi - lo) * 0.08
+        self.set_range("y", math.floor(lo - pad), math.ceil(hi + pad))
         label = "book" if scope == BOOK else scope
         self.title.setText(
             f"Risk graph ({label}): max profit {money(graph.max_profit)} · "
             f"max loss {money(-graph.max_loss)}   (white: at expiry · cyan: now)"
         )
-        self.greeks.setText(self._greeks_text(model, graph, scope))
 
     def _markers(self, model: Model, graph: risk.RiskGraph) -> list[Any]:
         items: list[Any] = []
@@ -90,10 +106,12 @@ class RiskChart(ChartPanel):
                     (spot - em, spot + em), movable=False, pen=pen(theme.BLUE, 0.5, DOT_LINE),
                     brush=pg.mkBrush(78, 161, 255, 28),
                 ))  # fmt: skip
-                items.append(_vline(spot + em, theme.BLUE, f"±EM {em:.1f}", 0.95))
+                em_text = f"±EM {points(model.expected_move)}"
+                items.append(_vline(spot + em, theme.BLUE, em_text, 0.93))
             items.append(_vline(spot, theme.AMBER, f"SPX {spot:.2f}", 0.08))
-        for be in graph.breakevens:
-            items.append(_vline(float(be), theme.MUTED, f"BE {be:.2f}", 0.5))
+        for i, be in enumerate(graph.breakevens):  # labels outside the profit zone
+            side = 1.0 if i % 2 == 0 else 0.0
+            items.append(_vline(float(be), theme.MUTED, f"BE {be:.2f}", 0.5, side))
         return items
 
     def _greeks_text(self, model: Model, graph: risk.RiskGraph, scope: str) -> str:
@@ -117,8 +135,10 @@ def _greeks(g: api.PositionGreeks) -> str:
     )
 
 
-def _vline(x: float, color: str, label: str, position: float) -> Any:
+def _vline(x: float, color: str, label: str, position: float, side: float = 0.0) -> Any:
+    """A vertical line labelled on its right (``side`` 0) or its left (``side`` 1)."""
+    anchor = (side, 0.5)
     return pg.InfiniteLine(
         pos=x, angle=90, pen=pen(color, 1.2, DOT_LINE), label=label,
-        labelOpts={"position": position, "color": color, "anchors": [(0, 0.5), (0, 0.5)]},
+        labelOpts={"position": position, "color": color, "anchors": [anchor, anchor]},
     )  # fmt: skip

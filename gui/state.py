@@ -139,6 +139,12 @@ class Model:
         views = self.condors.values()
         return [v for v in views if v.state in HELD_STATES and v.credit is not None]
 
+    def color_index(self, condor_id: str) -> int:
+        """A condor's place among the day's condors (ids sort in the order they were made):
+        its colour in every chart and in the table."""
+        ids = sorted(set(self.condors) | set(self.condor_pnl))
+        return ids.index(condor_id) if condor_id in ids else 0
+
     def note(self, level: Level, text: str, ts: datetime | None = None) -> None:
         """Append a line to the log."""
         self.log.append(LogLine(ts or self.ts, level, text))

@@ -133,11 +133,13 @@ def _stop_text(v: api.CondorView) -> str:
     return "UNPROTECTED" if unprotected(v) else v.stop_state
 
 
-def condors_model() -> RowsModel[api.CondorView]:
-    """Today's condors: strikes, credit, mark, target, stop, P&L."""
+def condors_model(color: Callable[[str], str]) -> RowsModel[api.CondorView]:
+    """Today's condors: strikes, credit, mark, target, stop, P&L; each id in the colour of its
+    lines in the charts (``color``)."""
     return RowsModel(
         [
-            Column("Condor", lambda v: v.id, bold=lambda v: v.state == "open"),
+            Column("Condor", lambda v: v.id, bold=lambda v: v.state == "open",
+                   color=lambda v: color(v.id)),
             Column("State", lambda v: v.state,
                    color=lambda v: theme.MUTED if v.state in ("closed", "cancelled") else None),
             Column("Strikes", lambda v: v.label),

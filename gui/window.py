@@ -23,6 +23,7 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QHeaderView,
     QMainWindow,
     QMenu,
     QPlainTextEdit,
@@ -40,14 +41,14 @@ from condordesk.engine import api
 from gui import commands as cmds
 from gui import risk, theme
 from gui.actions import ACTIONS, ENGINE_ACTIONS, ActionSpec
-from gui.charts import ChartPanel, MarkChart, PnlChart, SpxChart
+from gui.charts import ChartPanel, MarkChart, PnlChart, SpxChart, condor_color
 from gui.dialogs import ConfirmDialog, PriceDialog, help_dialog
 from gui.format import et_time
 from gui.header import Header
 from gui.history import HistoryView
 from gui.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
 from gui.riskchart import RiskChart
-from gui.state import Model, Part, apply
+from gui.state import LIVE_STATES, Model, Part, apply
 from gui.tables import condors_model, fills_model, orders_model
 
 _KEYS = {"+": Qt.Key.Key_Plus, "-": Qt.Key.Key_Minus, "=": Qt.Key.Key_Equal,
@@ -63,6 +64,7 @@ def _table(model: Any) -> QTableView:
     table.verticalHeader().setVisible(False)
     table.verticalHeader().setDefaultSectionSize(22)
     table.horizontalHeader().setStretchLastSection(True)
+    model.modelReset.connect(table.resizeColumnsToContents)  # new rows: fit the columns
     return table
 
 
@@ -103,6 +105,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.model = Model(profile=profile, attached=attached)
         self.selected: str | None = None
+        self._picked = False  # the operator chose the selected condor (else it follows)
+        self._syncing = False  # the window itself moves the table's selection
         self.link = EngineLink(
             open_handle, attached=attached, on_event=self.deliver, on_link=self.link_changed,
             sleep=sleep or asyncio.sleep, retry_delays=retry_delays,
@@ -113,6 +117,8 @@ class MainWindow(QMainWindow):
         self._on_first_data = on_first_data
         self._dirty: set[Part] = {"header"}
         self._log_shown = 0
+        self._frame = 0
+        self._stale_pricing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._link_task: asyncio.Task[None] | None = None
         self._history_wanted = False
@@ -130,8 +136,12 @@ class MainWindow(QMainWindow):
 
     def _build(self) -> None:
         self.header = Header()
-        self.condors = condors_model()
+        self.condors = condors_model(lambda cid: condor_color(self.model, cid))
         self.condor_table = _table(self.condors)
+        self.condor_table.horizontalHeader().setSectionResizeMode(  # a few rows: always fit
+            QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.condor_table.horizontalHeader().setStretchLastSection(True)
         self.condor_table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.condor_table.customContextMenuRequested.connect(self._condor_menu)
         self.condor_table.selectionModel().currentRowChanged.connect(self._row_selected)
@@ -159,6 +169,7 @@ class MainWindow(QMainWindow):
         bottom = _split(H, self.log, lists, sizes=(800, 800))
         live = _split(V, self.condor_table, grid, bottom, sizes=(150, 620, 200))
         self.tabs = QTabWidget()
+        self.tabs.tabBar().setUsesScrollButtons(False)
         self.tabs.addTab(live, "Live")
         self.tabs.addTab(self.history, "History")
         central = QWidget()
@@ -231,7 +242,7 @@ class MainWindow(QMainWindow):
     @property
     def pending_redraw(self) -> bool:
         """Something changed that the next redraw shows."""
-        return bool(self._dirty)
+        return bool(self._dirty) or self._stale_pricing
 
     def close_now(self) -> None:
         """Close without asking (SIGTERM / SIGHUP / Ctrl-C): an embedded engine stops at a safe
@@ -310,6 +321,10 @@ class MainWindow(QMainWindow):
     def render_dirty(self) -> None:
         """Redraw the parts that changed since the last redraw."""
         if not self._dirty:
+            if self._stale_pricing:  # no news since: price what the last frames skipped
+                self._stale_pricing = False
+                self.spx_chart.draw(self.model, heavy=True)
+                self.risk_chart.draw(self.model, heavy=True)
             return
         parts, self._dirty = self._dirty, set()
         m = self.model
@@ -318,11 +333,22 @@ class MainWindow(QMainWindow):
         if "condors" in parts:
             self._show_condors()
         if parts & {"market", "condors"}:
-            self.spx_chart.draw(m)
-            self.risk_chart.draw(m)
-            self.mark_chart.draw(m, m.condors.get(self.selected or ""))
+            self._draw_market()
         if "pnl" in parts:
             self.pnl_chart.draw(m)
+        self._draw_lists(parts)
+        self._enable_actions()
+        if self._on_first_data is not None and m.link == "live":
+            callback, self._on_first_data = self._on_first_data, None
+            callback()
+
+    def flush(self) -> None:
+        """Redraw everything pending now, the pricing model included (a screenshot's frame)."""
+        self.render_dirty()
+        self.render_dirty()
+
+    def _draw_lists(self, parts: set[Part]) -> None:
+        m = self.model
         if "orders" in parts:
             self.orders.set_rows(list(reversed(m.orders.values())))
         if "fills" in parts:
@@ -331,10 +357,15 @@ class MainWindow(QMainWindow):
             self._show_log()
         if "history" in parts:
             self.history.set_trades(m.trades)
-        self._enable_actions()
-        if self._on_first_data is not None and m.link == "live":
-            callback, self._on_first_data = self._on_first_data, None
-            callback()
+
+    def _draw_market(self) -> None:
+        m = self.model
+        self._frame += 1  # the pricing model runs on every fifth redraw (twice a second)
+        heavy = self._frame % 5 == 1
+        self._stale_pricing = not heavy
+        self.spx_chart.draw(m, heavy=heavy)
+        self.risk_chart.draw(m, heavy=heavy)
+        self.mark_chart.draw(m, m.condors.get(self.selected or ""))
 
     def _show_condors(self) -> None:
         views = list(self.model.condors.values())
@@ -342,11 +373,15 @@ class MainWindow(QMainWindow):
         row = self.condors.row_of(self.selected or "")
         current = self.condor_table.currentIndex()
         if row is not None and (not current.isValid() or current.row() != row):
-            self.condor_table.selectionModel().setCurrentIndex(
-                self.condors.index(row, 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows,
-            )
+            self._syncing = True
+            try:
+                self.condor_table.selectionModel().setCurrentIndex(
+                    self.condors.index(row, 0),
+                    QItemSelectionModel.SelectionFlag.ClearAndSelect
+                    | QItemSelectionModel.SelectionFlag.Rows,
+                )
+            finally:
+                self._syncing = False
 
     def _show_log(self) -> None:
         m = self.model
@@ -379,23 +414,24 @@ class MainWindow(QMainWindow):
     # -- selection ------------------------------------------------------------------------
 
     def _keep_selection(self) -> None:
+        """Keep the operator's pick; otherwise follow the newest live condor."""
         condors = self.model.condors
-        if self.selected in condors:
+        current = condors.get(self.selected or "")
+        if current is not None and (self._picked or current.state in LIVE_STATES):
             return
-        live = [v.id for v in condors.values() if v.state in ("open", "closing", "working")]
-        self.selected = live[0] if live else next(iter(condors), None)
+        live = [v.id for v in condors.values() if v.state in LIVE_STATES]
+        self.selected = live[-1] if live else (current.id if current else next(iter(condors), None))
 
     def _row_selected(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid() and current.row() < len(self.condors.keys):
-            key = self.condors.keys[current.row()]
-            if key != self.selected:
-                self.selected = key
-                self._dirty.add("condors")
+        if self._syncing or not current.isValid() or current.row() >= len(self.condors.keys):
+            return
+        self.select(self.condors.keys[current.row()])
 
     def select(self, condor_id: str) -> None:
-        """Select a condor (what the table's click does)."""
-        self.selected = condor_id
-        self._dirty.add("condors")
+        """The operator picks a condor (a click in the table): actions and charts follow it."""
+        if condor_id != self.selected or not self._picked:
+            self.selected, self._picked = condor_id, True
+            self._dirty.add("condors")
 
     def target(self) -> api.CondorView | None:
         """The condor an override applies to: the selection, else the first live one."""

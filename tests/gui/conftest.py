@@ -20,12 +20,20 @@ from gui import theme
 Run = Callable[..., Any]
 
 
-@pytest.fixture
-def gui_run(qapp: QApplication) -> Iterator[Run]:
-    """``gui_run(coro, limit_s=60)`` runs a scenario in a qasync loop over the test's
-    QApplication, failing it after ``limit_s`` seconds."""
+@pytest.fixture(scope="session")
+def themed_app(qapp: QApplication) -> QApplication:
+    """The QApplication as ``run_gui`` sets it up (once: a style sheet re-polishes every
+    widget)."""
     qapp.setQuitOnLastWindowClosed(False)
     theme.apply(qapp)
+    return qapp
+
+
+@pytest.fixture
+def gui_run(themed_app: QApplication) -> Iterator[Run]:
+    """``gui_run(coro, limit_s=60)`` runs a scenario in a qasync loop over the test's
+    QApplication, failing it after ``limit_s`` seconds."""
+    qapp = themed_app
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
 

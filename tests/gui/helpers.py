@@ -62,6 +62,7 @@ async def shown(window: MainWindow, limit_s: float = 10.0) -> AsyncIterator[Main
             window.dialog.reject()
         window.close_now()
         await until(window.is_closed, "the window to let go of the engine", limit_s)
+        window.deleteLater()  # the next test's QApplication has no leftover windows
 
 
 def live(window: MainWindow) -> Callable[[], bool]:
