@@ -227,3 +227,27 @@ def test_bad_options_are_refused(tmp_path: Path) -> None:
     assert install(tmp_path, "--profile", "../etc").returncode == 2
     assert install(tmp_path / "missing").returncode == 2
     assert install(tmp_path, "--frobnicate").returncode == 2
+
+
+def test_the_engine_unit_stays_hardened(installed: Path) -> None:
+    """systemd's own exposure score of the engine unit (0 best, 10 worst): 1.7 when written;
+    --threshold makes the command fail above 2.5."""
+    stage_system(installed)
+    tool = need("systemd-analyze")
+    run = subprocess.run(
+        [
+            tool,
+            "security",
+            "--offline=yes",
+            f"--root={installed}",
+            "--threshold=25",
+            "--no-pager",
+            "/etc/systemd/system/condordesk@paper.service",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-1500:] + run.stderr
+    assert re.search(r"Overall exposure level for condordesk@paper.service: [0-2]\.\d", run.stdout)
