@@ -142,13 +142,14 @@ async def check_account(profile: Profile, clock: Clock, reachable: bool) -> Chec
             "the Gateway may be waiting for its login or a dialog: look over VNC",
         )
     except CondordeskError as exc:
-        return Check(
-            "account",
-            "fail",
-            str(exc),
-            f"log IB Gateway in to the account {account}, or set broker.account in profile "
-            f"{profile.name} to the account it manages",
+        client_id = profile.broker.client_id + DOCTOR_CLIENT_OFFSET
+        fix = (
+            f"another program is connected with client id {client_id}: close it"
+            if "client id" in str(exc)
+            else f"log IB Gateway in to the account {account}, or set broker.account in "
+            f"profile {profile.name} to the account it manages"
         )
+        return Check("account", "fail", str(exc), fix)
     finally:
         await broker.disconnect()
     if seen != account:
