@@ -145,7 +145,7 @@ async def check_account(profile: Profile, clock: Clock, reachable: bool) -> Chec
         client_id = profile.broker.client_id + DOCTOR_CLIENT_OFFSET
         fix = (
             f"another program is connected with client id {client_id}: close it"
-            if "client id" in str(exc)
+            if "already in use" in str(exc)  # IB error 326
             else f"log IB Gateway in to the account {account}, or set broker.account in "
             f"profile {profile.name} to the account it manages"
         )
