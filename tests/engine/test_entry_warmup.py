@@ -23,9 +23,9 @@ def record_quote_rounds(rt: Runtime) -> list[tuple[datetime, int]]:
     rounds: list[tuple[datetime, int]] = []
     original = rt.broker.option_quotes
 
-    async def recorded(contracts: Sequence[OptionContract], timeout: float) -> Any:
+    async def recorded(contracts: Sequence[OptionContract], **kwargs: Any) -> Any:
         rounds.append((rt.clock.now(), len(contracts)))
-        return await original(contracts, timeout=timeout)
+        return await original(contracts, **kwargs)
 
     rt.broker.option_quotes = recorded  # type: ignore[method-assign]
     return rounds
