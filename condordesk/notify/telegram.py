@@ -223,6 +223,8 @@ class TelegramNotifier(Notifier):
                 del self._queue[i]
                 break
         self.stats.dropped += 1
+        if self.stats.dropped % 50 != 1:  # the first, then one line per 50 (a long outage)
+            return
         logger.warning(
             "telegram: alert queue full ({}): dropped the oldest {} alert ({} dropped so far)",
             self._queue_size,
