@@ -163,6 +163,7 @@ class SpxChart(ChartPanel):
         super().__init__("spx", "SPX")
         self._stop_levels = stop_levels
         self._levels: dict[str, tuple[float | None, float | None]] = {}
+        self._stop_lines: dict[tuple[str, int], Any] = {}  # moved, not remade, as SPX moves
         self.curve = self.plot.plot(pen=pen(theme.TEXT, 1.6))
 
     def draw(self, model: Model, *, heavy: bool = True) -> None:
@@ -172,12 +173,11 @@ class SpxChart(ChartPanel):
         if heavy or any(v.id not in self._levels for v in held):
             self._levels = {v.id: self._stop_levels(v) for v in held}
         condors = tuple(
-            (i, v.id, v.long_put, v.short_put, v.short_call, v.long_call,
-             tuple(None if x is None else round(x) for x in self._levels.get(v.id, ())))
+            (i, v.id, v.long_put, v.short_put, v.short_call, v.long_call, condor_color(model, v.id))
             for i, v in enumerate(held)
-        )  # fmt: skip
-        colors = tuple(condor_color(model, v.id) for v in held)
-        self.set_extras((condors, colors), lambda: self._markers(held, colors))
+        )
+        self.set_extras(condors, lambda: self._markers(condors))
+        self._show_stops(condors)
         ys = list(model.spx.ys)
         for v in held:
             ys += [float(v.long_put), float(v.long_call)]
@@ -190,23 +190,46 @@ class SpxChart(ChartPanel):
         spot = f"{model.spot:.2f}" if model.spot is not None else "—"
         self.title.setText(f"SPX {spot}   (bands: open condors' spreads · dotted red: stops)")
 
-    def _markers(self, held: Sequence[api.CondorView], colors: Sequence[str]) -> list[Any]:
+    @staticmethod
+    def _tag(condor_id: str) -> str:
+        return f"#{condor_id.rsplit('-', 1)[-1]}"  # the condor's number of the day
+
+    def _markers(self, condors: Sequence[tuple[Any, ...]]) -> list[Any]:
         items: list[Any] = []
-        for i, (view, color) in enumerate(zip(held, colors, strict=True)):
-            tag = f"#{view.id.rsplit('-', 1)[-1]}"  # the condor's number of the day
+        for i, cid, long_put, short_put, short_call, long_call, color in condors:
             at = 0.02 + 0.16 * (i % 3)  # labels of several condors side by side
-            for low, high in ((view.long_put, view.short_put), (view.short_call, view.long_call)):
+            for low, high in ((long_put, short_put), (short_call, long_call)):
                 items.append(pg.LinearRegionItem(
                     (float(low), float(high)), orientation="horizontal", movable=False,
                     brush=pg.mkBrush(255, 90, 95, 34), pen=pen(color, 0.6, DOT_LINE),
                 ))  # fmt: skip
-            for short, side in ((view.short_put, "P"), (view.short_call, "C")):
-                items.append(hline(float(short), color, f"{tag} {strike(short)}{side}", pos=at))
-            for level in self._levels.get(view.id, ()):
-                if level is not None:
-                    label = f"{tag} stop ≈ {level:.0f}"
-                    items.append(hline(level, theme.RED, label, DOT_LINE, pos=at + 0.5))
+            for short, side in ((short_put, "P"), (short_call, "C")):
+                label = f"{self._tag(cid)} {strike(short)}{side}"
+                items.append(hline(float(short), color, label, pos=at))
         return items
+
+    def _show_stops(self, condors: Sequence[tuple[Any, ...]]) -> None:
+        wanted: dict[tuple[str, int], tuple[float, str, float]] = {}
+        for i, cid, *_ in condors:
+            for side, level in enumerate(self._levels.get(cid, ())):
+                if level is not None:
+                    text = f"{self._tag(cid)} stop ≈ {level:.0f}"
+                    wanted[(cid, side)] = (level, text, 0.52 + 0.16 * (i % 3))
+        for key in [k for k in self._stop_lines if k not in wanted]:
+            self.plot.removeItem(self._stop_lines.pop(key))
+        for key, (level, text, at) in wanted.items():
+            line = self._stop_lines.get(key)
+            if line is None:
+                line = self._stop_lines[key] = hline(level, theme.RED, text, DOT_LINE, pos=at)
+                self.plot.addItem(line)
+            elif line.value() != level:
+                line.setValue(level)
+                line.label.setFormat(text)
+
+    @property
+    def stop_labels(self) -> list[str]:
+        """The stop levels' labels shown now."""
+        return [line.label.format for line in self._stop_lines.values()]
 
 
 class PnlChart(ChartPanel):
@@ -285,7 +308,7 @@ class MarkChart(ChartPanel):
         levels = ys + [float(line[0]) for line in lines if line[0] is not None]
         if levels:
             hi = max(levels)
-            self.set_range("y", 0.0, round(hi + max(hi * 0.08, 0.1), 1))
+            self.set_range("y", 0.0, round(hi + max(hi * 0.15, 0.2), 1))  # room for labels
         self.title.setText(
             f"Mark {view.id}  {price(view.mark)}   (credit {price(view.credit)} · "
             f"target {price(view.profit_target)} · stop {price(view.stop_trigger)})"

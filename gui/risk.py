@@ -10,6 +10,7 @@ back to the at-the-money vol implied by the day's expected move. Pure; no Qt.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -101,6 +102,7 @@ def atm_vol(spot: Decimal | None, expected_move: Decimal | None) -> float | None
     return float(expected_move) / (float(spot) * math.sqrt(session_years))
 
 
+@functools.lru_cache(maxsize=64)  # the stop levels and the risk graph price the same condor
 def model_vol(
     view: CondorView, spot: Decimal | None, years: float, expected_move: Decimal | None
 ) -> float | None:
@@ -132,7 +134,7 @@ def stop_levels(
         fb = condor_value(view, b, years, vol) - trigger
         if fa * fb > 0:
             return None
-        for _ in range(60):
+        for _ in range(30):  # to a few millionths of a point
             mid = 0.5 * (a + b)
             fm = condor_value(view, mid, years, vol) - trigger
             if (fm > 0) == (fa > 0):
@@ -189,7 +191,7 @@ def risk_graph(
     spot: Decimal | None,
     expected_move: Decimal | None,
     years: float,
-    points: int = 241,
+    points: int = 121,
 ) -> RiskGraph | None:
     """P&L at expiry and now across SPX for the held condors among ``views`` (None if none)."""
     views = held(views)

@@ -5,6 +5,7 @@ with the net greeks beneath."""
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any
 
 import pyqtgraph as pg
@@ -41,6 +42,16 @@ class RiskChart(ChartPanel):
         self.now = self.plot.plot(pen=pen(theme.CYAN, 2, DASH_LINE), name="now (T+0)")
         self.graph: risk.RiskGraph | None = None
         self._key: object = None
+        # moved as SPX moves (making new ones each time costs a frame)
+        self.em_band = pg.LinearRegionItem(
+            (0, 0), movable=False, pen=pen(theme.BLUE, 0.5, DOT_LINE),
+            brush=pg.mkBrush(78, 161, 255, 28),
+        )  # fmt: skip
+        self.em_line = _vline(0, theme.BLUE, "", 0.93, side=1.0)  # label inside the band
+        self.spot_line = _vline(0, theme.AMBER, "", 0.08)
+        for item in (self.em_band, self.em_line, self.spot_line):
+            item.hide()
+            self.plot.addItem(item)
 
     def set_scopes(self, ids: list[str]) -> None:
         """The condors the operator can pick (the book is always there)."""
@@ -77,14 +88,15 @@ class RiskChart(ChartPanel):
             for curve in (self.profit, self.loss, self.expiry, self.now):
                 curve.setData([], [])
             self.set_extras(None, list)
+            self._spot_marks(None, None)
             self.title.setText("Risk graph (no open condor)")
             return
         self.expiry.setData(graph.xs, graph.expiry)
         self.profit.setData(graph.xs, [max(y, 0.0) for y in graph.expiry])
         self.loss.setData(graph.xs, [min(y, 0.0) for y in graph.expiry])
         self.now.setData(graph.xs, graph.now or [])
-        marks = (model.spot, model.expected_move, tuple(graph.breakevens))
-        self.set_extras(marks, lambda: self._markers(model, graph))
+        self.set_extras(tuple(graph.breakevens), lambda: _breakeven_lines(graph))
+        self._spot_marks(model.spot, model.expected_move)
         self.set_range("x", graph.xs[0], graph.xs[-1])
         values = graph.expiry + (graph.now or [])
         lo, hi = min(values), max(values)
@@ -96,23 +108,22 @@ class RiskChart(ChartPanel):
             f"max loss {money(-graph.max_loss)}   (white: at expiry · cyan: now)"
         )
 
-    def _markers(self, model: Model, graph: risk.RiskGraph) -> list[Any]:
-        items: list[Any] = []
-        if model.spot is not None:
-            spot = float(model.spot)
-            if model.expected_move:
-                em = float(model.expected_move)
-                items.append(pg.LinearRegionItem(
-                    (spot - em, spot + em), movable=False, pen=pen(theme.BLUE, 0.5, DOT_LINE),
-                    brush=pg.mkBrush(78, 161, 255, 28),
-                ))  # fmt: skip
-                em_text = f"±EM {points(model.expected_move)}"
-                items.append(_vline(spot + em, theme.BLUE, em_text, 0.93))
-            items.append(_vline(spot, theme.AMBER, f"SPX {spot:.2f}", 0.08))
-        for i, be in enumerate(graph.breakevens):  # labels outside the profit zone
-            side = 1.0 if i % 2 == 0 else 0.0
-            items.append(_vline(float(be), theme.MUTED, f"BE {be:.2f}", 0.5, side))
-        return items
+    def _spot_marks(self, spot: Decimal | None, em: Decimal | None) -> None:
+        """SPX, and the expected move around it."""
+        self.spot_line.setVisible(spot is not None)
+        show_em = spot is not None and bool(em)
+        self.em_band.setVisible(show_em)
+        self.em_line.setVisible(show_em)
+        if spot is None:
+            return
+        self.spot_line.setValue(float(spot))
+        self.spot_line.label.setFormat(f"SPX {spot:.2f}")
+        if show_em:
+            assert em is not None
+            lo, hi = float(spot - em), float(spot + em)
+            self.em_band.setRegion((lo, hi))
+            self.em_line.setValue(hi)
+            self.em_line.label.setFormat(f"±EM {points(em)}")
 
     def _greeks_text(self, model: Model, graph: risk.RiskGraph, scope: str) -> str:
         if scope == BOOK and model.greeks is not None:
@@ -133,6 +144,14 @@ def _greeks(g: api.PositionGreeks) -> str:
         f"Δ {greek(g.delta)} $/pt   Γ {greek(g.gamma, 3)} $/pt²   "
         f"Θ {greek(g.theta)} $/day   Vega {greek(g.vega)} $/vol-pt"
     )
+
+
+def _breakeven_lines(graph: risk.RiskGraph) -> list[Any]:
+    items = []
+    for i, be in enumerate(graph.breakevens):  # labels outside the profit zone
+        side = 1.0 if i % 2 == 0 else 0.0
+        items.append(_vline(float(be), theme.MUTED, f"BE {be:.2f}", 0.5, side))
+    return items
 
 
 def _vline(x: float, color: str, label: str, position: float, side: float = 0.0) -> Any:

@@ -239,6 +239,11 @@ class MainWindow(QMainWindow):
         """The run is over: the engine link is let go (an embedded engine has stopped)."""
         return self._closed is not None and self._closed.done()
 
+    async def wait_closed(self) -> None:
+        """Return once the run is over (after :meth:`start`)."""
+        assert self._closed is not None
+        await asyncio.shield(self._closed)
+
     @property
     def pending_redraw(self) -> bool:
         """Something changed that the next redraw shows."""

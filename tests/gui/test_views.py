@@ -124,9 +124,8 @@ def test_charts_draw_spx_the_condor_the_pnl_and_the_risk(gui_run: Run) -> None:
             assert ys[-1] == 5995.5 and xs[-1] == 10 * 60 + 14  # 10:14 New York
             bands = [i for i in w.spx_chart.extras if type(i).__name__ == "LinearRegionItem"]
             assert sorted(b.getRegion() for b in bands) == [(5950.0, 5960.0), (6040.0, 6050.0)]
-            stops = [i.label.format for i in w.spx_chart.extras
-                     if getattr(i, "label", None) and "stop" in i.label.format]  # fmt: skip
-            assert len(stops) == 2  # where the stop trigger would be reached, below and above
+            stops = w.spx_chart.stop_labels  # where the stop would trigger, below and above
+            assert len(stops) == 2 and all(s.startswith("#01 stop ≈ ") for s in stops)
             _, marks = curve(w.mark_chart.curve)
             assert marks[-1] == 1.2
             assert "stop 2.90" in w.mark_chart.title.text()
