@@ -21,10 +21,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Final, Literal, TypeVar
-
-import keyring
-import keyring.errors
 
 from condordesk.errors import CondordeskError
 
@@ -42,6 +40,15 @@ _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MASK: Final = "********"
 
 Source = Literal["credentials", "keyring", "env"]
+
+
+def _keyring() -> ModuleType:
+    """The keyring package, imported on first use (it takes a tenth of a second to load, and
+    a run without alerts never needs it)."""
+    import keyring
+    import keyring.errors
+
+    return keyring
 T = TypeVar("T")
 
 
@@ -92,6 +99,12 @@ class Resolved:
     secret: Secret
     source: Source
     where: str
+
+
+def _no_keyring() -> type[Exception]:
+    """keyring's "no backend on this machine" error class."""
+    error: type[Exception] = _keyring().errors.NoKeyringError
+    return error
 
 
 def check_name(name: str) -> str:
@@ -174,8 +187,9 @@ class SecretStore:
 
     def _from_keyring(self, name: str) -> Resolved | None:
         try:
-            value = keyring.get_password(service(self.namespace), name)
-        except keyring.errors.NoKeyringError:
+            kr = _keyring()
+            value = kr.get_password(service(self.namespace), name)
+        except _no_keyring():
             return None  # a headless server: credentials or env instead
         except Exception as exc:  # a backend failing (locked, D-Bus gone): not fatal here
             raise CredentialError(
@@ -239,22 +253,24 @@ class SecretStore:
         return self._keyring_call("list", "", self._stored_names)
 
     def _set(self, name: str, value: str) -> None:
-        keyring.set_password(service(self.namespace), name, value)
+        kr = _keyring()
+        kr.set_password(service(self.namespace), name, value)
         names = set(self._stored_names()) | {name}
-        keyring.set_password(service(self.namespace), _INDEX, json.dumps(sorted(names)))
+        kr.set_password(service(self.namespace), _INDEX, json.dumps(sorted(names)))
 
     def _delete(self, name: str) -> bool:
+        kr = _keyring()
         try:
-            keyring.delete_password(service(self.namespace), name)
+            kr.delete_password(service(self.namespace), name)
             existed = True
-        except keyring.errors.PasswordDeleteError:
+        except kr.errors.PasswordDeleteError:
             existed = False
         names = set(self._stored_names()) - {name}
-        keyring.set_password(service(self.namespace), _INDEX, json.dumps(sorted(names)))
+        kr.set_password(service(self.namespace), _INDEX, json.dumps(sorted(names)))
         return existed
 
     def _stored_names(self) -> list[str]:
-        raw = keyring.get_password(service(self.namespace), _INDEX)
+        raw = _keyring().get_password(service(self.namespace), _INDEX)
         try:
             names = json.loads(raw) if raw else []
         except ValueError:
@@ -264,7 +280,7 @@ class SecretStore:
     def _keyring_call(self, what: str, name: str, call: Callable[[], T]) -> T:
         try:
             return call()
-        except keyring.errors.NoKeyringError:
+        except _no_keyring():
             raise CredentialError(
                 f"cannot {what} {('secret ' + name) if name else 'secrets'}: no OS keyring on "
                 "this machine (a headless server?). Use a systemd credential instead: "
