@@ -10,12 +10,11 @@ commands); :class:`Alerts` starts them beside the engine and drains them when it
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -24,6 +23,9 @@ from condordesk.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN, SecretStore, s
 from condordesk.engine import api
 from condordesk.market.clock import Clock, LiveClock
 from condordesk.notify import BotApi, Message, Notifier, Policy, TelegramNotifier
+
+if TYPE_CHECKING:
+    from condordesk.chatops import CommandBot
 
 ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 _CLOSE_WORDS = {
@@ -229,14 +231,13 @@ class Alerts:
         self,
         notifier: Notifier | None = None,
         router: AlertRouter | None = None,
-        commands: Any = None,
+        commands: CommandBot | None = None,
         drain_s: float = 10.0,
     ) -> None:
         self.notifier = notifier
         self.router = router
         self.commands = commands
         self.drain_s = drain_s
-        self._tasks: list[Any] = []
 
     @classmethod
     def off(cls) -> Alerts:
@@ -265,8 +266,7 @@ class Alerts:
         tb: TracebackType | None,
     ) -> None:
         if self.commands is not None:
-            with contextlib.suppress(Exception):
-                await self.commands.stop()
+            await self.commands.stop()
         if self.notifier is not None:
             await self.notifier.close(self.drain_s)
 

@@ -81,6 +81,7 @@ class CommandBot:
         self._pending: dict[int, _Pending] = {}
         self._offset = 0
         self._task: asyncio.Task[None] | None = None
+        self._handling: set[asyncio.Task[None]] = set()
 
     @classmethod
     def for_notifier(
@@ -106,10 +107,11 @@ class CommandBot:
     async def stop(self) -> None:
         """Stop polling."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
+        for t in [*self._handling, *([task] if task else [])]:
+            t.cancel()
+        for t in [*self._handling, *([task] if task else [])]:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
+                await t
 
     async def _run(self) -> None:
         failures = 0
@@ -127,12 +129,16 @@ class CommandBot:
                 continue
             failures = 0
             for update in updates:
-                await self._on_update(update)
+                uid = update.get("update_id")
+                if isinstance(uid, int):  # before the next poll: each update is seen once
+                    self._offset = max(self._offset, uid + 1)
+                # each in a task of its own: a /confirm of /flatten may chase for minutes,
+                # and /status must still answer meanwhile (tasks start in arrival order)
+                task = asyncio.create_task(self._on_update(update))
+                self._handling.add(task)
+                task.add_done_callback(self._handling.discard)
 
     async def _on_update(self, update: dict[str, Any]) -> None:
-        uid = update.get("update_id")
-        if isinstance(uid, int):
-            self._offset = max(self._offset, uid + 1)
         message = update.get("message")
         if not isinstance(message, dict):
             return

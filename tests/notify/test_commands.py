@@ -3,6 +3,7 @@ origin telegram, and silence towards everyone else."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from condordesk.alerts import build_alerts
 from condordesk.bootstrap import Runtime
 from condordesk.chatops import CommandBot
-from condordesk.credentials import Secret
+from condordesk.credentials import Secret, SecretStore
 from condordesk.engine import api
 from condordesk.market.clock import ET, SimClock
 from condordesk.notify import BotApi, Policy, TelegramNotifier
@@ -30,6 +32,7 @@ class FakeEngine:
 
     def __init__(self) -> None:
         self.commands: list[api.Command] = []
+        self.gate: asyncio.Event | None = None  # set: commands wait for it (a long close)
 
     def snapshot(self) -> api.Snapshot:
         condor = api.CondorView(
@@ -73,6 +76,8 @@ class FakeEngine:
 
     async def submit(self, command: api.Command) -> api.Ack:
         self.commands.append(command)
+        if self.gate is not None:
+            await self.gate.wait()
         return api.Ack(True)
 
 
@@ -148,6 +153,33 @@ async def test_a_command_that_changes_positions_needs_the_confirmation_code(
     assert engine.commands == [api.FlattenAll(origin="telegram")]
 
 
+async def test_status_still_answers_while_a_confirmed_command_is_carried_out(
+    server: FakeBotApi, clock: SimClock
+) -> None:
+    engine = FakeEngine()
+    engine.gate = asyncio.Event()
+    bot = make_bot(server.url, engine, clock)
+    await bot.start()
+    try:
+        server.push_message(OURS, "/close 20261130-01")
+        await eventually(lambda: len(replies(server, OURS)) == 1)
+        code = re.search(r"/confirm (\d{4})", replies(server, OURS)[0])
+        assert code is not None
+        server.push_message(OURS, f"/confirm {code[1]}")
+        await eventually(lambda: len(engine.commands) == 1)
+        server.push_message(OURS, "/status")
+        await eventually(lambda: len(replies(server, OURS)) == 2)
+        assert "armed" in replies(server, OURS)[1]  # answered while the close goes on
+        engine.gate.set()
+        await eventually(lambda: len(replies(server, OURS)) == 3)
+    finally:
+        await bot.stop()
+
+    assert "CLOSE 20261130-01" in replies(server, OURS)[2]
+    assert "accepted" in replies(server, OURS)[2]
+    assert engine.commands == [api.CloseCondor(origin="telegram", condor_id="20261130-01")]
+
+
 async def test_a_confirmation_expires(clock: SimClock) -> None:
     engine = FakeEngine()
     bot = make_bot("http://127.0.0.1:9", engine, clock)
@@ -180,3 +212,35 @@ def test_a_confirmed_telegram_command_is_journaled_with_origin_telegram(tmp_path
     assert [(e.command, e.accepted) for e in received] == [("PauseEntries", True)]
     paused = out.of(api.EntriesPaused)
     assert paused and paused[0].origin == "telegram" and paused[0].reason == "FOMC"
+
+
+class _Bus:
+    def __init__(self) -> None:
+        self.listeners: list[object] = []
+
+    def add_listener(self, listener: object) -> None:
+        self.listeners.append(listener)
+
+
+class _EngineWithBus(FakeEngine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bus = _Bus()
+
+
+def test_commands_are_off_by_default_and_answer_the_alert_chat_plus_the_listed_ones() -> None:
+    store = SecretStore("sim", environ={})
+    store.set("telegram_bot_token", "1:tok")
+    store.set("telegram_chat_id", str(OURS))
+    engine = _EngineWithBus()
+
+    assert not build_alerts(make_profile(), engine, store=store).enabled
+    assert engine.bus.listeners == []
+    plain = build_alerts(make_profile(notify={"enabled": True}), engine, store=store)
+    assert plain.enabled and plain.commands is None
+    with_commands = make_profile(
+        notify={"enabled": True, "telegram": {"commands": True, "allowed_chat_ids": [7]}}
+    )
+    bot = build_alerts(with_commands, engine, store=store).commands
+    assert bot is not None and bot.allowed == {OURS, 7}
+    assert len(engine.bus.listeners) == 2  # one router per build
