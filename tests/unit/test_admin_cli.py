@@ -205,3 +205,24 @@ def test_the_shipped_templates_are_the_example_profiles(mode: str) -> None:
     shipped = REPO / "condordesk" / "config" / "templates" / f"{mode}.toml"
     assert shipped.read_bytes() == (REPO / "profiles" / f"{mode}.toml").read_bytes()
     tomllib.loads(shipped.read_text())
+
+
+@pytest.mark.usefixtures("warm_calendar")
+def test_an_engine_with_alerts_on_and_no_token_refuses_to_start_and_says_how_to_fix_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, _, err = run(
+        capsys,
+        "--autotrade",
+        "--speed",
+        "100",
+        "--start-date",
+        "2026-11-30",
+        "--set",
+        "notify.enabled=true",
+        "--set",
+        "logging.file=false",
+    )
+    assert code == 1
+    assert "secret telegram_bot_token is not set" in err
+    assert "condordesk secret set telegram_bot_token --profile sim" in err
