@@ -248,6 +248,7 @@ class _Context:
     today: date
     fills: dict[str, list[_Fill]]
     plan: Plan
+    watching: bool = False
 
     def orders(self, condor_id: str) -> list[OrderRecord]:
         return self.journal.orders(condor_id)
@@ -273,12 +274,21 @@ def _collect_fills(
 
 
 def analyze(
-    journal: Journal, broker: BrokerView, today: date, settlements: dict[date, Decimal | None]
+    journal: Journal,
+    broker: BrokerView,
+    today: date,
+    settlements: dict[date, Decimal | None],
+    *,
+    watching: bool = False,
 ) -> Plan:
-    """Compare the journal with the broker. Pure with respect to the broker; reads the journal."""
+    """Compare the journal with the broker. Pure with respect to the broker; reads the journal.
+
+    ``watching`` says the engine has been following the broker all along (a periodic check),
+    so an exit found filled is news of the last moments, not something that happened while it
+    was away."""
     live = journal.condors(states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING])
     fills = _collect_fills(journal, broker, (r.id for r in live))
-    ctx = _Context(journal, broker, today, fills, Plan())
+    ctx = _Context(journal, broker, today, fills, Plan(), watching)
     _resolve_orders(ctx)
     flat_now: set[str] = set()
     for rec in live:
@@ -350,6 +360,15 @@ def _condor_state(
     if not net:
         reason = _exit_reason(rec, fills)
         ctx.plan.actions.append(CloseCondorRecord(rec.id, reason))
+        if ctx.watching:  # the fills came in just ahead of the exit order's status
+            ctx.plan.note(
+                "exit_filled",
+                "info",
+                f"condor {rec.id} exit filled ({reason.value})",
+                "journaled the exit from the broker's fills",
+                rec.id,
+            )
+            return True
         ctx.plan.note(
             "closed_while_away",
             "warning",

@@ -39,12 +39,14 @@ async def read_broker(broker: Broker) -> BrokerView:
     return BrokerView.of(positions, orders, executions)
 
 
-async def plan_for(broker: Broker, journal: Journal, today: date) -> Plan:
-    """Read the broker and analyze (changes nothing)."""
+async def plan_for(
+    broker: Broker, journal: Journal, today: date, *, watching: bool = False
+) -> Plan:
+    """Read the broker and analyze (changes nothing); see :func:`analyze` for ``watching``."""
     view = await read_broker(broker)
     expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry < today}
     settlements = {d: await broker.settlement_price(d) for d in expiries}
-    return analyze(journal, view, today, settlements)
+    return analyze(journal, view, today, settlements, watching=watching)
 
 
 def load_live(desk: Desk, journal: Journal) -> None:
@@ -59,11 +61,13 @@ def load_live(desk: Desk, journal: Journal) -> None:
         desk.live[rec.id] = live
 
 
-async def repair(desk: Desk, journal: Journal, broker: Broker, today: date) -> Plan:
+async def repair(
+    desk: Desk, journal: Journal, broker: Broker, today: date, *, watching: bool = False
+) -> Plan:
     """Apply the broker's executions, analyze, and carry out every action of the plan."""
     load_live(desk, journal)
     await desk.sync_executions()
-    plan = await plan_for(broker, journal, today)
+    plan = await plan_for(broker, journal, today, watching=watching)
     for action in plan.actions:
         await _apply(action, desk, journal)
     return plan

@@ -381,7 +381,8 @@ class Engine:
         entries on anything unexplained until the operator acknowledges."""
         await self.clock.sync(self.broker.server_time)
         today = self.day or self.clock.now_et().date()
-        plan = await repair(self.desk, self.journal, self.broker, today)
+        watching = why in ("periodic", "stop event")  # not a start or a reconnect
+        plan = await repair(self.desk, self.journal, self.broker, today, watching=watching)
         self._last_reconcile = self.clock.now()
         self.desk.reconnected = False
         keys = {f"{f.code}:{f.message}": f for f in plan.findings}

@@ -173,3 +173,42 @@ def test_a_fill_that_arrives_before_its_order_is_known_is_kept_once(tmp_path: Pa
 
     out = run_engine(ONE, tmp_path, early_fill)
     assert len([f for f in out.of(api.FillRecorded) if f.exec_id == "early.1"]) == 1
+
+
+def test_a_stop_whose_status_never_arrives_is_closed_from_its_fills_without_a_false_alarm(
+    tmp_path: Path,
+) -> None:
+    """The stop fills, the executions arrive, but the order's own status report is lost (or
+    still on its way): the engine, which was watching all along, journals the exit from the
+    fills at its next check. It is not reported as 'closed while away', and entries go on."""
+    from condordesk.broker.base import OrderUpdated
+    from condordesk.domain.orders import OrderRole, parse_order_ref
+
+    async def lose_stop_statuses(rt: Runtime) -> None:
+        desk = rt.engine.desk
+        original = desk.on_broker_event
+
+        def deaf(event: object) -> None:
+            if isinstance(event, OrderUpdated):
+                ref = parse_order_ref(event.report.order_ref)
+                if ref is not None and ref[1] in (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET):
+                    return
+            original(event)  # type: ignore[arg-type]
+
+        desk.on_broker_event = deaf  # type: ignore[method-assign]
+        cid = await protected(rt)
+        condor = desk.live[cid].condor
+        spot = rt.engine.snapshot().spot
+        assert spot is not None
+        rt.broker.gap(float(condor.long_put - spot) - 10)  # type: ignore[attr-defined]
+
+    out = run_engine(ONE, tmp_path, lose_stop_statuses)
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.reason.startswith("stop")
+    codes = {a.code for a in out.of(api.AlertRaised)}
+    assert "closed_while_away" not in codes
+    rec = out.runtime.journal.condors()[0]
+    assert rec.state is CondorState.CLOSED and rec.realized_pnl is not None
+    assert rec.realized_pnl < 0
+    assert out.runtime.engine.paused_reason is None
+    assert_flat(out.runtime)
