@@ -16,6 +16,9 @@
     condordesk profile check PATH_OR_NAME [--set K=V ...]
     condordesk profile show [--profile P] [--set K=V ...]
     condordesk profile list
+    condordesk profile new NAME [--mode sim|paper|live] [--account ID] [--yes-live-account]
+    condordesk secret set|delete NAME [--profile P] | secret list|check [--profile P]
+    condordesk notify test [--profile P]
 
 Exit codes: 0 done, 1 the run failed, 2 bad usage or a broken profile. ``ctl``: 0 accepted,
 1 rejected (the reason is printed), 2 bad usage, 3 no engine of the profile is running, 4 the
