@@ -66,6 +66,7 @@ def setup_logging(
             level=level,
             format=_JOURNALD if under_systemd else _CONSOLE,
             colorize=None if not under_systemd else False,
+            diagnose=False,  # tracebacks never print variable values (a secret could be one)
         )
     if log_file is not None:
         logger.add(
@@ -76,6 +77,7 @@ def setup_logging(
             retention=retention,
             enqueue=False,
             encoding="utf-8",
+            diagnose=False,
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
 
