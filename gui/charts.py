@@ -30,6 +30,7 @@ from gui.format import clock_label, minutes_et, price, strike
 from gui.state import Model
 
 AXIS_WIDTH = 58
+LABEL_FILL = (23, 25, 30, 190)  # a dark box behind marker labels: readable over any fill
 SESSION = (9 * 60 + 30, 16 * 60)  # 09:30-16:00 New York, minutes since midnight
 DASH_LINE = Qt.PenStyle.DashLine
 DOT_LINE = Qt.PenStyle.DotLine
@@ -48,7 +49,8 @@ def hline(
     """A horizontal line with its label at the left end."""
     return pg.InfiniteLine(
         pos=y, angle=0, pen=pen(color, 1.2, style), label=label,
-        labelOpts={"position": pos, "color": color, "anchors": [(0, 1), (0, 1)]},
+        labelOpts={"position": pos, "color": color, "anchors": [(0, 1), (0, 1)],
+                   "fill": LABEL_FILL},
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from condordesk.engine import api
 from gui import risk, theme
-from gui.charts import DASH_LINE, DOT_LINE, ChartPanel, pen
+from gui.charts import DASH_LINE, DOT_LINE, LABEL_FILL, ChartPanel, pen
 from gui.format import greek, money, points
 from gui.state import Model
 
@@ -159,5 +159,6 @@ def _vline(x: float, color: str, label: str, position: float, side: float = 0.0)
     anchor = (side, 0.5)
     return pg.InfiniteLine(
         pos=x, angle=90, pen=pen(color, 1.2, DOT_LINE), label=label,
-        labelOpts={"position": position, "color": color, "anchors": [anchor, anchor]},
+        labelOpts={"position": position, "color": color, "anchors": [anchor, anchor],
+                   "fill": LABEL_FILL},
     )  # fmt: skip

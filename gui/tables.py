@@ -24,7 +24,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from condordesk.engine import api
 from gui import theme
 from gui.format import DASH, UNPROTECTED_STOP_STATES, et_time, money, price
-from gui.state import OrderRow
+from gui.state import LIVE_STATES, OrderRow
 
 R = TypeVar("R")
 Index = QModelIndex | QPersistentModelIndex
@@ -145,7 +145,8 @@ def condors_model(color: Callable[[str], str]) -> RowsModel[api.CondorView]:
             Column("Strikes", lambda v: v.label),
             Column("Qty", lambda v: str(v.quantity), right=True),
             Column("Credit", lambda v: price(v.credit), right=True),
-            Column("Mark", lambda v: price(v.mark), right=True),
+            Column("Mark", lambda v: price(v.mark) if v.state in LIVE_STATES else DASH,
+                   right=True),
             Column("Target", lambda v: price(v.profit_target), right=True),
             Column("Stop", lambda v: price(v.stop_trigger), right=True,
                    color=lambda v: theme.RED if v.stop_trigger is not None else None),
