@@ -1,10 +1,14 @@
 """Screenshots for reviewers, checked not to be blank: the main window over a simulated session
-(an engine embedded on the simulator, run to the early afternoon) in
-docs/screenshots/gui-main.png, and the history view over eight simulated sessions' journal in
-gui-history.png."""
+(an engine embedded on the simulator, run to the early afternoon) as gui-main.png, and the
+history view over eight simulated sessions' journal as gui-history.png.
+
+They are written to $CONDORDESK_SCREENSHOTS when it is set (``CONDORDESK_SCREENSHOTS=
+docs/screenshots ./check`` refreshes the committed ones), else to the test's temporary
+directory, so a test run leaves the working tree clean."""
 
 from __future__ import annotations
 
+import os
 import statistics
 from datetime import time
 from decimal import Decimal
@@ -24,7 +28,7 @@ from tests.gui.helpers import cells, shown, until
 from tests.tui.fakes import FakeEngine, snapshot
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS_ENV = "CONDORDESK_SCREENSHOTS"
 UNTIL = time(13, 20)  # New York, simulated
 
 
@@ -51,7 +55,7 @@ def luminance_stats(image: QImage) -> tuple[float, int]:
     return statistics.pstdev(values), len(colors)
 
 
-def test_the_main_window_over_a_simulated_session(gui_run: Run) -> None:
+def test_the_main_window_over_a_simulated_session(gui_run: Run, shots_dir: Path) -> None:
     w = MainWindow(embedded_opener(session_profile()), attached=False, profile="sim",
                    refresh_per_s=10)  # fmt: skip
     shots: dict[str, QImage] = {}
@@ -70,18 +74,26 @@ def test_the_main_window_over_a_simulated_session(gui_run: Run) -> None:
             assert len(w.model.spx.ys) > 30
 
     gui_run(scenario(), limit_s=240)
-    save(shots["main"], "gui-main.png")
+    save(shots["main"], shots_dir, "gui-main.png")
 
 
-def save(image: QImage, name: str) -> None:
+@pytest.fixture
+def shots_dir(tmp_path: Path) -> Path:
+    wanted = os.environ.get(SHOTS_ENV)
+    return Path(wanted) if wanted else tmp_path
+
+
+def save(image: QImage, where: Path, name: str) -> None:
     assert image.width() >= 1600 and image.height() >= 1000
     spread, colors = luminance_stats(image)
     assert spread > 12 and colors > 200, f"{name}: the screenshot looks blank"
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    assert image.save(str(SHOTS / name))
+    where.mkdir(parents=True, exist_ok=True)
+    assert image.save(str(where / name))
 
 
-def test_the_history_view_over_eight_simulated_sessions(gui_run: Run, tmp_path: Path) -> None:
+def test_the_history_view_over_eight_simulated_sessions(
+    gui_run: Run, tmp_path: Path, shots_dir: Path
+) -> None:
     days = run_engine(make_profile(simulator={"sessions": 8, "seed": 7, "scenario": "mixed"}),
                       tmp_path)  # fmt: skip
     journal = days.runtime.journal
@@ -111,4 +123,4 @@ def test_the_history_view_over_eight_simulated_sessions(gui_run: Run, tmp_path: 
         gui_run(scenario())
     finally:
         journal.close()
-    save(shots["history"], "gui-history.png")
+    save(shots["history"], shots_dir, "gui-history.png")
