@@ -24,14 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import sqlite3
 import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+
+from loguru import logger
 
 from condordesk.config import paths
 from condordesk.config.profile import Profile
@@ -426,6 +430,10 @@ def cmd_doctor(args: Any) -> int:
     from condordesk.market.clock import LiveClock
 
     profile = load_profile(args.profile, args.overrides).profile
+    # the report is the output: only warnings and errors of the checks' own work reach stderr
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+    logging.getLogger("ib_async").setLevel(logging.WARNING)
     checks = asyncio.run(run_checks(profile, LiveClock(), Options(root=args.root)))
     print(to_json(profile, checks) if args.json else render(profile, checks))
     return 1 if failed(checks) else 0
