@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import work
@@ -121,7 +123,7 @@ class ConsoleApp(App[None]):
         handle_signals: stop cleanly on SIGTERM / SIGHUP (the real terminal app).
     """
 
-    CSS_PATH = "console.tcss"
+    CSS_PATH = Path(__file__).with_name("console.tcss")  # (subclasses elsewhere find it too)
     TITLE = "condordesk"
     ENABLE_COMMAND_PALETTE = False
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
@@ -163,6 +165,7 @@ class ConsoleApp(App[None]):
         self._dirty: set[Part] = set()
         self._link_worker: Worker[None] | None = None
         self._stopping = False
+        self._terminal_gone = False
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -172,8 +175,8 @@ class ConsoleApp(App[None]):
         self._dirty.add("header")
         if self._handle_signals:
             loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGHUP):
-                loop.add_signal_handler(sig, self._stop_and_exit)
+            loop.add_signal_handler(signal.SIGTERM, self._stop_and_exit)
+            loop.add_signal_handler(signal.SIGHUP, self._hang_up)
 
     @work(group="engine-link", exclusive=True, exit_on_error=False)
     async def _link(self) -> None:
@@ -233,11 +236,15 @@ class ConsoleApp(App[None]):
     def _render_dirty(self) -> None:
         if not self._dirty:
             return
+        if isinstance(self.screen, ModalScreen):
+            return  # the view waits behind the dialog; it catches up when the dialog closes
+        views = [s for s in self.screen_stack if isinstance(s, ConsoleScreen)]
+        if not all(s.is_mounted for s in views):
+            return  # still being built: render once it is
         parts, self._dirty = self._dirty, set()
         self._keep_selection()
-        for screen in self.screen_stack:
-            if isinstance(screen, ConsoleScreen):
-                screen.show(self.model, parts, self.selected)
+        for screen in views:
+            screen.show(self.model, parts, self.selected)
         if self._on_first_frame is not None and self.model.link == "live":
             callback, self._on_first_frame = self._on_first_frame, None
             self.call_after_refresh(callback)
@@ -265,6 +272,12 @@ class ConsoleApp(App[None]):
             callback=lambda ok: self._stop_and_exit() if ok else None,
         )
 
+    def _hang_up(self) -> None:
+        """The terminal is gone (an SSH session dropped): stop the engine link cleanly, then
+        leave without restoring a terminal that no longer exists (Textual would block on it)."""
+        self._terminal_gone = True
+        self._stop_and_exit()
+
     def _stop_and_exit(self) -> None:
         if not self._stopping:
             self._stopping = True
@@ -279,6 +292,8 @@ class ConsoleApp(App[None]):
             worker.cancel()
             with contextlib.suppress(Exception):
                 await worker.wait()
+        if self._terminal_gone:
+            os._exit(0)  # the engine link is closed (an embedded engine stopped at a safe point)
         self.exit(return_code=0)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

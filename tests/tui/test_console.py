@@ -79,7 +79,7 @@ async def test_a_live_account_is_marked_unmistakably_and_an_embedded_engine_says
         shown = await until_shown(pilot, "engine running")
         lines = shown.splitlines()
         assert set(lines[0].strip()) == {"━"}  # a heavy red rule above everything
-        assert lines[1].startswith(" LIVE  REAL MONEY  live · account U7654321 · EMBEDDED engine")
+        assert lines[1].startswith(" LIVE ACCOUNT  REAL MONEY  live · account U7654321 · EMBEDDED")
         assert app.screen.query_one("StatusBar").has_class("-live")
 
 
@@ -170,7 +170,7 @@ async def test_cancelling_a_stop_warns_then_shows_the_condor_unprotected_and_re_
     await pilot.press("x")
     await confirm_shown(pilot, "The position becomes UNPROTECTED")
     await pilot.press("y")
-    await until_shown(pilot, "2.90 UNPROTECTED", "1 open alert(s)",
+    await until_shown(pilot, "2.90 UNPROTECTED", "⚠ 1 alert(s): k",
                       "ALERT unprotected: condor 20261130-01 has no stop")  # fmt: skip
     assert engine.commands == [api.CancelStop(origin="tui", condor_id=CID)]
     await pilot.press("a")
@@ -183,7 +183,7 @@ async def test_cancelling_a_stop_warns_then_shows_the_condor_unprotected_and_re_
     await confirm_shown(pilot, "AcknowledgeAlerts(origin='tui')", "unprotected: condor")
     await pilot.press("y")
     await until_shown(pilot, "alerts acknowledged (by tui)")
-    assert "open alert(s)" not in screen_text(pilot.app)
+    assert "alert(s): k" not in screen_text(pilot.app)
 
 
 async def test_closing_at_market(pilot: Pilot[None], engine: FakeEngine) -> None:

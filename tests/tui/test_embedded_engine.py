@@ -42,17 +42,20 @@ async def test_an_engine_condor_appears_live_and_a_cancelled_stop_is_re_armed_by
                      refresh_per_s=20, cursor_blink=False)  # fmt: skip
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
         await until_shown(pilot, "EMBEDDED engine", "engine running")
-        shown = await until_shown(pilot, "OPENED 20261130-01", " verified", limit_s=60)
-        row = next(line for line in shown.splitlines() if line.startswith(" 20261130-01"))
+        shown = await until_shown(pilot, "OPENED 20261130-0", " verified", limit_s=60)
+        opened = re.search(r"OPENED (\d{8}-\d\d)", shown)  # (an entry may not fill first)
+        assert opened is not None
+        cid = opened[1]
+        row = next(line for line in shown.splitlines() if line.startswith(f" {cid}"))
         assert re.search(r"\d+\.\dpt \d\.\d\dEM .* \d+\.\dpt \d\.\d\dEM", row), row
         await until(pilot, lambda: "EM n/a" not in screen_text(app), "the expected move", 30)
-        shown = screen_text(app)
-        assert re.search(r"Θ \+[\d,]+\.\d\d/day", shown), "net theta of a short condor"
-        assert re.search(r"Max loss   -\$[\d,]+\.\d\d", shown)
+        theta = re.compile(r"Θ \+[\d,]+\.\d\d/day")  # a short condor earns time decay
+        await until(pilot, lambda: bool(theta.search(screen_text(app))), "net greeks", 30)
+        assert re.search(r"Max loss   -\$[\d,]+\.\d\d", screen_text(app))
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         await pilot.press("y")
-        await until_shown(pilot, " UNPROTECTED ", "open alert(s)")
+        await until_shown(pilot, " UNPROTECTED ", "alert(s): k")
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
         await pilot.press("y")
@@ -61,7 +64,7 @@ async def test_an_engine_condor_appears_live_and_a_cancelled_stop_is_re_armed_by
         await until_shown(pilot, "ArmStops from tui accepted", "stop verified at the broker")
         logged = [line.text for line in app.model.log]  # the log scrolls back to these
         assert "CancelStop from tui accepted" in logged
-        assert "ALERT unprotected: condor 20261130-01 has no stop (tui cancelled it)" in logged
+        assert f"ALERT unprotected: condor {cid} has no stop (tui cancelled it)" in logged
         await pilot.press("q")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the quit question")
         await pilot.press("y")

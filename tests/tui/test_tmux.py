@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -71,16 +73,22 @@ class Pane:
             raise AssertionError(f"pane never showed {texts!r}:\n{shown}") from None
         return shown
 
-    async def exit_status(self, within: float = 30.0) -> int:
-        """Wait (bounded) for the command to end; its exit status."""
+    async def exit_status(self, status_file: Path, within: float = 30.0) -> int:
+        """Wait (bounded) for the command started with :func:`report_exit` to end."""
         async with asyncio.timeout(within):
-            while True:
-                state = await self.tmux("display-message", "-p", "-t", "console",
-                                        "#{pane_dead} #{pane_dead_status}")  # fmt: skip
-                dead, *status = state.split()  # the status is empty while it runs
-                if dead == "1":
-                    return int(status[0])
+            while not (status := _read(status_file)):  # noqa: ASYNC110 - polling a file
                 await asyncio.sleep(0.05)
+        return int(status)
+
+
+def _read(path: Path) -> str:
+    return path.read_text().strip() if path.exists() else ""
+
+
+def report_exit(command: list[str], status_file: Path) -> list[str]:
+    """``command`` run by a shell that writes its exit status to ``status_file`` (tmux does
+    not always tell a dead pane's status, nor keep what was printed after the app left)."""
+    return ["sh", "-c", f"{shlex.join(command)}; echo $? > {shlex.quote(str(status_file))}"]
 
 
 @pytest.fixture
@@ -94,14 +102,30 @@ async def pane(tmp_path: Path, condordesk_home: Path) -> object:
         await p.tmux("kill-server")
 
 
-async def test_the_console_in_a_real_terminal_trades_pauses_and_quits(pane: Pane) -> None:
-    sets = [arg for s in SETTINGS for arg in ("--set", s)]
-    await pane.start([str(CLI), "tui", "--profile", "sim", "--speed", "600", "--seed", "11",
-                      "--start-date", "2026-11-30", *sets])  # fmt: skip
+SETS = [arg for s in SETTINGS for arg in ("--set", s)]
+COMMAND = [str(CLI), "tui", "--profile", "sim", "--speed", "600", "--seed", "11",
+           "--start-date", "2026-11-30", *SETS]  # fmt: skip
+
+
+def journaled() -> list[tuple[str, dict[str, object]]]:
+    """(kind, payload) of every event the sim profile's engine journaled."""
+    journal = Journal(journal_path(load_profile("sim", []).profile))
+    try:
+        return [(kind, payload) for _, _, kind, payload in journal.events(limit=100_000)]
+    finally:
+        journal.close()
+
+
+async def test_the_console_in_a_real_terminal_trades_pauses_and_quits(
+    pane: Pane, tmp_path: Path
+) -> None:
+    status = tmp_path / "status"
+    await pane.start(report_exit(COMMAND, status))
     shown = await pane.shows("SIM", "EMBEDDED engine", "engine running")
     assert "SPX " in shown and "P&L today" in shown
-    shown = await pane.shows("OPENED 20261130-01", " verified")
-    assert "20261130-01" in shown.split("Strikes", 1)[1]  # a row in the condors table
+    shown = await pane.shows("OPENED 20261130-0", " verified")
+    condor = re.search(r"OPENED (\d{8}-\d\d)", shown)
+    assert condor and condor[1] in shown.split("Strikes", 1)[1]  # a row in the condors table
     await pane.keys("p")
     await pane.shows("Pause entries", "Will send: PauseEntries(reason='operator', origin='tui')")
     await pane.keys("y")
@@ -113,13 +137,25 @@ async def test_the_console_in_a_real_terminal_trades_pauses_and_quits(pane: Pane
     await pane.keys("q")
     await pane.shows("Quit and stop the engine", "Working stops stay at the broker")
     await pane.keys("y")
-    assert await pane.exit_status() == 0
+    assert await pane.exit_status(status) == 0
     # the engine journaled the operator's command with its origin
-    journal = Journal(journal_path(load_profile("sim", []).profile))
-    try:
-        kinds = [(kind, payload) for _, _, kind, payload in journal.events(limit=100_000)]
-    finally:
-        journal.close()
+    kinds = journaled()
     commands = [api.from_wire(p) for k, p in kinds if k == "CommandReceived"]
     assert [(c.command, c.origin, c.accepted) for c in commands] == [("PauseEntries", "tui", True)]
     assert kinds[-1][0] == "EngineStopped"
+
+
+async def test_a_dropped_terminal_stops_the_embedded_engine_cleanly(pane: Pane) -> None:
+    await pane.start(COMMAND)
+    await pane.shows("EMBEDDED engine", "engine running")
+    pid = int(await pane.tmux("display-message", "-p", "-t", "console", "#{pane_pid}"))
+    await pane.tmux("kill-session", "-t", "console")  # the SSH session is gone: SIGHUP
+    async with asyncio.timeout(30):
+        while True:  # the console exits by itself
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            await asyncio.sleep(0.05)
+    kind, payload = journaled()[-1]
+    assert (kind, payload["reason"]) == ("EngineStopped", "stop requested")

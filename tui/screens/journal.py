@@ -10,6 +10,7 @@ from tui.format import et_time, money, price
 from tui.screens.base import ConsoleScreen
 from tui.state import Model, Part
 from tui.widgets import StatusBar
+from tui.widgets.live import show
 from tui.widgets.tables import Cells, sync_rows
 
 COLUMNS = ("Condor", "Legs", "Qty", "Opened", "Credit", "State", "Exit", "P&L")
@@ -43,7 +44,7 @@ class JournalScreen(ConsoleScreen):
             table.add_column(label, key=str(i))
 
     def show_body(self, model: Model, parts: set[Part], selected: str | None) -> None:
-        self.query_one("#days", Static).update(day_lines(model))
+        show(self.query_one("#days", Static), day_lines(model), layout=True)
         if not parts & {"condors", "journal"}:
             return
         rows = []

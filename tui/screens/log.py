@@ -9,6 +9,7 @@ from textual.widgets import Footer, Static
 from tui.screens.base import ConsoleScreen
 from tui.state import Model, Part
 from tui.widgets import EventLog, StatusBar
+from tui.widgets.live import show
 
 
 def alerts_text(model: Model) -> Text:
@@ -31,6 +32,6 @@ class LogScreen(ConsoleScreen):
         yield Footer()
 
     def show_body(self, model: Model, parts: set[Part], selected: str | None) -> None:
-        self.query_one("#alerts", Static).update(alerts_text(model))
+        show(self.query_one("#alerts", Static), alerts_text(model), layout=True)
         if "log" in parts:
             self.query_one(EventLog).show(model)

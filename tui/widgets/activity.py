@@ -7,6 +7,7 @@ from textual.widgets import Static
 
 from tui.format import et_time, price
 from tui.state import Model, OrderRow
+from tui.widgets.live import show
 
 STATUS_STYLES = {
     "filled": "green",
@@ -62,7 +63,7 @@ class ActivityPanel(Static):
         """Render the model."""
         self._model = model
         size = self.content_size
-        self.update(activity_text(model, max(size.height - 1, 3), max(size.width, 40)))
+        show(self, activity_text(model, max(size.height - 1, 3), max(size.width, 40)))
 
     def on_resize(self) -> None:
         if self._model is not None:

@@ -4,16 +4,18 @@ points and expected moves, stops and their state at the broker, profit target.""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
+from textual.widget import Widget
 
 from condordesk.engine import api
 from tui.format import UNPROTECTED_STOP_STATES, money, points, price
 from tui.risk import distance
 from tui.state import Model
-from tui.widgets.tables import Cells, sync_rows
+from tui.widgets.tables import Cells
 
 COLUMNS = (
     ("id", "Condor"),
@@ -89,8 +91,44 @@ def condor_cells(view: api.CondorView, model: Model) -> Cells:
     )
 
 
-class CondorTable(DataTable[Text | str]):
-    """Today's condors, live ones first; the highlighted row is the selected condor."""
+def table_text(
+    header: tuple[str, ...], rows: list[Cells], cursor: int | None, focused: bool
+) -> Text:
+    """Rows of cells in aligned columns, the cursor row highlighted."""
+    widths = [len(h) for h in header]
+    for cells in rows:
+        widths = [max(w, _width(c)) for w, c in zip(widths, cells, strict=True)]
+    text = Text(no_wrap=True, overflow="crop")
+    text.append("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)), style="bold")
+    for i, cells in enumerate(rows):
+        line = Text()
+        for j, (cell, w) in enumerate(zip(cells, widths, strict=True)):
+            part = cell if isinstance(cell, Text) else Text(cell)
+            line.append_text(part)
+            if j < len(widths) - 1:
+                line.append(" " * (w - part.cell_len + 2))
+        if i == cursor:
+            line.stylize("on #1f3a5f" if focused else "underline")
+        text.append("\n")
+        text.append_text(line)
+    return text
+
+
+def _width(cell: Text | str) -> int:
+    return cell.cell_len if isinstance(cell, Text) else len(cell)
+
+
+class CondorTable(Widget, can_focus=True):
+    """Today's condors, live ones first; ↑/↓ move the cursor, which selects the condor the
+    override keys act on. One text block (a quote redraws four lines, not a grid of cells)."""
+
+    DEFAULT_CSS = """
+    CondorTable { height: auto; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "move(-1)", "Previous", show=False),
+        Binding("down", "move(1)", "Next", show=False),
+    ]
 
     class Selected(Message):
         """The operator moved the cursor to a condor."""
@@ -100,24 +138,45 @@ class CondorTable(DataTable[Text | str]):
             self.condor_id = condor_id
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self._cache: dict[str, Cells] = {}
-
-    def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        super().__init__(id=id)
+        self._ids: list[str] = []
+        self._rows: list[Cells] = []
+        self._cursor: int | None = None
+        self._shown: Text | None = None
 
     def show(self, model: Model, selected: str | None) -> None:
         """Render the model's condors (live first, then finished ones)."""
         views = sorted(
             model.condors.values(), key=lambda v: (v.state not in ("open", "closing"), v.id)
         )
-        sync_rows(self, [(v.id, condor_cells(v, model)) for v in views], self._cache)
-        if selected is not None and selected in self._cache:
-            row = self.get_row_index(selected)
-            if row != self.cursor_row:
-                self.move_cursor(row=row, animate=False)
+        self._ids = [v.id for v in views]
+        self._rows = [condor_cells(v, model) for v in views]
+        self._cursor = self._ids.index(selected) if selected in self._ids else None
+        self._redraw()
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.Selected(event.row_key.value))
+    def _redraw(self) -> None:
+        text = table_text(tuple(label for _, label in COLUMNS), self._rows, self._cursor,
+                          self.has_focus)  # fmt: skip
+        if text != self._shown:
+            grew = self._shown is None or len(text.plain.splitlines()) != len(
+                self._shown.plain.splitlines()
+            )
+            self._shown = text
+            self.refresh(layout=grew)
+
+    def render(self) -> Text:
+        return self._shown or Text("")
+
+    def on_focus(self) -> None:
+        self._redraw()
+
+    def on_blur(self) -> None:
+        self._redraw()
+
+    def action_move(self, step: int) -> None:
+        if not self._ids:
+            return
+        at = self._cursor if self._cursor is not None else (-1 if step > 0 else 0)
+        self._cursor = min(max(at + step, 0), len(self._ids) - 1)
+        self._redraw()
+        self.post_message(self.Selected(self._ids[self._cursor]))

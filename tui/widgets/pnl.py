@@ -2,26 +2,48 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Sparkline, Static
+from textual.widgets import Static
 
 from tui.format import money
 from tui.state import Model
+from tui.widgets.live import show
+
+_BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float], width: int, height: int) -> list[str]:
+    """Rows (top first) of a block-character sparkline of ``values`` squeezed into ``width``
+    columns (each column shows the last value of its share of the series)."""
+    if not values or width <= 0 or height <= 0:
+        return []
+    n = len(values)
+    cols = [values[min(n - 1, ((i + 1) * n) // width - 1)] for i in range(min(width, n))]
+    lo, hi = min(cols), max(cols)
+    span = (hi - lo) or 1.0
+    eighths = [round((v - lo) / span * (height * 8 - 1)) + 1 for v in cols]
+    rows = []
+    for r in range(height):
+        floor = (height - 1 - r) * 8
+        rows.append("".join(_BLOCKS[max(0, min(8, e - floor))] for e in eighths))
+    return rows
 
 
 class PnlPanel(Vertical):
     """P&L figures and sparkline."""
 
     DEFAULT_CSS = """
-    PnlPanel > Static { height: auto; }
-    PnlPanel > Sparkline { height: 1fr; min-height: 2; }
+    PnlPanel > #pnl-figures { height: 3; }
+    PnlPanel > #pnl-spark { height: 1fr; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(id="pnl-figures")
-        yield Sparkline([], id="pnl-spark")
+        yield Static(id="pnl-spark")
 
     def show(self, model: Model) -> None:
         """Render the model."""
@@ -29,10 +51,10 @@ class PnlPanel(Vertical):
         text = Text("P&L today ", style="bold")
         text.append(money(total), style="bold " + ("green" if total >= 0 else "red"))
         text.append(f"\nrealized {money(model.realized_pnl)}   open {money(model.unrealized_pnl)}")
-        points = len(model.pnl_history)
-        text.append(f"\n{points} sample(s), one a minute", style="dim")
-        self.query_one("#pnl-figures", Static).update(text)
+        text.append(f"\n{len(model.pnl_history)} sample(s), one a minute", style="dim")
+        show(self.query_one("#pnl-figures", Static), text)
+        spark = self.query_one("#pnl-spark", Static)
+        size = spark.content_size
         data = [float(p.pnl) for p in model.pnl_history] + [float(total)]
-        spark = self.query_one("#pnl-spark", Sparkline)
-        if list(spark.data or []) != data:
-            spark.data = data
+        rows = sparkline(data, max(size.width, 10), max(size.height, 1))
+        show(spark, Text("\n".join(rows), style="green" if total >= 0 else "red"))

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from decimal import Decimal
 
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.widgets import Static
 
 from condordesk.engine import api
-from tui.format import greek, money, points, price, strike
-from tui.risk import breakevens, held, max_loss, max_profit, profile_chart
+from tui.format import greek, money, points, strike
+from tui.risk import ProfileChart, breakevens, held, max_loss, max_profit, profile_chart
 from tui.state import Model
+from tui.widgets.live import show
 
 
 def greeks_text(model: Model) -> Text:
@@ -39,23 +41,30 @@ def greeks_text(model: Model) -> Text:
     return text
 
 
-def chart_text(
-    views: Sequence[api.CondorView], spot: Decimal | None, width: int, height: int
-) -> Text:
-    """The profile chart, colored: profit green, loss red, SPX marked ▲ on the axis."""
-    chart = profile_chart(views, spot, width, height)
+def chart_text(chart: ProfileChart | None) -> Text:
+    """The profile chart's body: best and worst, then profit green and loss red."""
     if chart is None:
-        return Text("P&L at expiry: no open position", style="dim")
-    text = Text()
-    text.append(f"best {money(chart.top)}  worst {money(chart.bottom)}\n", style="dim")
+        return Text("No open position.", style="dim")
+    text = Text(f"best {money(chart.top)}  worst {money(chart.bottom)}", style="dim")
     for r, row in enumerate(chart.rows):
         style = "green" if r < chart.zero_row else ("red" if r > chart.zero_row else "dim")
-        text.append(row + "\n", style=style)
-    text.append(chart.axis + "\n", style="bold yellow")
+        text.append("\n" + row, style=style)
+    return text
+
+
+def axis_text(chart: ProfileChart | None, spot: Decimal | None, width: int) -> Text:
+    """The SPX scale under the chart, ``▲`` at the spot."""
+    if chart is None:
+        return Text("")
+    marks = [" "] * width
+    if spot is not None and chart.lo <= spot <= chart.hi:
+        step = (chart.hi - chart.lo) / max(width - 1, 1)
+        marks[min(width - 1, int((spot - chart.lo) / step))] = "▲"
     lo, hi = strike(chart.lo.quantize(Decimal(1))), strike(chart.hi.quantize(Decimal(1)))
-    middle = f"SPX {price(spot)}" if spot is not None else ""
+    middle = "▲ SPX"
     gap = max(2, width - len(lo) - len(hi) - len(middle))
-    text.append(f"{lo}{' ' * (gap // 2)}{middle}{' ' * (gap - gap // 2)}{hi}", style="dim")
+    text = Text("".join(marks), style="bold yellow")
+    text.append(f"\n{lo}{' ' * (gap // 2)}{middle}{' ' * (gap - gap // 2)}{hi}", style="dim")
     return text
 
 
@@ -64,18 +73,30 @@ class GreeksPanel(Static):
 
     def show(self, model: Model) -> None:
         """Render the model."""
-        self.update(greeks_text(model))
+        show(self, greeks_text(model))
 
 
-class ProfilePanel(Static):
-    """The compact P&L-at-expiry chart; ``condor_only`` limits it to the selected condor."""
+class ProfilePanel(Vertical):
+    """The compact P&L-at-expiry chart; ``condor_only`` limits it to the selected condor.
+    The body is redrawn when the condors' strikes or credits change, the axis when SPX
+    moves a column: a quote costs one line."""
+
+    DEFAULT_CSS = """
+    ProfilePanel > .chart-body { height: 1fr; }
+    ProfilePanel > .chart-axis { height: 2; }
+    """
 
     def __init__(self, *, id: str | None = None, condor_only: bool = False) -> None:
         super().__init__(id=id)
         self.condor_only = condor_only
         self._views: list[api.CondorView] = []
         self._spot: Decimal | None = None
-        self._drawn: tuple[object, ...] | None = None
+        self._chart: ProfileChart | None = None
+        self._key: tuple[object, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="chart-body")
+        yield Static(classes="chart-axis")
 
     def show(self, model: Model, selected: str | None = None) -> None:
         """Render the held condors (or only ``selected``)."""
@@ -86,12 +107,21 @@ class ProfilePanel(Static):
         self._draw()
 
     def _draw(self) -> None:
-        width = max(self.content_size.width, 20)
-        height = max(self.content_size.height - 3, 3)
-        key = (tuple(self._views), self._spot, width, height)
-        if key != self._drawn:
-            self._drawn = key
-            self.update(chart_text(self._views, self._spot, width, height))
+        body = self.query_one(".chart-body", Static)
+        width = max(body.content_size.width, 20)
+        height = max(body.content_size.height - 1, 3)
+        geometry = tuple(
+            (v.long_put, v.short_put, v.short_call, v.long_call, v.quantity, v.credit)
+            for v in self._views
+        )
+        chart, spot = self._chart, self._spot
+        outside = chart is not None and spot is not None and not chart.lo <= spot <= chart.hi
+        if (geometry, width, height) != self._key or outside:
+            self._key = (geometry, width, height)
+            self._chart = chart = profile_chart(self._views, spot, width, height)
+            show(body, chart_text(chart))
+        show(self.query_one(".chart-axis", Static), axis_text(chart, spot, width))
 
     def on_resize(self) -> None:
-        self._draw()
+        if self.is_mounted:
+            self._draw()

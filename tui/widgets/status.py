@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from tui.format import duration, et_stamp, et_time, money, price
 from tui.state import Model
+from tui.widgets.live import show
 
 _STATE_STYLES = {
     "armed": "bold green",
@@ -122,10 +123,10 @@ class StatusBar(Vertical):
 
     def show(self, model: Model) -> None:
         """Render the model."""
-        self.query_one("#title", Static).update(title_line(model))
-        self.query_one("#market", Static).update(market_line(model))
+        show(self.query_one("#title", Static), title_line(model))
+        show(self.query_one("#market", Static), market_line(model))
         banner = banner_text(model)
         self.set_class(banner is not None, "-lost")
         self.set_class(model.mode == "live", "-live")
         if banner is not None:
-            self.query_one("#banner", Static).update(banner)
+            show(self.query_one("#banner", Static), banner)

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 
 Cells = tuple[Text | str, ...]
+
+
+def _width(cell: Text | str) -> int:
+    return cell.cell_len if isinstance(cell, Text) else cell_len(cell)
 
 
 def sync_rows(
@@ -27,6 +32,7 @@ def sync_rows(
             table.add_row(*cells, key=key)
         elif old != cells:
             for col, (before, after) in enumerate(zip(old, cells, strict=True)):
-                if before != after:
-                    table.update_cell(key, columns[col], after, update_width=True)
+                if before != after:  # re-measure the column only for a wider cell
+                    wider = _width(after) > _width(before)
+                    table.update_cell(key, columns[col], after, update_width=wider)
         cache[key] = cells
