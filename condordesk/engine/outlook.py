@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+from condordesk.config.profile import Profile
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.prices import MULTIPLIER
-from condordesk.engine.api import PnlPoint, PositionGreeks
-from condordesk.market.calendar import Session
+from condordesk.engine.api import Event, PnlPoint, PositionGreeks, from_wire
+from condordesk.errors import CalendarError
+from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET
 from condordesk.market.pricing import SECONDS_PER_YEAR
+from condordesk.store.journal import Journal
 
 _REGULAR_CLOSE = time(16, 0)
 PNL_SAMPLE_EVERY = timedelta(minutes=1)
@@ -94,6 +97,34 @@ def day_schedule(
 def next_event(now: datetime, schedule: list[tuple[str, datetime]]) -> tuple[str, datetime] | None:
     """The first scheduled event strictly after ``now``."""
     return next(((label, at) for label, at in schedule if at > now), None)
+
+
+def upcoming(
+    now: datetime,
+    calendar: TradingCalendar,
+    profile: Profile,
+    entry_end: Callable[[Session], time],
+) -> tuple[str, datetime] | None:
+    """The engine's next scheduled event after ``now`` (None past the loaded calendar);
+    ``entry_end`` gives a session's entry cut-off (adjusted for early closes)."""
+    try:
+        session = calendar.next_session(now)
+    except CalendarError:
+        return None
+    schedule = day_schedule(
+        session,
+        reset_time=profile.schedule.reset_time,
+        entry_start=profile.strategy.entry_start,
+        entry_end=entry_end(session),
+        expiry_safety_time=profile.risk.expiry_safety_time,
+    )
+    return next_event(now, schedule)
+
+
+def recent_events(journal: Journal, seq: int, keep: int) -> list[Event]:
+    """The last ``keep`` journaled events up to ``seq`` (a late console's lists and log)."""
+    rows = journal.events(since=max(0, seq - 10 * keep), limit=10 * keep)
+    return [from_wire(payload) for *_, payload in rows[-keep:]]
 
 
 class PnlTrail:

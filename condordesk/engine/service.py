@@ -23,11 +23,11 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
-from condordesk.engine.outlook import Outlook, day_schedule, next_event
+from condordesk.engine.outlook import Outlook, recent_events, upcoming
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
 from condordesk.engine.repair import repair
 from condordesk.engine.summary import RunSummary
-from condordesk.errors import BrokerError, CalendarError, CondordeskError
+from condordesk.errors import BrokerError, CondordeskError
 from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET, Clock
 from condordesk.risk.rules import (
@@ -169,7 +169,7 @@ class Engine:
             next_event=coming[0] if coming else "",
             next_event_at=coming[1] if coming else None,
             pnl_history=list(self.outlook.trail.points),
-            recent=self._recent_events(),
+            recent=recent_events(self.journal, self.bus.seq, RECENT_EVENTS),
         )
 
     def _net_greeks(self) -> api.PositionGreeks | None:
@@ -177,26 +177,13 @@ class Engine:
         return self.outlook.net(lc.id for lc in self.desk.live.values() if lc.state in held)
 
     def _next_event(self) -> tuple[str, datetime] | None:
-        """What the schedule does next (the day's reset, the open, the entry window, expiry
-        safety, the close)."""
-        now = self.clock.now()
-        try:
-            session = self.calendar.next_session(now)
-        except CalendarError:
-            return None
-        schedule = day_schedule(
-            session,
-            reset_time=self.profile.schedule.reset_time,
-            entry_start=self.profile.strategy.entry_start,
-            entry_end=self.entries.context(session, None).entry_end,
-            expiry_safety_time=self.profile.risk.expiry_safety_time,
+        """What the schedule does next (for consoles)."""
+        return upcoming(
+            self.clock.now(),
+            self.calendar,
+            self.profile,
+            lambda session: self.entries.context(session, None).entry_end,
         )
-        return next_event(now, schedule)
-
-    def _recent_events(self) -> list[api.Event]:
-        """The latest journaled events (a late console's lists and log start from these)."""
-        rows = self.journal.events(since=max(0, self.bus.seq - 10 * RECENT_EVENTS), limit=10_000)
-        return [api.from_wire(payload) for *_, payload in rows[-RECENT_EVENTS:]]
 
     def _publish_market(self, session: Session) -> None:
         """After a cycle: SPX, the day's expected move, net greeks, the next scheduled event

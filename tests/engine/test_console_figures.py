@@ -1,0 +1,58 @@
+"""What the engine gives consoles beyond the condors: the day's expected move, net greeks,
+the next scheduled event, the P&L trail and the recent journaled events, in its snapshot and
+in a transient MarketUpdated after every cycle."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from condordesk.bootstrap import Runtime
+from condordesk.engine import api
+from tests.engine.harness import at, make_profile, run_engine, until
+
+pytestmark = pytest.mark.usefixtures("warm_calendar")
+
+
+def test_snapshot_and_market_updates_carry_the_figures_a_console_shows(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    async def console(rt: Runtime) -> None:
+        engine = rt.engine
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in engine.desk.live.values())
+        )
+        await rt.clock.sleep(600)
+        seen["snap"] = engine.snapshot()
+        engine.request_stop()
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, console)
+    snap: api.Snapshot = seen["snap"]
+    day = snap.day
+    assert day is not None
+    # a one-sd move over a 6.5 h session at a vol of 10-30%: tens of points on SPX ~6000
+    assert snap.expected_move is not None and 10 < snap.expected_move < 60
+    assert snap.greeks is not None
+    assert snap.greeks.theta > 0 and snap.greeks.gamma < 0 and snap.greeks.vega < 0
+    assert (snap.next_event, snap.next_event_at) == ("entries close", at(day, "14:30"))
+    trail = snap.pnl_history
+    assert len(trail) >= 10
+    assert all(b.ts - a.ts >= timedelta(minutes=1) for a, b in itertools.pairwise(trail))
+    kinds = [type(e).__name__ for e in snap.recent]
+    assert {"CondorOpened", "StopPlaced", "StopVerified", "FillRecorded"} <= set(kinds)
+    assert all(not e.transient for e in snap.recent)
+    assert [e.seq for e in snap.recent] == sorted(e.seq for e in snap.recent)
+
+    updates = out.of(api.MarketUpdated)
+    assert updates and all(u.spot > 0 for u in updates)
+    last = updates[-1]
+    (live,) = last.condors
+    assert live.state == "open" and live.stop_state == "verified" and live.mark is not None
+    journaled = {kind for _, _, kind, _ in out.runtime.journal.events(limit=100_000)}
+    assert "MarketUpdated" not in journaled  # transient: never journaled
+    before = [u for u in updates if u.ts is not None and u.ts < at(day, "09:45")]
+    assert before and all(u.next_event == "entries open" for u in before)
