@@ -135,6 +135,9 @@ def parse_label(label: str) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:
 
 def apply_snapshot(model: Model, snap: api.Snapshot) -> set[Part]:
     """Replace the engine state with ``snap``; list its recent events the console lacks."""
+    if snap.seq < model.seq:  # another engine run, on a fresh journal: numbering starts over
+        model.listed_seq = 0
+        model.note("warning", f"the engine restarted (events from #{snap.seq})", snap.ts)
     model.seq = snap.seq
     model.ts = snap.ts
     model.profile, model.mode, model.account = snap.profile, snap.mode, snap.account

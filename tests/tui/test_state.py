@@ -168,3 +168,13 @@ def test_marks_and_market_updates_make_no_log_line() -> None:
     assert describe(mark) is None
     refused = api.CommandReceived(command="MoveStop", origin="gui", detail="", accepted=False)
     assert describe(refused) == ("error", "MoveStop from gui REFUSED")
+
+
+def test_a_new_engine_run_with_a_fresh_journal_is_followed_from_its_first_event() -> None:
+    model = model_of(snapshot(view(), seq=900))
+    fresh = snapshot(seq=12, recent=[at(11, api.EntriesPaused(reason="x", origin="cli"))])
+    apply_snapshot(model, fresh)
+    assert "the engine restarted" in model.log[-2].text
+    assert model.log[-1].text == "entries PAUSED: x (by cli)"
+    apply(model, at(13, api.AlertRaised(level="warning", code="c", message="m")))
+    assert model.log[-1].text == "ALERT c: m" and model.alerts == ["c: m"]
