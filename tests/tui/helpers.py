@@ -31,14 +31,20 @@ def screen_text(app: App[object]) -> str:
 
 
 async def until(
-    pilot: Pilot[object], predicate: Callable[[], bool], what: str, limit_s: float = 10.0
+    pilot: Pilot[object],
+    predicate: Callable[[], bool],
+    what: str | Callable[[], str],
+    limit_s: float = 10.0,
 ) -> None:
-    """Let the app run until ``predicate`` holds; fail after ``limit_s`` seconds."""
+    """Let the app run until ``predicate`` holds; fail after ``limit_s`` seconds (``what``
+    names the condition, or is called then to describe what was seen)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(
+                f"timed out waiting for {what if isinstance(what, str) else what()}"
+            )
         await pilot.pause()
 
 

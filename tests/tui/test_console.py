@@ -76,7 +76,7 @@ async def test_a_live_account_is_marked_unmistakably_and_an_embedded_engine_says
     live = FakeEngine(snapshot(view(), mode="live", account="U7654321", profile="live"))
     app = make_app(live, attached=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        shown = await until_shown(pilot, "engine running")
+        shown = await until_shown(pilot, "engine running", "━" * 100)
         lines = shown.splitlines()
         assert set(lines[0].strip()) == {"━"}  # a heavy red rule above everything
         assert lines[1].startswith(" LIVE ACCOUNT  REAL MONEY  live · account U7654321 · EMBEDDED")
@@ -319,8 +319,11 @@ async def test_losing_the_engine_is_unmistakable_and_the_console_resyncs_when_it
         assert engine.commands == []
         await until(pilot, lambda: gate.waiting == 1, "the first retry wait")
         gate.open()  # the retry fails: the engine is still down
-        await until(pilot, lambda: gate.waiting == 2 and engine.attempts == 2, "a failed retry")
-        assert "no engine is listening on the control socket" in screen_text(app)
+        await until(pilot, lambda: gate.waiting == 2, lambda: (
+            f"a failed retry: {gate.waiting} wait(s), {engine.attempts} attempt(s), log "
+            f"{[line.text for line in app.model.log][-6:]}"))  # fmt: skip
+        assert engine.attempts == 2 and engine.connections == 1
+        await until_shown(pilot, "no engine is listening on the control socket")
         # meanwhile the engine closed the condor by its stop; the console must catch up
         stopped = view(state="closed", mark=None, unrealized_pnl=None, realized_pnl=D("-166.62"),
                        exit_reason="stop_limit", stop_state="n/a")  # fmt: skip
