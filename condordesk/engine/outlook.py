@@ -124,7 +124,13 @@ def upcoming(
 def recent_events(journal: Journal, seq: int, keep: int) -> list[Event]:
     """The last ``keep`` journaled events up to ``seq`` (a late console's lists and log)."""
     rows = journal.events(since=max(0, seq - 10 * keep), limit=10 * keep)
-    return [from_wire(payload) for *_, payload in rows[-keep:]]
+    events = []
+    for *_, payload in rows[-keep:]:
+        try:
+            events.append(from_wire(payload))
+        except (TypeError, ValueError):  # written by another version: not worth a failed attach
+            continue
+    return events
 
 
 class PnlTrail:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import math
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import Greeks, OptionContract, OptionQuote
+from condordesk.engine import api
 from condordesk.engine.api import PositionGreeks
 from condordesk.engine.outlook import (
     Outlook,
@@ -20,10 +22,12 @@ from condordesk.engine.outlook import (
     net_greeks,
     next_event,
     position_greeks,
+    recent_events,
 )
 from condordesk.market.calendar import Session
 from condordesk.market.clock import ET
 from condordesk.market.pricing import black_scholes
+from condordesk.store.journal import Journal
 
 D = Decimal
 DAY = date(2026, 11, 30)
@@ -120,3 +124,18 @@ def test_the_pnl_trail_samples_once_a_minute_and_restarts_each_day() -> None:
     assert [p.pnl for p in trail.points] == [D(0), D(60), D(120), D(180)]
     trail.sample(DAY + timedelta(days=1), NOW + timedelta(days=1), D(-5))
     assert [p.pnl for p in trail.points] == [D(-5)]
+
+
+def test_recent_events_skip_what_this_version_cannot_read(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite3")
+    try:
+        good = api.EntriesPaused(seq=1, ts=NOW, reason="x", origin="cli")
+        journal.append_event(1, NOW, "EntriesPaused", api.to_wire(good))
+        journal.append_event(2, NOW, "CondorExploded", {"type": "CondorExploded"})
+        journal.append_event(3, NOW, "EntriesResumed", {"type": "EntriesResumed", "who": "?"})
+        later = api.EntriesResumed(seq=4, ts=NOW, origin="tui")
+        journal.append_event(4, NOW, "EntriesResumed", api.to_wire(later))
+        assert recent_events(journal, 4, keep=10) == [good, later]
+        assert recent_events(journal, 4, keep=1) == [later]
+    finally:
+        journal.close()
