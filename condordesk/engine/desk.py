@@ -569,6 +569,7 @@ class Desk:
             and role in STOP_EXITS
             and report.order_ref == order_ref(live.id, role, live.stop_generation)
             and live.state is CondorState.OPEN
+            and live.stop_state in ("placed", "verified")  # not a cancel the engine asked for
         ):
             live.stop_state = "degraded"  # the periodic stop check re-arms it
 

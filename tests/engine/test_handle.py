@@ -58,3 +58,36 @@ def test_a_snapshot_shows_the_open_condor_with_its_stops_and_a_late_subscriber_c
     assert not any(e.transient for e in replayed)  # marks are live only, never replayed
     paused = seen["live"]
     assert isinstance(paused, api.EntriesPaused) and paused.origin == "tui"
+
+
+def test_an_operator_cancelled_stop_stays_cancelled_and_quiet(tmp_path: Path) -> None:
+    """CancelStop leaves the condor unprotected as asked: the broker's cancel reports do not
+    make the engine think the stop went missing (no re-arm, no reconcile every cycle)."""
+    seen: dict[str, object] = {}
+
+    async def operator(rt: Runtime) -> None:
+        engine = rt.engine
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in engine.desk.live.values())
+        )
+        cid = next(iter(engine.desk.live))
+        ack = await engine.submit(api.CancelStop(condor_id=cid, origin="tui"))
+        assert ack.accepted
+        await rt.clock.sleep(15 * 60)  # a quarter of an hour of cycles
+        seen["state"] = engine.desk.live[cid].stop_state
+        engine.request_stop()
+
+    out = run_engine(
+        make_profile(
+            strategy={"max_concurrent": 1},
+            risk={"first_trade_profit_pct": 0, "profit_close_price": 0},
+        ),
+        tmp_path,
+        operator,
+    )
+    assert seen["state"] == "cancelled-by-operator"
+    cid = out.of(api.StopCancelled)[0].condor_id
+    assert len([e for e in out.of(api.StopPlaced) if e.condor_id == cid]) == 1  # not re-armed
+    stop_checks = [e for e in out.of(api.ReconcileCompleted) if e.reason == "stop event"]
+    assert stop_checks == []
+    assert any(a.code == "unprotected" for a in out.of(api.AlertRaised))
