@@ -61,6 +61,11 @@ class Entries:
         self._strikes: dict[date, list[Decimal]] = {}
         self._iv: tuple[datetime, float] | None = None  # (when, ATM implied vol) for screening
 
+    @property
+    def atm_iv(self) -> float | None:
+        """The at-the-money implied vol last measured today, if any (for the expected move)."""
+        return self._iv[1] if self._iv is not None else None
+
     def new_day(self, today: list[CondorRecord]) -> None:
         """The daily reset: the re-entry clock starts from the day's journaled entries."""
         opened = [r.opened_ts for r in today if r.opened_ts is not None]

@@ -190,8 +190,7 @@ class Engine:
         and the live condors, for consoles (transient); one P&L sample a minute."""
         if self.spot is None:
             return
-        screen_iv = self.entries._iv  # the entries' at-the-money vol, when measured
-        self.outlook.note_atm_iv(session, self.spot, screen_iv[1] if screen_iv else None)
+        self.outlook.note_atm_iv(session, self.spot, self.entries.atm_iv)
         now = self.clock.now()
         self.outlook.trail.sample(
             session.day, now, self._realized_today + self.desk.unrealized_total()
