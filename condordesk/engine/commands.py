@@ -29,7 +29,7 @@ def accept(engine: Engine, command: api.Command) -> api.Ack:
     return api.Ack(True)
 
 
-async def carry_out(engine: Engine, command: api.Command) -> None:  # noqa: C901
+async def carry_out(engine: Engine, command: api.Command) -> None:
     """Carry out an accepted command."""
     origin = command.origin
     if isinstance(command, api.PauseEntries):
@@ -50,8 +50,19 @@ async def carry_out(engine: Engine, command: api.Command) -> None:  # noqa: C901
         await engine.desk.close(
             engine.desk.live[command.condor_id], ExitReason.MANUAL, command.limit
         )
-    elif isinstance(command, api.CancelStop):
-        live = engine.desk.live[command.condor_id]
+    elif isinstance(command, api.CancelStop | api.MoveStop | api.ArmStops):
+        async with engine.stop_lock:  # never interleaved with a reconciliation's stop check
+            await _stop_command(engine, command)
+
+
+async def _stop_command(
+    engine: Engine, command: api.CancelStop | api.MoveStop | api.ArmStops
+) -> None:
+    live = engine.desk.live.get(command.condor_id)
+    if live is None or live.state is not CondorState.OPEN:
+        return  # closed meanwhile
+    origin = command.origin
+    if isinstance(command, api.CancelStop):
         await engine.desk.cancel_stops(live, f"cancelled by {origin}")
         live.stop_state = OPERATOR_CANCELLED
         engine.journal.update_stop(live.oca_group, OPERATOR_CANCELLED)
@@ -59,10 +70,9 @@ async def carry_out(engine: Engine, command: api.Command) -> None:  # noqa: C901
             "warning", "unprotected", f"condor {live.id} has no stop ({origin} cancelled it)"
         )
     elif isinstance(command, api.MoveStop):
-        live = engine.desk.live[command.condor_id]
-        await engine.desk.cancel_stops(live, f"moved by {origin}")
-        await engine.desk.place_stops(live, trigger=command.trigger)
-    elif isinstance(command, api.ArmStops):
-        live = engine.desk.live[command.condor_id]
-        if live.stop_state not in ("placed", "verified"):
-            await engine.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
+        if live.stop_state in ("placed", "verified"):
+            await engine.desk.move_stops(live, command.trigger, f"moved by {origin}")
+        else:  # nothing working to keep: place the pair at the new trigger
+            await engine.desk.place_stops(live, trigger=command.trigger)
+    elif live.stop_state not in ("placed", "verified"):
+        await engine.desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

@@ -281,8 +281,32 @@ class Desk:
 
     # -- stops ----------------------------------------------------------------------------
 
-    async def place_stops(self, live: LiveCondor, trigger: Decimal | None = None) -> bool:
-        """Place (or replace) the OCA stop pair and verify it at the broker."""
+    async def move_stops(self, live: LiveCondor, trigger: Decimal, reason: str) -> bool:
+        """Replace the stop pair with one at ``trigger``, make before break: the new pair joins
+        the same OCA group (so one fill among the four cancels the other three) and is verified
+        at the broker before the old pair is cancelled, so the condor is never without a stop.
+        If the new pair does not verify, both are cancelled and the stops are placed afresh
+        (:meth:`place_stops`, which closes the condor if even that fails)."""
+        old = [
+            rec.order_id
+            for rec in self.journal.orders(live.id, working_only=True)
+            if rec.role in STOP_EXITS and rec.order_id is not None
+        ]
+        if await self.place_stops(live, trigger=trigger, attempts=1):
+            for order_id in old:
+                await self.cancel(order_id)
+            logger.info("stops of {} moved to {} ({})", live.id, trigger, reason)
+            return True
+        logger.error("moved stops of {} not verified; placing them afresh", live.id)
+        await self.cancel_stops(live, f"{reason}: the new pair did not verify")
+        return await self.place_stops(live, trigger=trigger)
+
+    async def place_stops(
+        self, live: LiveCondor, trigger: Decimal | None = None, attempts: int = 2
+    ) -> bool:
+        """Place (or replace) the OCA stop pair and verify it at the broker. After ``attempts``
+        failed tries the condor is closed (protection failed); with ``attempts=1`` a failed try
+        returns False and leaves the rest to the caller."""
         assert live.credit is not None
         units = self.units(live)
         if units < 1:
@@ -301,7 +325,7 @@ class Desk:
                 limit=trigger + self.rules.stop_limit_offset,
                 backup_trigger=trigger + self.rules.stop_market_offset,
             )
-        for attempt in (1, 2):
+        for attempt in range(1, max(attempts, 1) + 1):
             live.stop_generation += 1
             gen = live.stop_generation
             primary, backup = stop_orders(
@@ -351,6 +375,8 @@ class Desk:
             if await self.verify_stops(live):
                 return True
             logger.error("stops of {} not verified (attempt {})", live.id, attempt)
+            if attempts == 1:
+                return False  # the caller decides (a move keeps the old pair until then)
             await self.cancel_stops(live, "replacing unverified stops")
         self.alert(
             "critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it"

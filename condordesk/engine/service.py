@@ -131,6 +131,8 @@ class Engine:
         self._last_reconcile: datetime | None = None
         self.known_findings: set[str] = set()  # keys of the last reconciliation's findings
         self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
+        self.stop_lock = asyncio.Lock()
+        """Held by a reconciliation and by stop commands, so neither sees the other half done."""
         self._daily_loss_hit = False
         self.outlook = Outlook()  # figures for consoles (expected move, greeks, P&L trail)
         # a supervisor's hook (systemd's watchdog), set by the composition root: called with
@@ -368,7 +370,8 @@ class Engine:
         await self.clock.sync(self.broker.server_time)
         today = self.day or self.clock.now_et().date()
         watching = why in ("periodic", "stop event")  # not a start or a reconnect
-        plan = await repair(self.desk, self.journal, self.broker, today, watching=watching)
+        async with self.stop_lock:  # an operator's stop command is never half done here
+            plan = await repair(self.desk, self.journal, self.broker, today, watching=watching)
         self._last_reconcile = self.clock.now()
         self.desk.reconnected = False
         keys = {f"{f.code}:{f.message}": f for f in plan.findings}
