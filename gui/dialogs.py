@@ -4,6 +4,7 @@ the window acts on their ``finished`` signal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from PySide6.QtCore import Qt
@@ -82,10 +83,16 @@ class ConfirmDialog(QDialog):
 
 class PriceDialog(QDialog):
     """Asks for a combo price on the 0.05 tick (arrows step a tick); accepted with a valid
-    price, the window then asks to confirm the proposal built from it."""
+    price, the window then asks to confirm the proposal built from it. With ``describe`` it
+    shows, as the operator types, the command the price in the box would send."""
 
     def __init__(
-        self, title: str, what: str, initial: Decimal, parent: QWidget | None = None
+        self,
+        title: str,
+        what: str,
+        initial: Decimal,
+        parent: QWidget | None = None,
+        describe: Callable[[Decimal], Proposal] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
@@ -103,6 +110,14 @@ class PriceDialog(QDialog):
         self.error = QLabel("")
         self.error.setStyleSheet(f"color: {theme.RED};")
         layout.addWidget(self.error)
+        self.preview = QLabel("")
+        self.preview.setObjectName("wire")
+        self.preview.setWordWrap(True)
+        self.preview.setStyleSheet(f"font-family: monospace; color: {theme.AMBER};")
+        layout.addWidget(self.preview)
+        self._describe = describe
+        self.box.lineEdit().textChanged.connect(self._show_preview)
+        self._show_preview()
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -114,6 +129,16 @@ class PriceDialog(QDialog):
     def set_text(self, text: str) -> None:
         """Type a price (as an operator would)."""
         self.box.lineEdit().setText(text)
+
+    def _show_preview(self) -> None:
+        if self._describe is None:
+            return
+        try:
+            wire = self._describe(parse_price(self.box.cleanText())).wire
+        except (ValueError, NotPossible) as exc:
+            self.preview.setText(f"Nothing to send: {exc}")
+        else:
+            self.preview.setText(f"Would send: {wire}")
 
     def _check(self) -> None:
         try:

@@ -81,7 +81,7 @@ class Overrides:
     ) -> None:
         if self.dialog is not None:
             return
-        dialog = self.dialog = PriceDialog(title, what, initial, self._widget)
+        dialog = self.dialog = PriceDialog(title, what, initial, self._widget, build)
 
         def done(result: int) -> None:
             self.dialog = None

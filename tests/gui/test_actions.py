@@ -262,3 +262,34 @@ def test_while_the_engine_is_lost_no_command_can_be_sent(gui_run: Run) -> None:
             assert engine.commands == []
 
     gui_run(scenario())
+
+
+def test_a_stop_price_retyped_after_select_all_is_the_one_confirmed_and_sent(
+    gui_run: Run,
+) -> None:
+    engine = FakeEngine(snapshot(view()))
+
+    async def scenario() -> None:
+        async with shown(window_over(engine)) as w:
+            await until(live(w), "the engine's data")
+            await press(w, Qt.Key.Key_S)
+            await until(lambda: isinstance(w.dialog, PriceDialog), "the price box")
+            price = w.dialog
+            assert isinstance(price, PriceDialog)
+            price.activateWindow()
+            price.box.setFocus()
+            QTest.keyClick(price.box, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+            QTest.keyClicks(price.box, "3.1")  # types over the selection: 3.1 is 3.10
+            assert price.box.text() == "3.1"
+            wire = f"MoveStop(condor_id='{CID}', trigger=3.10, origin='gui')"
+            assert wire in price.preview.text()
+            QTest.keyClick(price.box, Qt.Key.Key_Return)
+            dialog = await confirm(
+                w, "Stop trigger 2.90 → 3.10",
+                f"MoveStop(condor_id='{CID}', trigger=3.10, origin='gui')",
+            )  # fmt: skip
+            dialog.send_button.click()
+            await until(lambda: bool(engine.commands), "the command")
+            assert engine.commands == [api.MoveStop(origin="gui", condor_id=CID, trigger=D("3.10"))]
+
+    gui_run(scenario())

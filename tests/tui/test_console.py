@@ -394,3 +394,17 @@ async def test_a_burst_of_quotes_never_delays_a_key(pilot: Pilot[None], engine: 
     await until_shown(pilot, "SPX 6041.49")  # the last quote, not a stale one
     last = dataclasses.replace(engine.snap)
     assert last.seq <= engine.seq
+
+
+async def test_a_stop_price_retyped_after_select_all_is_the_one_shown_and_sent(
+    pilot: Pilot[None], engine: FakeEngine
+) -> None:
+    await pilot.press("s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PriceScreen), "the stop box")
+    await until_shown(pilot, "trigger=2.90")
+    await pilot.press("ctrl+a", *"3.10")  # select all, then type over it
+    shown = await until_shown(pilot, "Stop trigger 2.90 -> 3.10")
+    assert "MoveStop(condor_id='20261130-01', trigger=3.10, origin='tui')" in shown
+    await pilot.press("enter")
+    await until(pilot, lambda: bool(engine.commands), "a command")
+    assert engine.commands == [api.MoveStop(origin="tui", condor_id=CID, trigger=D("3.10"))]

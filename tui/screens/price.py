@@ -21,6 +21,15 @@ from tui.screens.confirm import proposal_text, wire_line
 Describe = Callable[[Decimal], Proposal]
 
 
+class PriceInput(Input):
+    """The price box: Ctrl-A selects the whole price (so what is typed next replaces it, as
+    in any desktop field) instead of Textual's readline "go to start"; Home still goes there."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+a", "select_all", "Select all", show=False),
+    ]
+
+
 class PriceScreen(ModalScreen[Proposal | None]):
     """Returns the confirmed proposal, or None when cancelled."""
 
@@ -43,7 +52,7 @@ class PriceScreen(ModalScreen[Proposal | None]):
             yield Static(Text(self.title_text, style="bold"), id="dialog-title")
             yield Static("↑/↓ step 0.05 · type a price · Enter to send · Esc to cancel",
                          classes="hint")  # fmt: skip
-            yield Input(value=f"{self.initial:.2f}", id="price")
+            yield PriceInput(value=f"{self.initial:.2f}", id="price")
             yield Static(id="dialog-body")
             yield Static(id="dialog-warning")
             yield Static(id="dialog-wire")
@@ -94,6 +103,9 @@ class PriceScreen(ModalScreen[Proposal | None]):
         self.dismiss(None)
 
     def _send(self) -> None:
+        # Built again from the box as it reads now: what is sent is exactly what is shown,
+        # even if a key arrived after the last preview.
+        self._preview(self.query_one(Input).value)
         if self.proposal is not None:
             self.dismiss(self.proposal)
 
