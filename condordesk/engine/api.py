@@ -435,7 +435,7 @@ class Snapshot:
     mode: str
     account: str
     state: str  # starting | armed | paused | hibernating | stopped
-    paused_reason: str | None
+    paused_reason: str | None  # every reason, joined with "; " (see paused_reasons)
     connected: bool
     spot: Decimal | None
     day: date | None
@@ -449,6 +449,7 @@ class Snapshot:
     next_event_at: datetime | None = None
     pnl_history: list[PnlPoint] = field(default_factory=list)
     recent: list[Event] = field(default_factory=list)
+    paused_reasons: list[str] = field(default_factory=list)  # each reason entries are paused
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
+from condordesk.engine.pauses import ACK_LIFTS, DAILY_LOSS, FLATTEN, OPERATOR, RESUME_LIFTS
 from condordesk.engine.reconcile import OPERATOR_CANCELLED
 
 if TYPE_CHECKING:
@@ -33,17 +34,16 @@ async def carry_out(engine: Engine, command: api.Command) -> None:
     """Carry out an accepted command."""
     origin = command.origin
     if isinstance(command, api.PauseEntries):
-        engine.set_paused(f"{command.reason}", origin)
+        engine.add_pause(OPERATOR, f"{command.reason}", origin)
     elif isinstance(command, api.ResumeEntries):
-        engine.set_paused(None, origin)
+        _lift(engine, RESUME_LIFTS, origin)
     elif isinstance(command, api.AcknowledgeAlerts):
         engine.open_alerts.clear()
         engine.bus.publish(api.AlertsAcknowledged(origin=origin))
         engine.acknowledged |= engine.known_findings
-        if engine.paused_reason and engine.paused_reason.startswith(RECONCILE_PAUSE):
-            engine.set_paused(None, origin)
+        _lift(engine, ACK_LIFTS, origin)
     elif isinstance(command, api.FlattenAll):
-        engine.set_paused("flatten", origin)
+        engine.add_pause(FLATTEN, "flatten", origin)
         for live in [lc for lc in engine.desk.live.values() if lc.state is CondorState.OPEN]:
             await engine.desk.close(live, ExitReason.FLATTEN)
     elif isinstance(command, api.CloseCondor):
@@ -53,6 +53,18 @@ async def carry_out(engine: Engine, command: api.Command) -> None:
     elif isinstance(command, api.CancelStop | api.MoveStop | api.ArmStops):
         async with engine.stop_lock:  # never interleaved with a reconciliation's stop check
             await _stop_command(engine, command)
+
+
+def _lift(engine: Engine, kinds: frozenset[str], origin: str) -> None:
+    """Lift the pauses of ``kinds``; say plainly which reasons still hold."""
+    for kind in sorted(kinds):
+        engine.lift_pause(kind, origin)
+    if engine.pauses:
+        engine.alert(
+            "warning" if DAILY_LOSS in engine.pauses else "info",
+            "still_paused",
+            f"entries stay paused: {engine.paused_reason}",
+        )
 
 
 async def _stop_command(

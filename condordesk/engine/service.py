@@ -24,6 +24,14 @@ from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
 from condordesk.engine.outlook import Outlook, recent_events, upcoming
+from condordesk.engine.pauses import (
+    DAILY_LOSS,
+    ENTRY_UNRESOLVED,
+    OPERATOR,
+    RECONCILE,
+    Pause,
+    Pauses,
+)
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
 from condordesk.engine.repair import repair
 from condordesk.engine.summary import RunSummary
@@ -116,12 +124,12 @@ class Engine:
             fill_timeout_s=profile.risk.fill_timeout_s,
             chase_ticks=profile.risk.close_chase_ticks,
             alert=self.alert,
-            pause=lambda why: self.set_paused(why, "engine"),
+            pause=lambda why: self.add_pause(ENTRY_UNRESOLVED, why, "engine"),
         )
         self.entries = Entries(profile, self.selection, broker, journal, clock, self.desk, self.bus)
         self.account = ""
         self.state = "starting"
-        self.paused_reason: str | None = journal.get_state("paused_reason")
+        self.pauses = Pauses(journal)
         self.spot: Decimal | None = None
         self.day: date | None = None
         self.session: Session | None = None
@@ -159,6 +167,7 @@ class Engine:
             account=self.account,
             state=self.state,
             paused_reason=self.paused_reason,
+            paused_reasons=self.pauses.reasons,
             connected=self.desk.connected,
             spot=self.spot,
             day=self.day,
@@ -250,19 +259,59 @@ class Engine:
             self.open_alerts.append(f"{code}: {message}")
         self.bus.publish(api.AlertRaised(level=level, code=code, message=message))  # type: ignore[arg-type]
 
-    def set_paused(self, reason: str | None, origin: str) -> None:
-        if reason == self.paused_reason:
+    @property
+    def paused_reason(self) -> str | None:
+        """Every reason entries are paused, joined (None when entries are allowed)."""
+        return self.pauses.text
+
+    def add_pause(self, kind: str, text: str, origin: str) -> None:
+        """Pause entries for one more reason (see :mod:`condordesk.engine.pauses`).
+
+        Reasons stack: this one holds until :meth:`lift_pause` lifts its ``kind``. A
+        ``daily_loss`` pause carries the trading day and lasts that session (also across a
+        restart); the next daily reset lifts it. Journaled; never raises on a journal fault.
+
+        Args:
+            kind: ``operator``, ``daily_loss``, ``reconcile``, ``entry_unresolved``,
+                ``flatten``, ``journal``, ``fault``.
+            text: What the operator reads.
+            origin: Who paused (``engine`` or a console's name).
+        """
+        day = (self.day or self.clock.now_et().date()) if kind == DAILY_LOSS else None
+        if not self.pauses.add(Pause(kind, text, origin, day)):
             return
-        self.paused_reason = reason
-        self.journal.set_state("paused_reason", reason)
-        if reason is None:
-            self.bus.publish(api.EntriesResumed(origin=origin))
-            logger.info("entries resumed ({})", origin)
+        logger.warning("entries paused: {} ({}, {})", text, kind, origin)
+        self.bus.publish(api.EntriesPaused(reason=text, origin=origin))
+        self._follow_pauses()
+
+    def lift_pause(self, kind: str, origin: str) -> bool:
+        """Lift the pause of ``kind`` (other reasons hold); True if there was one."""
+        gone = self.pauses.lift(kind)
+        if gone is None:
+            return False
+        if self.pauses:
+            logger.info(
+                "pause '{}' lifted by {}; entries stay paused: {}",
+                gone.text,
+                origin,
+                self.paused_reason,
+            )
         else:
-            self.bus.publish(api.EntriesPaused(reason=reason, origin=origin))
-            logger.warning("entries paused: {} ({})", reason, origin)
+            logger.info("entries resumed ({})", origin)
+            self.bus.publish(api.EntriesResumed(origin=origin))
+        self._follow_pauses()
+        return True
+
+    def set_paused(self, reason: str | None, origin: str) -> None:
+        """The operator's pause: set it (``reason``) or lift it (None). Other reasons hold."""
+        if reason is None:
+            self.lift_pause(OPERATOR, origin)
+        else:
+            self.add_pause(OPERATOR, reason, origin)
+
+    def _follow_pauses(self) -> None:
         if self.state in ("armed", "paused"):
-            self.state = "paused" if reason else "armed"
+            self.state = "paused" if self.pauses else "armed"
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -395,7 +444,8 @@ class Engine:
             )
         pending = [f for f in plan.unexplained if f"{f.code}:{f.message}" not in self.acknowledged]
         if pending:
-            self.set_paused(
+            self.add_pause(
+                RECONCILE,
                 f"{RECONCILE_PAUSE}: {len(pending)} unexplained finding(s); acknowledge to resume",
                 "engine",
             )
@@ -440,10 +490,11 @@ class Engine:
         self.day, self.session = session.day, session
         today = self.journal.condors(day=session.day)
         self.entries.new_day(today)
-        self._daily_loss_hit = False
         self._realized_today = sum((r.realized_pnl or _D0 for r in today), _D0)
-        if self.paused_reason and self.paused_reason.startswith("daily max loss"):
-            self.set_paused(None, "engine")
+        held = self.pauses.get(DAILY_LOSS)
+        if held is not None and held.day != session.day:  # it lasts its own session only
+            self.lift_pause(DAILY_LOSS, "engine")
+        self._daily_loss_hit = held is not None and held.day == session.day
         self.open_alerts = [a for a in self.open_alerts if not a.startswith("daily_loss")]
         self.bus.publish(api.DailyReset(day=session.day))
         logger.info("daily reset for {}", session.day)
@@ -564,7 +615,7 @@ class Engine:
                 f"daily P&L {loss:.2f} reached the max loss "
                 f"{self.rules.daily_max_loss}; entries paused for the day",
             )
-            self.set_paused(f"daily max loss ({loss:.2f})", "engine")
+            self.add_pause(DAILY_LOSS, f"daily max loss ({loss:.2f})", "engine")
 
     async def _maybe_reconcile(self) -> None:
         """Reconcile after a reconnect, when a stop went missing, and every few minutes."""

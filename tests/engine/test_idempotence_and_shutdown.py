@@ -97,6 +97,6 @@ def test_commands_pause_resume_and_flatten_are_journaled_with_their_origin(tmp_p
         ("FlattenAll", "test", True),
     ]
     assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
-    assert out.runtime.journal.get_state("paused_reason") == "flatten"
+    assert out.runtime.journal.get_state("paused_reason") == "lunch; flatten"  # reasons stack
     kinds = [k for _, _, k, _ in out.runtime.journal.events(limit=10_000)]
     assert "CommandReceived" in kinds and "EntriesPaused" in kinds
