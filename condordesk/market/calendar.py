@@ -1,11 +1,18 @@
 """The SPX/SPXW trading calendar: which days 0DTE condors trade, and from when to when.
 
-Sessions follow the NYSE (``exchange_calendars``' XNYS: holidays and early closes). A 0DTE
-SPXW option trades 09:30-16:00 ET on a regular day; on an NYSE early-close day (NYSE shuts at
-13:00: the day after Thanksgiving, Christmas Eve, July 3 when a weekday, ...) index options
-close 15 minutes after the stock market, at 13:15 ET. Every time here is an aware datetime in
-America/New_York (:data:`~condordesk.market.clock.ET`), so daylight saving never shifts a
-schedule.
+Sessions follow the NYSE (``exchange_calendars``' XNYS: holidays and early closes). Two closes
+matter, and they are 15 minutes apart:
+
+* the *cut-off* (:attr:`Session.close`, also :attr:`Session.cutoff`): the equity close, when
+  SPXW options expiring that day stop trading and the S&P 500 print that settles them is
+  taken. 16:00 ET on a regular day, 13:00 ET on an NYSE early-close day (the day after
+  Thanksgiving, Christmas Eve, July 3 when a weekday, ...). A 0DTE condor trades 09:30 to the
+  cut-off, and everything the engine schedules counts back from it.
+* the *index-option close* (:attr:`Session.index_close`): non-expiring index options trade
+  15 minutes longer (16:15, or 13:15 on an early-close day). The engine never trades them.
+
+Every time here is an aware datetime in America/New_York (:data:`~condordesk.market.clock.ET`),
+so daylight saving never shifts a schedule.
 
 The engine must stay small, and ``exchange_calendars`` pulls in pandas (about 75 MB), so this
 module never imports it: :meth:`TradingCalendar.load` runs
@@ -52,8 +59,9 @@ class Session:
     Attributes:
         day: the session date (in New York).
         open: when trading starts, aware, America/New_York (09:30).
-        close: when expiring SPXW stop trading, aware, America/New_York (16:00, or 13:15 on an
-            early-close day).
+        close: the expiring-options cut-off, aware, America/New_York: when SPXW expiring that
+            day stop trading and settle (the equity close: 16:00, or 13:00 on an early-close
+            day).
         early_close: True when the NYSE closes early that day.
     """
 
@@ -71,12 +79,21 @@ class Session:
             raise ValueError(f"session {self.day}: opens on another day ({self.open})")
 
     @property
-    def settlement(self) -> datetime:
-        """When the NYSE (so the S&P 500) closes: the PM-settlement time of expiring SPXW.
+    def cutoff(self) -> datetime:
+        """When SPXW expiring this day stop trading: the equity close (:attr:`close`)."""
+        return self.close
 
-        16:00 ET, or 13:00 ET on an early-close day (15 minutes before :attr:`close`).
-        """
-        return self.close - INDEX_OPTIONS_EXTRA if self.early_close else self.close
+    @property
+    def settlement(self) -> datetime:
+        """When the print that PM-settles expiring SPXW is taken: the cut-off (16:00 ET, or
+        13:00 ET on an early-close day)."""
+        return self.close
+
+    @property
+    def index_close(self) -> datetime:
+        """When non-expiring index options stop trading: 15 minutes after the cut-off (16:15
+        ET, or 13:15 ET on an early-close day)."""
+        return self.close + INDEX_OPTIONS_EXTRA
 
     def contains(self, at: datetime) -> bool:
         """True when the aware datetime ``at`` falls in ``[open, close)``."""
@@ -93,15 +110,12 @@ def options_session(day: date, nyse_open: datetime, nyse_close: datetime) -> Ses
         nyse_close: the NYSE close, aware (any zone).
 
     Returns:
-        The session in America/New_York: same open; a close before 16:00 ET is an early close
-        and index options trade 15 minutes longer (13:00 -> 13:15).
+        The session in America/New_York: same open; the cut-off of expiring options is the
+        NYSE close (a close before 16:00 ET is an early close).
     """
     opened = nyse_open.astimezone(ET)
     closed = nyse_close.astimezone(ET)
-    early = closed.time() < REGULAR_CLOSE
-    if early:
-        closed += INDEX_OPTIONS_EXTRA
-    return Session(day=day, open=opened, close=closed, early_close=early)
+    return Session(day=day, open=opened, close=closed, early_close=closed.time() < REGULAR_CLOSE)
 
 
 class TradingCalendar:

@@ -75,17 +75,20 @@ def expiry_danger(
     condor: IronCondor,
     spot: Decimal,
     now_et: datetime,
-    session_close_et: datetime,
+    cutoff_et: datetime,
     rules: RiskRules,
 ) -> str | None:
-    """Near the close, a short strike in the money or within the buffer: why to close, or None.
+    """Near the cut-off, a short strike in the money or within the buffer: why to close, or
+    None.
 
-    The safety time is kept at the same distance from the close on early-close days
-    (15:45 on a 16:00 day becomes 13:00 on a 13:15 day)."""
+    ``cutoff_et`` is when the condor's options stop trading (the equity close that sets their
+    settlement: 16:00 ET, 13:00 ET on an early-close day; see
+    :attr:`~condordesk.market.calendar.Session.cutoff`). The safety time keeps its distance
+    from the 16:00 cut-off on every day: 15:45 on a regular day is 12:45 on an early close."""
     lead = datetime.combine(now_et.date(), _REGULAR_CLOSE) - datetime.combine(
         now_et.date(), rules.expiry_safety_time
     )
-    if now_et < session_close_et - lead:
+    if now_et < cutoff_et - lead:
         return None
     buffer = rules.itm_buffer_points
     if spot <= condor.short_put + buffer:

@@ -20,7 +20,7 @@ from condordesk.market.clock import ET, SimClock
 from condordesk.market.vtime import VirtualTimeEventLoop
 
 MONDAY = date(2025, 3, 3)
-EARLY_CLOSE_DAY = date(2025, 11, 28)  # the day after Thanksgiving: options close 13:15 ET
+EARLY_CLOSE_DAY = date(2025, 11, 28)  # the day after Thanksgiving: expiring cut off 13:00 ET
 HOLIDAYS = {date(2025, 11, 27)}
 
 
@@ -32,10 +32,11 @@ def pytest_asyncio_loop_factories(
 
 
 def weekday_sessions(day: date) -> tuple[datetime, datetime] | None:
-    """A small calendar: weekdays 09:30-16:00 ET, one holiday, one 13:15 early close."""
+    """A small calendar: weekdays 09:30-16:00 ET, one holiday, one early close (expiring
+    options cut off at 13:00 ET, the calendar's :attr:`Session.close`)."""
     if day.weekday() >= 5 or day in HOLIDAYS:
         return None
-    close = time(13, 15) if day == EARLY_CLOSE_DAY else time(16, 0)
+    close = time(13, 0) if day == EARLY_CLOSE_DAY else time(16, 0)
     return datetime.combine(day, time(9, 30), ET), datetime.combine(day, close, ET)
 
 

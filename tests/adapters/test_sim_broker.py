@@ -575,17 +575,22 @@ async def test_the_close_cancels_day_orders_and_cash_settles_expiring_positions(
     assert len(await broker.executions()) == 4  # still today's
 
 
-async def test_early_close_days_settle_at_thirteen_fifteen() -> None:
-    clock, _market, broker = make_broker(at(EARLY_CLOSE_DAY, 11))
+async def test_early_close_days_settle_at_the_thirteen_hundred_cut_off() -> None:
+    clock, market, broker = make_broker(at(EARLY_CLOSE_DAY, 11))
     await broker.connect()
     stream = broker.events()
     condor = condor_around(float(await broker.underlying_price()), EARLY_CLOSE_DAY)
     await open_condor(broker, condor)
-    await clock.sleep_until(at(EARLY_CLOSE_DAY, 13, 15, 1))
+    await clock.sleep_until(at(EARLY_CLOSE_DAY, 13, 5))
     settled = [e for e in stream.drain() if isinstance(e, PositionsSettled)]
-    assert [e.ts for e in settled] == [at(EARLY_CLOSE_DAY, 13, 15)]
-    with pytest.raises(OrderRejected):
+    assert [e.ts for e in settled] == [at(EARLY_CLOSE_DAY, 13, 0)]
+    path = market.path(EARLY_CLOSE_DAY)
+    assert path is not None
+    assert settled[0].settlement_price == Decimal(repr(path.spots[-1])).quantize(Decimal("0.01"))
+    with pytest.raises(OrderRejected) as refused:
         await broker.place_order(close_order(condor, Decimal("0.50"), "cd:c1:close"))
+    assert refused.value.code == 201
+    assert "expired" in refused.value.reason and "13:00 ET" in refused.value.reason
 
 
 async def test_settlement_happens_on_the_next_call_if_the_broker_was_away(sim: Sim) -> None:

@@ -79,8 +79,8 @@ def test_path_covers_open_to_close_at_tick_resolution_with_early_closes() -> Non
     regular = build(market, MONDAY)
     assert len(regular.spots) == 6.5 * 360 + 1
     early = build(market, EARLY_CLOSE_DAY)
-    assert early.close == at(EARLY_CLOSE_DAY, 13, 15)
-    assert len(early.spots) == 3.75 * 360 + 1
+    assert early.close == at(EARLY_CLOSE_DAY, 13, 0)
+    assert len(early.spots) == 3.5 * 360 + 1
     assert market.settlement_price(EARLY_CLOSE_DAY) == Decimal(repr(early.spots[-1])).quantize(
         Decimal("0.01")
     )

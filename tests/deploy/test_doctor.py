@@ -244,7 +244,7 @@ def test_a_journal_that_cannot_be_written_fails(tmp_path: Path) -> None:
     [
         (
             datetime(2026, 11, 27, 8, 0, tzinfo=ET),
-            "Fri 2026-11-27: early close, SPX options 09:30-13:15 ET",
+            "Fri 2026-11-27: early close, SPX options 09:30-13:00 ET",
         ),
         (
             datetime(2026, 11, 26, 8, 0, tzinfo=ET),

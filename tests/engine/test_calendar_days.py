@@ -41,22 +41,23 @@ def test_sessions_around_the_autumn_dst_change_keep_new_york_hours(tmp_path: Pat
     assert [s.ts.hour for s in opened] == [13, 14]  # the UTC hour moves, New York time does not
 
 
-def test_an_early_close_day_trades_a_shorter_session_and_settles_at_13_15(tmp_path: Path) -> None:
-    # the day after Thanksgiving: index options close at 13:15
+def test_an_early_close_day_trades_to_the_13_00_cut_off_and_settles_there(tmp_path: Path) -> None:
+    # the day after Thanksgiving: expiring SPXW stop trading with the equity close at 13:00
+    # (index options run on to 13:15, but not the ones expiring today)
     profile = make_profile(simulator={"start_date": "2026-11-27", "sessions": 1})
     out = run_engine(profile, tmp_path)
 
     (opened,) = out.of(api.SessionOpened)
     assert opened.early_close
-    assert opened.close.astimezone(ET).time() == time(13, 15)
+    assert opened.close.astimezone(ET).time() == time(13, 0)
     entries = [e for e in out.of(api.OrderSubmitted) if e.role == "entry"]
-    # the entry window ends as far before the early close as 14:30 is before 16:00
-    assert entries and all(out.et(e.ts) < time(11, 45) for e in entries)
+    # the entry window ends as far before the early cut-off as 14:30 is before 16:00
+    assert entries and all(out.et(e.ts) < time(11, 30) for e in entries)
     closed = out.of(api.CondorClosed)
     assert len(closed) == len(out.of(api.CondorOpened))
-    assert all(out.et(c.ts) <= time(13, 16) for c in closed)
+    assert all(out.et(c.ts) <= time(13, 1) for c in closed)
     (session_closed,) = out.of(api.SessionClosed)
-    assert out.et(session_closed.ts) < time(13, 30)
+    assert out.et(session_closed.ts) < time(13, 15)
 
 
 def test_a_holiday_is_skipped(tmp_path: Path) -> None:

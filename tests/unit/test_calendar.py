@@ -1,4 +1,4 @@
-"""The SPX/SPXW trading calendar: sessions, holidays, 13:15 early closes, DST, cache."""
+"""The SPX/SPXW trading calendar: sessions, holidays, 13:00 early cut-offs, DST, cache."""
 
 from __future__ import annotations
 
@@ -157,13 +157,29 @@ def test_holidays_and_weekends_have_no_session(cal: TradingCalendar, day: date) 
 
 
 @pytest.mark.parametrize("day", [date(2026, 11, 27), date(2026, 12, 24), date(2025, 7, 3)])
-def test_early_close_days_close_at_1315_new_york(cal: TradingCalendar, day: date) -> None:
+def test_early_close_days_cut_expiring_options_off_at_1300_new_york(
+    cal: TradingCalendar, day: date
+) -> None:
+    # expiring SPXW stop trading with the equity close and settle on its print; only
+    # non-expiring index options trade on to 13:15
     session = _session(cal, day)
 
     assert session.early_close
     assert session.open == et(day, 9, 30)
-    assert session.close == et(day, 13, 15)
+    assert session.close == session.cutoff == et(day, 13)
     assert session.settlement == et(day, 13)
+    assert session.index_close == et(day, 13, 15)
+    assert not cal.is_open(et(day, 13, 0)) and cal.is_open(et(day, 12, 59))
+
+
+def test_a_regular_day_cuts_expiring_options_off_at_1600_and_index_options_at_1615(
+    cal: TradingCalendar,
+) -> None:
+    day = date(2026, 11, 30)
+    session = _session(cal, day)
+
+    assert session.cutoff == session.settlement == et(day, 16)
+    assert session.index_close == et(day, 16, 15)
 
 
 def test_early_closes_in_range_are_exactly_the_nyse_ones(cal: TradingCalendar) -> None:
@@ -200,8 +216,8 @@ def test_session_counts_per_year(cal: TradingCalendar) -> None:
         (et(date(2026, 3, 6), 17), date(2026, 3, 9)),
         (et(date(2026, 3, 7), 10), date(2026, 3, 9)),  # Saturday
         (et(date(2026, 11, 25), 16, 30), date(2026, 11, 27)),  # over Thanksgiving
-        (et(date(2026, 11, 27), 13, 10), date(2026, 11, 27)),  # early close not reached yet
-        (et(date(2026, 11, 27), 13, 15), date(2026, 11, 30)),  # early close passed
+        (et(date(2026, 11, 27), 12, 59), date(2026, 11, 27)),  # early cut-off not reached yet
+        (et(date(2026, 11, 27), 13, 0), date(2026, 11, 30)),  # early cut-off passed
         (et(date(2026, 7, 2), 16, 1), date(2026, 7, 6)),  # holiday Friday + weekend
         (utc(2026, 3, 6, 20, 59), date(2026, 3, 6)),  # UTC input, 15:59 ET
         (utc(2026, 3, 6, 21, 0), date(2026, 3, 9)),  # UTC input, 16:00 ET
@@ -221,8 +237,8 @@ def test_is_open(cal: TradingCalendar) -> None:
     day = date(2026, 11, 27)
     assert not cal.is_open(et(day, 9, 29))
     assert cal.is_open(et(day, 9, 30))
-    assert cal.is_open(et(day, 13, 14))
-    assert not cal.is_open(et(day, 13, 15))
+    assert cal.is_open(et(day, 12, 59))
+    assert not cal.is_open(et(day, 13, 0))
     assert not cal.is_open(et(date(2026, 11, 26), 12))
     assert cal.is_open(utc(2026, 3, 9, 13, 30))  # 09:30 EDT
 
@@ -332,7 +348,7 @@ def test_a_corrupt_cache_is_rebuilt(built: Built, tmp_path: Path, corrupt: bytes
     cal = TradingCalendar.load(tmp_path, FIRST_YEAR, LAST_YEAR, builder=builder)
 
     assert builder.calls == 1
-    assert _session(cal, date(2026, 11, 27)).close == et(date(2026, 11, 27), 13, 15)
+    assert _session(cal, date(2026, 11, 27)).close == et(date(2026, 11, 27), 13)
     assert target.read_text(encoding="utf-8") == good  # cache repaired
     TradingCalendar.load(tmp_path, FIRST_YEAR, LAST_YEAR, builder=_never)
 
@@ -400,14 +416,14 @@ def test_builder_cli_rejects_bad_arguments(
 # --- mapping and plain-data construction ----------------------------------------------------
 
 
-def test_options_session_maps_any_early_nyse_close_to_15_minutes_later() -> None:
+def test_options_session_cuts_expiring_options_off_at_any_early_nyse_close() -> None:
     day = date(2026, 11, 27)
     early = options_session(day, utc(2026, 11, 27, 14, 30), utc(2026, 11, 27, 19))  # 14:00 ET
     regular = options_session(day, utc(2026, 11, 27, 14, 30), utc(2026, 11, 27, 21))
 
     assert early.early_close
-    assert early.close == et(day, 14, 15)
-    assert early.settlement == et(day, 14)
+    assert early.close == early.settlement == et(day, 14)
+    assert early.index_close == et(day, 14, 15)
     assert not regular.early_close
     assert regular.close == et(day, 16)
 

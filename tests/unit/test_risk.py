@@ -22,7 +22,7 @@ from condordesk.risk.rules import (
 
 D = Decimal
 DAY = date(2026, 11, 23)  # a Monday, regular session
-EARLY_DAY = date(2026, 11, 27)  # the day after Thanksgiving: 13:15 close
+EARLY_DAY = date(2026, 11, 27)  # the day after Thanksgiving: expiring options cut off at 13:00
 
 
 def et(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datetime:
@@ -30,7 +30,7 @@ def et(hour: int, minute: int = 0, second: int = 0, day: date = DAY) -> datetime
 
 
 CLOSE = et(16)
-EARLY_CLOSE = et(13, 15, day=EARLY_DAY)
+EARLY_CLOSE = et(13, 0, day=EARLY_DAY)
 
 RULES = RiskRules(
     stop_multiple=2.0,
@@ -162,10 +162,10 @@ def test_after_the_safety_time_a_safe_condor_is_left_alone(spot: str) -> None:
 
 
 def test_early_close_moves_the_safety_time_by_the_same_lead() -> None:
-    # 15:45 on a 16:00 close is 15 minutes before it: 13:00 on a 13:15 close
-    assert danger("5950", et(12, 59, 59, day=EARLY_DAY), EARLY_CLOSE) is None
-    assert danger("5950", et(13, 0, day=EARLY_DAY), EARLY_CLOSE) is not None
-    assert danger("6000", et(13, 5, day=EARLY_DAY), EARLY_CLOSE) is None
+    # 15:45 on a 16:00 cut-off is 15 minutes before it: 12:45 on a 13:00 cut-off
+    assert danger("5950", et(12, 44, 59, day=EARLY_DAY), EARLY_CLOSE) is None
+    assert danger("5950", et(12, 45, day=EARLY_DAY), EARLY_CLOSE) is not None
+    assert danger("6000", et(12, 50, day=EARLY_DAY), EARLY_CLOSE) is None
 
 
 # --- daily loss ---------------------------------------------------------------------------------
@@ -243,8 +243,8 @@ def test_outside_the_entry_window_blocks_entries(now: datetime) -> None:
 
 def test_an_early_close_ends_entries_even_inside_the_configured_window() -> None:
     early = replace(CLEAR, session_close_et=EARLY_CLOSE, last_entry=None)
-    assert entry_blocker(replace(early, now_et=et(13, 14, 59, day=EARLY_DAY))) is None
-    for now in (et(13, 15, day=EARLY_DAY), et(14, 0, day=EARLY_DAY)):
+    assert entry_blocker(replace(early, now_et=et(12, 59, 59, day=EARLY_DAY))) is None
+    for now in (et(13, 0, day=EARLY_DAY), et(14, 0, day=EARLY_DAY)):
         reason = entry_blocker(replace(early, now_et=now))
         assert reason is not None
         assert "window" in reason

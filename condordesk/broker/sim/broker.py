@@ -331,6 +331,10 @@ class SimBroker(FaultsMixin, Broker):
 
     def _market_rejection(self, request: OrderRequest, now: datetime) -> tuple[int, str] | None:
         path = self._today(now)
+        if path is not None and now >= path.close:
+            expiring = [leg.contract for leg in request.legs if leg.contract.expiry <= path.day]
+            if expiring:  # the day's session runs to the cut-off of expiring options
+                return (201, _after_cutoff(expiring[0], path.close))
         if path is None or not path.open <= now < path.close:
             return (201, "outside trading hours: the options session is closed")
         for leg in request.legs:
@@ -578,6 +582,14 @@ def _first_tick_from(path: DayPath, when: datetime, at_least: int) -> int:
     if path.time_of(idx) < when:
         idx += 1
     return max(idx, at_least)
+
+
+def _after_cutoff(contract: OptionContract, cutoff: datetime) -> str:
+    """IB's wording for an order in an option past its last trading time."""
+    return (
+        f"outside trading hours: {contract.symbol} has expired (options expiring "
+        f"{contract.expiry:%Y%m%d} stopped trading at {cutoff.astimezone(ET):%H:%M} ET)"
+    )
 
 
 def _older(order: SimOrder, day: date) -> bool:
