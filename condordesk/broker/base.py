@@ -6,7 +6,8 @@ All prices are ``Decimal`` combo or option prices; all times are UTC-aware datet
 Errors raised by every method (from :mod:`condordesk.errors`):
     NotConnected: the adapter has no session with the broker.
     BrokerTimeout: the broker did not answer within the adapter's timeout.
-    OrderRejected: ``place_order`` only, when the broker refuses the order outright.
+    OrderRejected: ``place_order`` and ``modify_order`` only, when the broker refuses the
+        order or the change outright.
 """
 
 from __future__ import annotations
@@ -135,6 +136,22 @@ class Broker(ABC):
     @abstractmethod
     async def place_order(self, request: OrderRequest) -> OrderReport:
         """Send an order; returns the first report (ids assigned). May raise OrderRejected."""
+
+    @abstractmethod
+    async def modify_order(self, order_id: int, request: OrderRequest) -> OrderReport:
+        """Change the prices of a working order in place; returns its report once the broker
+        has taken the change (same ``order_id``, ``perm_id``, ``order_ref`` and OCA group).
+
+        Only the prices (``stop_price``, ``limit_price``) and the quantity may differ from
+        the order as placed; ``request`` carries the order whole, as IB's ``placeOrder`` with
+        an existing order id does. A stop whose new trigger is already through the market
+        triggers at once (and may fill before this returns).
+
+        Raises:
+            OrderRejected: the order is filled (code 104, "Can't modify a filled order"),
+                cancelled or unknown (104 / 10147), or the new price is invalid (e.g. 110,
+                off the tick grid); the order then keeps working as it was, if it still works.
+        """
 
     @abstractmethod
     async def cancel_order(self, order_id: int) -> None:

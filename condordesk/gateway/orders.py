@@ -225,15 +225,21 @@ class OrderDesk:
             await self._submit(s, wire)
 
     async def _modify(self, s: Session, wire: WireOrder, sim_id: int) -> None:
-        """A placeOrder with a known id: cancel/replace in the simulator, same client id."""
-        report = await self._gw.broker.order_status(sim_id)
-        if report is None or report.status.is_done:
-            s.error(wire.order_id, 104, "Can't modify a filled or cancelled order.")
+        """A placeOrder with a known id modifies the order in place, as TWS does: the
+        simulator keeps its id, perm id and OCA group. A refusal (104 for an order filled or
+        cancelled, 110 for an off-tick price) leaves the order as it was."""
+        try:
+            request, _ = to_request(wire)
+            await self._gw.broker.modify_order(sim_id, request)
+        except Reject as exc:
+            s.error(wire.order_id, exc.code, exc.text)
             return
-        self._by_sim.pop(sim_id, None)  # the cancel below is not the client's business
-        self._retired.add(sim_id)
-        await self._gw.broker.cancel_order(sim_id)
-        await self._submit(s, wire)
+        except OrderRejected as exc:
+            s.error(wire.order_id, exc.code or 201, exc.reason)
+            return
+        order = self._by_sim.get(sim_id)
+        if order is not None:  # before the simulator's "modified" update is relayed
+            order.wire = wire
 
     async def _submit(self, s: Session, wire: WireOrder) -> None:
         assert s.client_id is not None

@@ -258,8 +258,9 @@ async def test_modify_a_working_order(gateway: Gateway, ib: IB) -> None:
     first_perm = trade.order.permId
     order.lmtPrice = 0.10
     ib.placeOrder(contract, order)
-    await wait_for(ib, lambda: trade.order.permId != first_perm)
+    await wait_for(ib, lambda: trade.log[-1].message == "Modified")
     assert trade.isActive()
+    assert trade.order.permId == first_perm  # modified in place, as TWS does
     open_trades = await asyncio.wait_for(ib.reqOpenOrdersAsync(), TIMEOUT)
     assert [t.order.lmtPrice for t in open_trades] == [0.10]
     assert len(await gateway.broker.open_orders()) == 1

@@ -209,6 +209,44 @@ class IBBroker(IBSession, Broker):
                 return
             await self._clock.sleep(min(POLL_S, left))
 
+    async def modify_order(self, order_id: int, request: OrderRequest) -> OrderReport:
+        """Modify a working order of this session in place: ``placeOrder`` with its order id
+        and the new prices; waits up to ``ack_wait_s`` for IB's answer (see the port).
+
+        Raises OrderRejected with IB's code (104 when the order filled or was cancelled, 110
+        for an off-tick price, 10147 for an order this session does not own) and
+        BrokerTimeout when IB did not answer (the outcome is then unknown: ask the broker).
+        """
+        self._require_link()
+        trade = self._trade(order_id)
+        if trade is None or trade.order.clientId != self._client_id:
+            reason = f"order {order_id} is not an order of this API client"
+            raise OrderRejected(request.order_ref, reason, 10147)
+        if trade.isDone():
+            reason = f"Can't modify a {trade.orderStatus.status.lower()} order"
+            raise OrderRejected(request.order_ref, reason, 104)
+        order = translate.ib_order(request, self._account)
+        order.orderId, order.clientId = trade.order.orderId, trade.order.clientId
+        order.permId = trade.order.permId
+        await self._pacer.take()
+        if trade.isDone():  # filled while waiting for the pacer (ib_async asserts on it)
+            raise OrderRejected(request.order_ref, "Can't modify a filled order", 104)
+        self._ib.placeOrder(trade.contract, order)
+        mark = len(trade.log)  # the entries after ib_async's "Modify" are IB's answer
+        deadline = self._clock.now().timestamp() + self._ack_wait
+        while not (answer := translate.modify_answer(trade, mark, order))[0] and self.connected:
+            left = deadline - self._clock.now().timestamp()
+            if left <= 0:
+                break
+            await self._clock.sleep(min(POLL_S, left))
+        answered, code, text = answer
+        if code:
+            raise OrderRejected(request.order_ref, text or "modification refused", code)
+        if not answered:
+            raise BrokerTimeout(f"IB did not answer the modification of order {order_id}")
+        self._requests[order_id] = request
+        return self._router.report(trade)
+
     async def cancel_order(self, order_id: int) -> None:
         """Ask IB to cancel; unknown ids still go out (IB answers 10147: a BrokerMessage)."""
         self._require_link()

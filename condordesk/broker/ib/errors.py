@@ -21,16 +21,19 @@ DATA_LOST_ON_RESTORE = frozenset({1101})
 ORDER_REJECTED = frozenset(
     {
         103,  # duplicate order id
-        104,  # cannot modify a filled order
         110,  # price does not conform to the minimum price variation (on a new order)
         200,  # no security definition found
         201,  # order rejected (reason in the text)
         203,  # security not available or allowed for this account
-        321,  # validation error (on a new order; we never modify orders)
+        321,  # validation error (on a new order; on a modification the order stays live)
         10058,  # combo with per-leg prices rejected
     }
 )
 """Codes that, arriving for a new order's id, mean the broker refused it."""
+
+MODIFY_REFUSED = frozenset({104})
+"""A modification of an order that is no longer working (filled or cancelled): the order's
+own final status comes from IB apart, so it never makes the order rejected."""
 
 ORDER_CANCELLED = frozenset({202})
 """The order was cancelled (by request, OCA sibling fill, or the broker)."""

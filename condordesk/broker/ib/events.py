@@ -95,6 +95,8 @@ class EventRouter:
         """An order status or open-order message: publish if something changed."""
         if trade.contract.secType != "BAG":
             return  # not a condordesk combo order (e.g. manual single-leg orders)
+        if translate.undo_refused_modify(trade):
+            return  # ib_async's mark of a refused modification, not a status from IB
         report = self.report(trade)
         key = (report.status, report.filled, report.perm_id)
         if self._last.get(report.order_id) != key:

@@ -236,6 +236,38 @@ def order_status(ib_status: str, error_code: int = 0) -> OrderStatus:
     return status
 
 
+MODIFY_MARK = "Modify"
+"""The message ib_async logs on a trade when ``placeOrder`` modifies it."""
+
+
+def undo_refused_modify(trade: Trade) -> bool:
+    """Put back the status ib_async invents when IB refuses a modification.
+
+    ib_async marks the trade ``Cancelled`` on error 104 (the order filled or was cancelled
+    meanwhile) and ``ValidationError`` on a warning (e.g. 110, off-tick price), though the
+    order is unchanged at the broker: its real fill or cancel arrives from IB on its own.
+    True if the latest log entry was such a mark (and the status is restored)."""
+    log = trade.log
+    if len(log) < 2 or not log[-1].errorCode or log[-2].message != MODIFY_MARK:
+        return False
+    if trade.orderStatus.status not in ("Cancelled", "ValidationError"):
+        return False
+    trade.orderStatus.status = log[-2].status
+    return True
+
+
+def modify_answer(trade: Trade, mark: int, sent: Order) -> tuple[bool, int, str]:
+    """IB's answer to the modification ``sent``, logged before ``mark``: (answered, error
+    code, text). An error logged after the mark refuses it; IB's openOrder echoing the new
+    prices (ib_async copies them onto the trade's order), a status logged after the mark or
+    the order's end answers it."""
+    for entry in trade.log[mark:]:
+        if entry.errorCode:
+            return True, int(entry.errorCode), str(entry.message)
+    echoed = trade.order.auxPrice == sent.auxPrice and trade.order.lmtPrice == sent.lmtPrice
+    return echoed or len(trade.log) > mark or trade.isDone(), 0, ""
+
+
 def last_error(trade: Trade) -> tuple[int, str]:
     """The latest error code and message in a trade's log, or ``(0, "")``."""
     for entry in reversed(trade.log):

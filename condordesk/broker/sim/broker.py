@@ -49,6 +49,7 @@ from condordesk.broker.sim.matching import (
     from_cents,
     immediate_fill,
     limit_leg_prices,
+    modify_rejection,
     natural_leg_prices,
     rejection,
     to_cents,
@@ -294,6 +295,38 @@ class SimBroker(FaultsMixin, Broker):
             self._execute_now(order, path, now)
         else:
             self._rest(order, path, now)
+        return order.report()
+
+    async def modify_order(self, order_id: int, request: OrderRequest) -> OrderReport:
+        """Change a working order's prices in place (see the port): same ids, same OCA group;
+        a stop whose new trigger is already through the market triggers (and may fill) now.
+
+        Raises OrderRejected: 104 for a filled or cancelled order, 10147 for an unknown one,
+        321 for a change of anything but prices and quantity, 110 for an off-tick price."""
+        self._require_link()
+        now = self._clock.now()
+        self._sync(now)
+        order = self._orders.get(order_id)
+        problem = modify_rejection(order_id, order, request) or self._fault_rejection()
+        path = self._today(now)
+        if problem is None:
+            problem = rejection(request) or self._market_rejection(request, now)
+        if problem is not None or order is None or path is None:
+            code, reason = problem or (201, "no session")
+            raise OrderRejected(request.order_ref, reason, code)
+        order.request = request
+        order.limit_c = (
+            None if request.limit_price is None else order.sign * to_cents(request.limit_price)
+        )
+        order.stop_c = (
+            None if request.stop_price is None else order.sign * to_cents(request.stop_price)
+        )
+        idx = self._live_index(path, now)
+        order.scan_path, order.scan_version = path, path.version
+        order.clear_to, order.event_at = idx, None
+        self._set_status(order, OrderStatus.WORKING, "modified", now)
+        self._run_events(path, idx, now)  # a trigger now through the market fires at once
+        self._wake_ticker()
         return order.report()
 
     async def cancel_order(self, order_id: int) -> None:

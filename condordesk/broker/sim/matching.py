@@ -294,3 +294,26 @@ def _price_rejection(request: OrderRequest) -> tuple[int, str] | None:
         if price is not None and (price * 100) % COMBO_TICK_CENTS != 0:
             return (110, f"price {price} does not conform to the 0.05 combo increment")
     return None
+
+
+def modify_rejection(
+    order_id: int, order: SimOrder | None, request: OrderRequest
+) -> tuple[int, str] | None:
+    """Why a modification of ``order`` to ``request`` is refused: ``(code, reason)``, or None.
+
+    IB answers 104 to a modification of an order that is no longer working (filled or
+    cancelled), and keeps the order's identity: its ref, legs, side, type, time in force and
+    OCA group cannot change (only prices and quantity, and never below what has filled)."""
+    if order is None:
+        return (10147, f"order {order_id} to modify was not found")
+    if order.status is OrderStatus.FILLED:
+        return (104, f"Can't modify a filled order (order {order_id})")
+    if order.status.is_done:
+        return (104, f"Can't modify a {order.status.value} order (order {order_id})")
+    before = order.request
+    for name in ("order_ref", "legs", "action", "order_type", "tif", "oca_group"):
+        if getattr(before, name) != getattr(request, name):
+            return (321, f"a modification cannot change the order's {name}")
+    if request.quantity < max(order.filled + 1, 1):
+        return (321, f"quantity {request.quantity} is not above the {order.filled} filled")
+    return None
