@@ -14,6 +14,8 @@ what the next order covers. One flow per condor at a time (``LiveCondor.exiting`
 
 A stop that fires while a close chase runs (the OCA group then cancels the close) is settled
 by that flow, and the exit becomes the stop's; a stop that fires on its own starts a flow.
+A condor cash-settled at the cut-off while its flow runs is closed by the settlement: the flow
+then ends without touching it (it never goes from closed back to open).
 """
 
 from __future__ import annotations
@@ -135,8 +137,8 @@ class ExitFlows:
         last_price: Decimal | None = None
         for attempt in range(tries):
             reason = await self._absorb_fired(live, reason)
-            if self._desk.units(live) == 0:
-                break
+            if _state(live) is not CondorState.CLOSING or self._desk.units(live) == 0:
+                break  # settled at the cut-off meanwhile, or nothing left to buy back
             price = limit if limit is not None else await self._closing_price(live, attempt)
             if price is not None and cap is not None:
                 price = min(price, cap)
@@ -243,6 +245,8 @@ class ExitFlows:
         """Journal the exit if nothing is held; otherwise the condor is open again with a
         working stop pair for what is left."""
         desk = self._desk
+        if _state(live) is CondorState.CLOSED:
+            return  # cash-settled at the cut-off while the flow ran: the settlement booked it
         if not desk.holds(live):
             desk.finish(live, reason)
             return
