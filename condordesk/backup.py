@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from condordesk import fsafe
 from condordesk.errors import JournalError
 
 PAGES_PER_STEP = 1024
@@ -33,22 +35,41 @@ def backup_name(profile: str, at: datetime) -> str:
     return f"journal-{profile}-{at:%Y%m%dT%H%M%SZ}.sqlite3"
 
 
-def backup_journal(source: Path, dest: Path) -> BackupResult:
+def backup_journal(
+    source: Path,
+    dest: Path,
+    *,
+    progress: Callable[[int, int, int], object] | None = None,
+    pages: int = PAGES_PER_STEP,
+) -> BackupResult:
     """Copy the journal at ``source`` to ``dest`` (a file path) online.
+
+    The copy is owner-only (0600, in a 0700 directory if one is made) from its first page,
+    whatever the umask, and never written through a symlink planted beside ``dest``.
+
+    Args:
+        source: The journal.
+        dest: The backup file.
+        progress: Called by SQLite after each step (status, remaining, total pages).
+        pages: Pages copied per step.
 
     Raises:
         JournalError: no journal at ``source``, the copy failed, or it is not intact.
+        UnsafePath: the destination directory or a file in the way is not this user's.
     """
     if not source.is_file():
         raise JournalError(f"no journal at {source}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    fsafe.ensure_dir(dest.parent)
     partial = dest.with_name(f".{dest.name}.partial")
+    fsafe.check_existing(partial)  # a stale partial of ours goes; a planted symlink stops us
+    partial.unlink(missing_ok=True)
+    os.close(fsafe.open_private(partial, os.O_RDWR, exclusive=True))
     try:
         src = sqlite3.connect(source, timeout=10.0)
         try:
             out = sqlite3.connect(partial)
             try:
-                src.backup(out, pages=PAGES_PER_STEP)
+                src.backup(out, pages=pages, progress=progress)
                 (verdict,) = out.execute("PRAGMA integrity_check").fetchone()
                 condors = _count(out)
             finally:
@@ -57,7 +78,8 @@ def backup_journal(source: Path, dest: Path) -> BackupResult:
             src.close()
         if verdict != "ok":
             raise JournalError(f"the copy of {source} is not intact: {verdict}")
-        os.chmod(partial, 0o600)
+        if os.path.islink(dest):
+            raise fsafe.UnsafePath(f"{dest} is a symlink: not replacing it")
         partial.replace(dest)
     except sqlite3.Error as exc:
         raise JournalError(f"backup of {source} to {dest} failed: {exc}") from exc

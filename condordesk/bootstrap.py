@@ -6,13 +6,14 @@ The CLI (and, later, the consoles) call these; nothing else wires adapters to th
 from __future__ import annotations
 
 import math
-import shutil
+import os
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 from loguru import logger
 
+from condordesk import fsafe
 from condordesk.alerts import Alerts, build_alerts
 from condordesk.broker.base import Broker
 from condordesk.broker.sim import SimBroker, SimMarket
@@ -22,6 +23,7 @@ from condordesk.engine.service import Engine
 from condordesk.errors import ConfigError
 from condordesk.market.calendar import TradingCalendar
 from condordesk.market.clock import ET, BrokerClock, Clock, LiveClock, SimClock
+from condordesk.store.identity import check_replaceable, claim
 from condordesk.store.journal import Journal
 
 
@@ -54,15 +56,32 @@ def sim_start(profile: Profile, calendar: TradingCalendar, today: date) -> datet
     return datetime.combine(session.day, profile.simulator.start_time, ET)
 
 
-def fresh_sim_journal(path: Path) -> Path:
+def fresh_sim_journal(path: Path, profile: str) -> Path:
     """The simulator's broker lives in this process, so each sim run starts a new journal;
-    the previous run's is kept beside it as ``*.prev.sqlite3``."""
-    if path.exists():
-        prev = path.with_suffix(".prev.sqlite3")
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(path) + suffix)
-            if src.exists():
-                shutil.move(src, Path(str(prev) + suffix))
+    the previous run's is kept beside it as ``*.prev.sqlite3``.
+
+    Only a condordesk journal of this very profile is ever moved aside (and only such a
+    ``.prev`` replaced); anything else is refused and left exactly as it is.
+
+    Raises:
+        ForeignJournal: the path or its ``.prev`` is not this profile's journal.
+        UnsafePath: the directory, or a ``-wal``/``-shm`` beside it, is not this user's.
+    """
+    if not os.path.lexists(path):
+        return path
+    fsafe.check_dir(path.parent)
+    prev = path.with_suffix(".prev.sqlite3")
+    check_replaceable(path, profile)
+    if os.path.lexists(prev):
+        check_replaceable(prev, profile)
+    for suffix in ("-wal", "-shm"):
+        fsafe.check_existing(Path(f"{path}{suffix}"))
+        fsafe.check_existing(Path(f"{prev}{suffix}"))
+        Path(f"{prev}{suffix}").unlink(missing_ok=True)  # never paired with the new .prev
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{path}{suffix}")
+        if src.exists():
+            os.replace(src, Path(f"{prev}{suffix}"))
     return path
 
 
@@ -80,8 +99,8 @@ def build_sim(
     start = sim_start(profile, calendar, start_day)
     virtual = sim.speed == "max"
     clock = SimClock(start, speed=1.0 if virtual else float(sim.speed))
-    path = journal_path or fresh_sim_journal(paths.journal_path(profile))
-    journal = Journal(path)
+    path = journal_path or fresh_sim_journal(paths.journal_path(profile), profile.name)
+    journal = _open_journal(path, profile)
     market = SimMarket(sim)
 
     def session_bounds(day: date) -> tuple[datetime, datetime] | None:
@@ -143,11 +162,22 @@ def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
         BrokerClock(profile.broker.clock_speed) if profile.clock == "broker" else LiveClock()
     )
     calendar = load_calendar(clock.now_et().date(), 250)
-    journal = Journal(paths.journal_path(profile))
+    journal = _open_journal(paths.journal_path(profile), profile)
     broker = build_ib_broker(profile, clock)
     engine = Engine(profile, broker, journal, clock, calendar, max_sessions=None)
     alerts = _alerts(profile, engine, journal)
     return Runtime(profile, clock, calendar, journal, broker, engine, False, alerts)
+
+
+def _open_journal(path: Path, profile: Profile) -> Journal:
+    """The profile's journal, refused if it belongs to another profile."""
+    journal = Journal(path)
+    try:
+        claim(journal, path, profile.name)
+    except BaseException:
+        journal.close()
+        raise
+    return journal
 
 
 def _alerts(profile: Profile, engine: Engine, journal: Journal) -> Alerts:

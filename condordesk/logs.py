@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from condordesk import fsafe
+
 if TYPE_CHECKING:
     from loguru import Record
 
@@ -78,6 +80,8 @@ def setup_logging(
             enqueue=False,
             encoding="utf-8",
             diagnose=False,
+            # owner-only (0600) whatever the umask, rotated files too; never through a symlink
+            opener=fsafe.opener,
         )
     logging.basicConfig(handlers=[_InterceptHandler()], level=logging.INFO, force=True)
 

@@ -11,6 +11,7 @@ import fcntl
 import os
 from types import TracebackType
 
+from condordesk import fsafe
 from condordesk.config import paths
 from condordesk.errors import CondordeskError
 
@@ -27,8 +28,15 @@ class EngineLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        """Take the lock or raise :class:`EngineRunning` naming the holder's pid."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Take the lock or raise :class:`EngineRunning` naming the holder's pid.
+
+        Raises:
+            EngineRunning: another engine of the profile holds it.
+            UnsafePath: the lock path is a symlink or not this user's file.
+        """
+        # O_NOFOLLOW + fstat checks: a symlink planted in the runtime dir is refused, never
+        # truncated through (the directory itself was checked by paths.ensure)
+        fd = fsafe.open_private(self.path, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -60,9 +68,14 @@ class EngineLock:
 def engine_running(profile_name: str) -> bool:
     """True while an engine of the profile holds its lock."""
     path = paths.runtime_dir() / f"engine-{profile_name}.lock"
-    if not path.exists():
+    if not os.path.lexists(path):
         return False
-    fd = os.open(path, os.O_RDONLY)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise fsafe.UnsafePath(f"{path} is a symlink; condordesk does not follow it") from exc
+        raise
     try:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 
+from condordesk import fsafe
+
 if TYPE_CHECKING:
     from condordesk.config.profile import Profile
 
@@ -24,8 +26,6 @@ APP_NAME = "condordesk"
 
 HOME_ENV = "CONDORDESK_HOME"
 """The environment variable that relocates every directory under one root."""
-
-_PRIVATE = 0o700
 
 
 def _home() -> Path | None:
@@ -113,8 +113,9 @@ def journal_path(profile: Profile) -> Path:
 def ensure(path: Path) -> Path:
     """Create a directory and its missing parents, each private to the user (mode 0700).
 
-    Directories that already exist are left as they are, so pointing ``CONDORDESK_HOME`` or a
-    journal at a shared location never changes its permissions.
+    Directories that already exist keep their mode, so pointing ``CONDORDESK_HOME`` or a
+    journal at an existing location never changes its permissions; but an existing directory
+    that another user owns or could write to (group/world-writable, or a symlink) is refused.
 
     Args:
         path: The directory to create.
@@ -123,16 +124,7 @@ def ensure(path: Path) -> Path:
         ``path``, now an existing directory.
 
     Raises:
+        UnsafePath: an existing directory is not safe (see :func:`condordesk.fsafe.check_dir`).
         OSError: The directory cannot be created (for example a file is in the way).
     """
-    missing: list[Path] = []
-    probe = path
-    while not probe.exists() and probe != probe.parent:
-        missing.append(probe)
-        probe = probe.parent
-    for directory in reversed(missing):
-        directory.mkdir(mode=_PRIVATE, exist_ok=True)
-        directory.chmod(_PRIVATE)  # mkdir's mode is filtered by the umask
-    if not path.is_dir():
-        raise NotADirectoryError(f"{path} exists and is not a directory")
-    return path
+    return fsafe.ensure_dir(path)

@@ -12,6 +12,7 @@ import pytest
 
 from condordesk.backup import backup_journal
 from condordesk.errors import JournalError
+from condordesk.fsafe import UnsafePath
 from tests.engine.harness import make_profile, run_engine
 
 
@@ -89,3 +90,35 @@ def test_the_command_writes_a_time_stamped_copy_into_a_directory(
     assert copy.name.startswith("journal-sim-") and copy.suffix == ".sqlite3"
     assert condors(copy) == condors(journal)
     assert "integrity ok" in run.stdout
+
+
+def test_a_backup_is_owner_only_while_it_is_copied_and_after_whatever_the_umask(
+    journal: Path, tmp_path: Path
+) -> None:
+    seen: list[int] = []
+    dest = tmp_path / "backups" / "copy.sqlite3"
+    partial = dest.with_name(f".{dest.name}.partial")
+
+    def progress(status: int, remaining: int, total: int) -> None:
+        seen.append(partial.stat().st_mode & 0o777)
+
+    old = os.umask(0)
+    try:
+        done = backup_journal(journal, dest, progress=progress, pages=1)
+    finally:
+        os.umask(old)
+    assert seen and set(seen) == {0o600}, "the partial copy is private from its first page"
+    assert done.path.stat().st_mode & 0o777 == 0o600
+    assert dest.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_backup_never_writes_through_a_planted_symlink(journal: Path, tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    backups = tmp_path / "backups"
+    backups.mkdir(mode=0o700)
+    (backups / ".copy.sqlite3.partial").symlink_to(victim)
+
+    with pytest.raises(UnsafePath, match="symlink"):
+        backup_journal(journal, backups / "copy.sqlite3")
+    assert victim.read_text() == "precious"

@@ -1,0 +1,138 @@
+"""Files and directories private to the user whatever the umask, and never through a symlink
+or into a directory another user controls (issue 13)."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from condordesk import fsafe
+from condordesk.config import paths
+from condordesk.fsafe import UnsafePath
+
+NOBODY = 65534
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.fixture
+def open_umask() -> Iterator[None]:
+    """The most permissive umask: nothing private may depend on it."""
+    old = os.umask(0)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def need_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("chown to another uid needs root")
+
+
+def test_new_dirs_and_files_are_owner_only_whatever_the_umask(
+    tmp_path: Path, open_umask: None
+) -> None:
+    nested = fsafe.ensure_dir(tmp_path / "a" / "b")
+    fd = fsafe.open_private(nested / "f", os.O_WRONLY)
+    os.close(fd)
+    written = fsafe.write_private(nested / "export.csv", "x,y\n")
+
+    assert mode(tmp_path / "a") == 0o700 and mode(nested) == 0o700
+    assert mode(nested / "f") == 0o600 and mode(written) == 0o600
+    assert written.read_text() == "x,y\n"
+    assert {p.name for p in nested.iterdir()} == {"f", "export.csv"}, "no temporary file left"
+
+
+def test_an_existing_file_of_ours_is_made_private(tmp_path: Path) -> None:
+    f = tmp_path / "f"
+    f.write_text("old")
+    f.chmod(0o644)
+    os.close(fsafe.open_private(f))
+    assert mode(f) == 0o600
+
+
+def test_a_symlink_in_place_of_a_file_is_refused_and_its_target_untouched(
+    tmp_path: Path,
+) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (tmp_path / "lock").symlink_to(victim)
+
+    with pytest.raises(UnsafePath, match="symlink"):
+        fsafe.open_private(tmp_path / "lock", os.O_RDWR | os.O_TRUNC)
+    with pytest.raises(UnsafePath, match="symlink"):
+        fsafe.write_private(tmp_path / "lock", "pid")
+    with pytest.raises(UnsafePath, match="symlink"):
+        fsafe.check_existing(tmp_path / "lock")
+    assert victim.read_text() == "precious"
+
+
+def test_a_hard_link_to_another_file_is_refused(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    os.link(victim, tmp_path / "journal")
+
+    with pytest.raises(UnsafePath, match="hard links"):
+        fsafe.open_private(tmp_path / "journal")
+
+
+def test_a_group_or_world_writable_directory_is_refused(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+
+    with pytest.raises(UnsafePath, match=r"writable by group or others \(mode 0777\)"):
+        fsafe.ensure_dir(shared)
+    with pytest.raises(UnsafePath, match="writable by group"):
+        fsafe.ensure_dir(shared / "sub")
+    assert not (shared / "sub").exists()
+
+
+def test_a_readable_directory_of_ours_is_accepted_and_left_as_it_is(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    mine.chmod(0o755)
+    assert fsafe.ensure_dir(mine) == mine
+    assert mode(mine) == 0o755
+
+
+def test_a_directory_of_another_user_is_refused(tmp_path: Path) -> None:
+    need_root()
+    theirs = tmp_path / "theirs"
+    theirs.mkdir(mode=0o700)
+    os.chown(theirs, NOBODY, NOBODY)
+
+    with pytest.raises(UnsafePath, match=f"owned by uid {NOBODY}"):
+        fsafe.ensure_dir(theirs)
+
+
+def test_a_file_of_another_user_is_refused(tmp_path: Path) -> None:
+    need_root()
+    theirs = tmp_path / "f"
+    theirs.write_text("")
+    os.chown(theirs, NOBODY, NOBODY)
+    with pytest.raises(UnsafePath, match=f"owned by uid {NOBODY}"):
+        fsafe.open_private(theirs)
+
+
+def test_a_symlinked_directory_is_refused(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o700)
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(UnsafePath, match="symlink"):
+        fsafe.ensure_dir(tmp_path / "link")
+
+
+def test_paths_ensure_checks_an_existing_runtime_dir(tmp_path: Path) -> None:
+    run = paths.runtime_dir()
+    run.mkdir(parents=True)
+    run.chmod(0o777)
+    with pytest.raises(UnsafePath, match="writable by group or others"):
+        paths.ensure(run)
