@@ -185,15 +185,35 @@ class SecretsConfig(_Section):
     env: dict[SecretName, EnvVar] = Field(default_factory=dict)
 
 
+UserId = Annotated[StrictInt, Field(gt=0)]  # Telegram user ids are positive, groups' negative
+
+
 class TelegramConfig(_Section):
-    """The Telegram Bot API (the token and chat id are secrets, not keys here)."""
+    """The Telegram Bot API (the token and chat id are secrets, not keys here).
+
+    Commands are authorised by the sender's user id (``allowed_user_ids``), never by the chat:
+    in private chats only, unless ``allow_groups``; then also in the alert chat and in
+    ``allowed_chat_ids``, still only from the listed users.
+    """
 
     api_url: str = Field("https://api.telegram.org", pattern=r"^https?://[^\s]+$")
     request_timeout_s: float = Field(15.0, gt=0, le=120)
     commands: StrictBool = False
+    allowed_user_ids: tuple[UserId, ...] = ()
+    allow_groups: StrictBool = False
     allowed_chat_ids: tuple[StrictInt, ...] = ()
     poll_timeout_s: StrictInt = Field(30, ge=1, le=50)
-    confirm_timeout_s: float = Field(60.0, gt=0, le=600)
+    confirm_timeout_s: float = Field(60.0, ge=10, le=300)
+    confirm_attempts: StrictInt = Field(3, ge=1, le=5)
+
+    @model_validator(mode="after")
+    def _commands_need_users(self) -> Self:
+        if self.commands and not self.allowed_user_ids:
+            raise ValueError(
+                "notify.telegram.commands = true needs allowed_user_ids: the Telegram user ids "
+                "(not chat ids) of the people who may send commands"
+            )
+        return self
 
 
 class NotifyConfig(_Section):

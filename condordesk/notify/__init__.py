@@ -18,7 +18,7 @@ from condordesk.notify.base import (
     Unreachable,
 )
 from condordesk.notify.policy import Policy
-from condordesk.notify.telegram import BotApi, RateLimiter, TelegramNotifier
+from condordesk.notify.telegram import BotApi, RateLimiter, TelegramNotifier, mask_id, sane_wait
 
 __all__ = [
     "LEVELS",
@@ -36,4 +36,6 @@ __all__ = [
     "ServerError",
     "TelegramNotifier",
     "Unreachable",
+    "mask_id",
+    "sane_wait",
 ]

@@ -31,10 +31,10 @@ class Response:
     body: bytes
 
     def json(self) -> Any:
-        """The body parsed as JSON (None if it is not JSON)."""
+        """The body parsed as JSON (None if it is not JSON, or nested too deep to parse)."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # a hostile server's [[[[...]]]] too
             return None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
@@ -31,6 +32,26 @@ from condordesk.notify.http import post_json
 from condordesk.notify.policy import Policy
 
 MAX_TEXT = 4096  # Telegram's limit for one message
+MAX_RETRY_AFTER_S = 3600.0
+"""The longest ``retry_after`` a Bot API answer can make anyone wait (callers cap it lower)."""
+
+
+def mask_id(value: object) -> str:
+    """A Telegram chat or user id for a log line: only its last two digits (``***42``)."""
+    text = str(value)
+    return f"***{text[-2:]}" if len(text) > 2 else "***"
+
+
+def sane_wait(value: Any, cap: float, default: float = 1.0) -> float:
+    """A server-given wait in seconds, made safe: a number in ``[0, cap]`` (``default`` if it
+    is not a finite number; a huge one is ``cap``)."""
+    try:
+        wait = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return min(default, cap)
+    if not math.isfinite(wait):
+        return cap if wait == math.inf else min(default, cap)
+    return min(max(wait, 0.0), cap)
 
 
 class BotApi:
@@ -75,16 +96,15 @@ class BotApi:
         if response.status == 200 and ok:
             return data.get("result")
         info = data if isinstance(data, dict) else {}
-        description = self._scrub(str(info.get("description") or f"HTTP {response.status}"))
+        text = info.get("description")
+        description = self._scrub(
+            text[:300] if isinstance(text, str) else f"HTTP {response.status}"
+        )
         if response.status == 429 or info.get("error_code") == 429:
             params = info.get("parameters")
             retry: Any = params.get("retry_after") if isinstance(params, dict) else None
             retry = retry if retry is not None else response.headers.get("retry-after", 1)
-            try:
-                retry_after = max(float(retry), 0.0)
-            except (TypeError, ValueError):
-                retry_after = 1.0
-            raise RateLimited(retry_after)
+            raise RateLimited(sane_wait(retry, MAX_RETRY_AFTER_S))
         if response.status >= 500 or (response.status == 200 and not ok):
             raise ServerError(f"{method}: {description}")
         raise Rejected(response.status, description)
@@ -128,13 +148,14 @@ class RateLimiter:
     """At most one message per ``min_interval_s`` and ``max_per_minute`` in any 60 s (the
     clock's seconds): within Telegram's limits for one chat and for a group. Intervals count
     from the end of the previous request, so network jitter cannot bunch messages up at the
-    server."""
+    server; requests go one at a time, so many waiters cannot burst through together."""
 
     def __init__(self, clock: Clock, min_interval_s: float = 1.0, max_per_minute: int = 20):
         self._clock = clock
         self.min_interval_s = min_interval_s
         self.max_per_minute = max_per_minute
         self._sent: deque[float] = deque()
+        self._turn = asyncio.Lock()
 
     def delay(self) -> float:
         """Seconds to wait before the next message may go."""
@@ -151,16 +172,22 @@ class RateLimiter:
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait (on the clock) until a request may go; it counts from when it ends."""
-        while (wait := self.delay()) > 1e-6:
-            await self._clock.sleep(wait)
-        try:
-            yield
-        finally:
-            self._sent.append(self._clock.now().timestamp())
+        async with self._turn:
+            while (wait := self.delay()) > 1e-6:
+                await self._clock.sleep(wait)
+            try:
+                yield
+            finally:
+                self._sent.append(self._clock.now().timestamp())
 
 
 class TelegramNotifier(Notifier):
     """Delivers alerts to one Telegram chat from a bounded queue, in the background.
+
+    Alerts and the command bot's replies have rate budgets of their own (two
+    :class:`RateLimiter`), and a reply waits while alerts are queued: a flood of commands
+    never delays an alert. A wait a server asks for (``retry_after``) is capped at
+    ``max_backoff_s``, so a hostile answer cannot stall the alerts.
 
     Args:
         api: The Bot API client.
@@ -193,6 +220,7 @@ class TelegramNotifier(Notifier):
         self._queue: deque[Message] = deque()
         self._queue_size = queue_size
         self._limiter = RateLimiter(clock, min_interval_s, max_per_minute)
+        self._reply_limiter = RateLimiter(clock, min_interval_s, max_per_minute)
         self._max_attempts = max_attempts
         self._max_backoff_s = max_backoff_s
         self._wake = asyncio.Event()
@@ -261,12 +289,17 @@ class TelegramNotifier(Notifier):
         return self._chat
 
     async def reply(self, chat_id: int, text: str) -> None:
-        """Answer a chat directly (the command bot), within the same rate limits.
+        """Answer a chat directly (the command bot) within the replies' own rate budget,
+        after the alerts queued now (for at most ``max_backoff_s``).
 
         Raises:
             NotifyError: the answer could not be delivered.
         """
-        async with self._limiter.slot():
+        if self._task is not None and not self._idle.is_set():
+            with contextlib.suppress(TimeoutError):  # alerts first
+                async with asyncio.timeout(self.clock.loop_seconds(self._max_backoff_s)):
+                    await self._idle.wait()
+        async with self._reply_limiter.slot():
             await self.api.send_message(Secret(str(chat_id)), text)
 
     async def _run(self) -> None:
@@ -300,7 +333,7 @@ class TelegramNotifier(Notifier):
                 async with self._limiter.slot():
                     await self.api.send_message(self._chat, message.text, silent=message.silent)
             except RateLimited as exc:
-                wait = exc.retry_after
+                wait = min(exc.retry_after, self._max_backoff_s)
                 self._note_outage(exc)
             except (ServerError, Unreachable) as exc:
                 wait = min(self._max_backoff_s, 2.0 ** (attempt - 1))

@@ -51,6 +51,14 @@ class Request:
     at: datetime  # the test clock's time on arrival
 
 
+@dataclass(frozen=True)
+class Raw:
+    """A scripted answer sent as it is: any status, any body (hostile or broken servers)."""
+
+    status: int
+    body: bytes
+
+
 @dataclass
 class FakeBotApi:
     """A fake Telegram Bot API on 127.0.0.1.
@@ -58,7 +66,9 @@ class FakeBotApi:
     ``script`` holds answers for the next sendMessage requests, consumed in order: ``"ok"``,
     ``429`` (with ``retry_after`` seconds), any other status, or ``"drop"`` (close the
     connection without an answer). When it is empty every request gets ``default``.
-    ``updates`` feed getUpdates (answered at once, with whatever is queued).
+    ``updates`` feed getUpdates (answered at once, with whatever is queued); ``poll_script``
+    holds :class:`Raw` answers for the next getUpdates requests, consumed in order. A
+    :class:`Raw` in ``script`` answers a sendMessage the same way.
     """
 
     clock: Clock
@@ -67,6 +77,7 @@ class FakeBotApi:
     script: deque[Any] = field(default_factory=deque)
     requests: list[Request] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    poll_script: deque[Raw] = field(default_factory=deque)
     echo_path: bool = False  # put the request path in error descriptions (a leaky server)
     _server: asyncio.Server | None = None
     _next_update: int = 1
@@ -85,12 +96,22 @@ class FakeBotApi:
     def texts(self) -> list[str]:
         return [str(r.body.get("text")) for r in self.sent()]
 
-    def push_message(self, chat_id: int, text: str) -> None:
-        """A chat writes to the bot (delivered by the next getUpdates)."""
+    def push_message(
+        self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = ""
+    ) -> None:
+        """``user_id`` writes ``text`` in a chat (delivered by the next getUpdates). By default
+        a private chat of the user whose id is the chat's (a positive id), otherwise a group."""
+        user = chat_id if user_id is None else user_id
+        kind = chat_type or ("private" if chat_id > 0 else "supergroup")
         self.updates.append(
             {
                 "update_id": self._next_update,
-                "message": {"message_id": self._next_update, "chat": {"id": chat_id}, "text": text},
+                "message": {
+                    "message_id": self._next_update,
+                    "from": {"id": user, "is_bot": False, "first_name": "someone"},
+                    "chat": {"id": chat_id, "type": kind},
+                    "text": text,
+                },
             }
         )
         self._next_update += 1
@@ -117,14 +138,18 @@ class FakeBotApi:
             _, bot, method = path.split("/", 2)
             request = Request(method, bot.removeprefix("bot"), body, self.clock.now())
             self.requests.append(request)
+            answer: tuple[int, dict[str, Any]] | Raw | None
             if request.method == "getUpdates":
-                answer: tuple[int, dict[str, Any]] | None = await self._updates(request)
+                answer = self.poll_script.popleft() if self.poll_script else None
+                answer = answer or await self._updates(request)
             else:
                 answer = self._answer(request, path)
             if answer is None:
                 return  # "drop": close without a word
-            status, payload = answer
-            data = json.dumps(payload).encode()
+            if isinstance(answer, Raw):
+                status, data = answer.status, answer.body
+            else:
+                status, data = answer[0], json.dumps(answer[1]).encode()
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\n"
                 f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n".encode()
@@ -147,9 +172,11 @@ class FakeBotApi:
         pending = [u for u in self.updates if u["update_id"] >= offset]
         return 200, {"ok": True, "result": pending}
 
-    def _answer(self, request: Request, path: str) -> tuple[int, dict[str, Any]] | None:
+    def _answer(self, request: Request, path: str) -> tuple[int, dict[str, Any]] | Raw | None:
         how = self.script.popleft() if self.script and request.method == "sendMessage" else None
         how = self.default if how is None else how
+        if isinstance(how, Raw):
+            return how
         if how == "drop":
             return None
         if how == "ok":

@@ -134,13 +134,13 @@ async def test_a_command_that_changes_positions_needs_the_confirmation_code(
     try:
         server.push_message(OURS, "/flatten")
         await eventually(lambda: len(replies(server, OURS)) == 1)
-        code = re.search(r"/confirm (\d{4})", replies(server, OURS)[0])
+        code = re.search(r"/confirm (\S+)", replies(server, OURS)[0])
         assert code is not None
-        wrong = "0000" if code[1] != "0000" else "1111"
+        wrong = "WRONGCODE2" if code[1] != "WRONGCODE2" else "WRONGCODE3"
         server.push_message(OURS, f"/confirm {wrong}")
         await eventually(lambda: len(replies(server, OURS)) == 2)
         assert engine.commands == []
-        server.push_message(OTHER, f"/confirm {code[1]}")  # another chat cannot confirm
+        server.push_message(OTHER, f"/confirm {code[1]}")  # another user cannot confirm
         server.push_message(OURS, f"/confirm {code[1]}")
         await eventually(lambda: len(replies(server, OURS)) == 3)
     finally:
@@ -163,7 +163,7 @@ async def test_status_still_answers_while_a_confirmed_command_is_carried_out(
     try:
         server.push_message(OURS, "/close 20261130-01")
         await eventually(lambda: len(replies(server, OURS)) == 1)
-        code = re.search(r"/confirm (\d{4})", replies(server, OURS)[0])
+        code = re.search(r"/confirm (\S+)", replies(server, OURS)[0])
         assert code is not None
         server.push_message(OURS, f"/confirm {code[1]}")
         await eventually(lambda: len(engine.commands) == 1)
@@ -183,13 +183,13 @@ async def test_status_still_answers_while_a_confirmed_command_is_carried_out(
 async def test_a_confirmation_expires(clock: SimClock) -> None:
     engine = FakeEngine()
     bot = make_bot("http://127.0.0.1:9", engine, clock)
-    asked = await bot.answer(OURS, "/close 20261130-01")
-    code = re.search(r"/confirm (\d{4})", asked)
+    asked = await bot.answer(OURS, OURS, "/close 20261130-01")
+    code = re.search(r"/confirm (\S+)", asked)
     assert code is not None
     await clock.hibernate_until(clock.now() + timedelta(seconds=61))
-    assert "expired" in await bot.answer(OURS, f"/confirm {code[1]}")
+    assert "expired" in await bot.answer(OURS, OURS, f"/confirm {code[1]}")
     assert engine.commands == []
-    assert "usage" in await bot.answer(OURS, "/close")
+    assert "usage" in await bot.answer(OURS, OURS, "/close")
 
 
 @pytest.mark.usefixtures("warm_calendar")
@@ -200,10 +200,10 @@ def test_a_confirmed_telegram_command_is_journaled_with_origin_telegram(tmp_path
         await until(rt, lambda: rt.engine.state == "armed")
         assert isinstance(rt.clock, SimClock)
         bot = make_bot("http://127.0.0.1:9", rt.engine, rt.clock)
-        answers.append(await bot.answer(OURS, "/pause FOMC"))
-        code = re.search(r"/confirm (\d{4})", answers[0])
+        answers.append(await bot.answer(OURS, OURS, "/pause FOMC"))
+        code = re.search(r"/confirm (\S+)", answers[0])
         assert code is not None
-        answers.append(await bot.answer(OURS, f"/confirm {code[1]}"))
+        answers.append(await bot.answer(OURS, OURS, f"/confirm {code[1]}"))
 
     out = run_engine(make_profile(), tmp_path, from_the_phone)
 
@@ -228,7 +228,7 @@ class _EngineWithBus(FakeEngine):
         self.bus = _Bus()
 
 
-def test_commands_are_off_by_default_and_answer_the_alert_chat_plus_the_listed_ones() -> None:
+def test_commands_are_off_by_default_and_answer_the_listed_users_in_private_or_allowed_groups() -> None:
     store = SecretStore("sim", environ={})
     store.set("telegram_bot_token", "1:tok")
     store.set("telegram_chat_id", str(OURS))
@@ -238,9 +238,22 @@ def test_commands_are_off_by_default_and_answer_the_alert_chat_plus_the_listed_o
     assert engine.bus.listeners == []
     plain = build_alerts(make_profile(notify={"enabled": True}), engine, store=store)
     assert plain.enabled and plain.commands is None
-    with_commands = make_profile(
-        notify={"enabled": True, "telegram": {"commands": True, "allowed_chat_ids": [7]}}
+    private = make_profile(
+        notify={"enabled": True, "telegram": {"commands": True, "allowed_user_ids": [7]}}
     )
-    bot = build_alerts(with_commands, engine, store=store).commands
-    assert bot is not None and bot.allowed == {OURS, 7}
-    assert len(engine.bus.listeners) == 2  # one router per build
+    bot = build_alerts(private, engine, store=store).commands
+    assert bot is not None and bot.users == {7} and bot.groups is None
+    groups = make_profile(
+        notify={
+            "enabled": True,
+            "telegram": {
+                "commands": True,
+                "allowed_user_ids": [7, 8],
+                "allow_groups": True,
+                "allowed_chat_ids": [-100],
+            },
+        }
+    )
+    bot = build_alerts(groups, engine, store=store).commands
+    assert bot is not None and bot.users == {7, 8} and bot.groups == {OURS, -100}
+    assert len(engine.bus.listeners) == 3  # one router per build
