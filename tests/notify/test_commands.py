@@ -228,7 +228,7 @@ class _EngineWithBus(FakeEngine):
         self.bus = _Bus()
 
 
-def test_commands_are_off_by_default_and_answer_the_listed_users_in_private_or_allowed_groups() -> None:
+def test_commands_are_off_by_default_and_answer_listed_users_in_private_or_allowed_groups() -> None:
     store = SecretStore("sim", environ={})
     store.set("telegram_bot_token", "1:tok")
     store.set("telegram_chat_id", str(OURS))
