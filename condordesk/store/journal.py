@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from condordesk import fsafe
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import Execution, OrderAction, OrderRequest, OrderRole, OrderStatus
@@ -26,6 +27,15 @@ from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
 from condordesk.store.serial import request_from_json, request_to_json
 
 _D0 = Decimal(0)
+
+
+def _private_files(path: Path) -> None:
+    """The journal and its ``-wal``/``-shm`` are this user's alone (0600, in a directory that
+    is checked or created 0700), never reached through a symlink: the file is made here, so
+    SQLite opens an existing 0600 file and gives the ``-wal``/``-shm`` its mode."""
+    fsafe.private_file(path)
+    for suffix in ("-wal", "-shm"):
+        fsafe.check_existing(Path(f"{path}{suffix}"))
 
 
 def _dec(value: str | None) -> Decimal | None:
@@ -121,7 +131,7 @@ class Journal:
         self.path = Path(path)
         try:
             if str(path) != ":memory:":
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                _private_files(self.path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.row_factory = sqlite3.Row
             self._check_version()
