@@ -21,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from condordesk.config import logspec
+
 Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
 
 
@@ -165,6 +167,16 @@ class LoggingConfig(_Section):
     file: StrictBool = True
     rotation: str = "10 MB"
     retention: str = "30 days"
+
+    @field_validator("rotation")
+    @classmethod
+    def _rotation(cls, v: str) -> str:
+        return logspec.check_rotation(v)
+
+    @field_validator("retention")
+    @classmethod
+    def _retention(cls, v: str) -> str:
+        return logspec.check_retention(v)
 
 
 Level = Literal["info", "warning", "critical"]
