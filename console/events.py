@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from condordesk.engine import api
-from gui.format import et_stamp, et_time, money, price
+from console.format import et_stamp, et_time, money, price
 
 Level = Literal["info", "ok", "warning", "critical", "error"]
 

@@ -18,8 +18,8 @@ import sys
 import qasync
 from PySide6.QtWidgets import QApplication
 
+from console.link import OpenHandle
 from gui import theme
-from gui.link import OpenHandle
 from gui.window import MainWindow
 
 

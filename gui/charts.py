@@ -25,8 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from condordesk.engine import api
+from console.format import clock_label, minutes_et, price, strike
 from gui import theme
-from gui.format import clock_label, minutes_et, price, strike
 from gui.state import Model
 
 AXIS_WIDTH = 58

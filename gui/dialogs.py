@@ -18,9 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.commands import NotPossible, Proposal, parse_price
 from gui import theme
 from gui.actions import help_rows
-from gui.commands import NotPossible, Proposal, parse_price
 
 TICK = 0.05
 

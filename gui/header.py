@@ -10,8 +10,8 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.format import duration, et_stamp, et_time, money, points
 from gui import theme
-from gui.format import duration, et_stamp, et_time, money, points
 from gui.state import Model
 
 _STATE_COLORS = {"armed": theme.GREEN, "paused": theme.AMBER, "stopped": theme.RED}

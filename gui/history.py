@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from condordesk.engine import api
+from console.format import money
 from gui import theme
 from gui.charts import DASH_LINE, ChartPanel, pen
-from gui.format import money
 from gui.tables import TradeFilter, trades_model
 
 ANY_REASON = "any exit reason"

@@ -1,5 +1,5 @@
 """The operator's overrides, mixed into :class:`~gui.window.MainWindow`: each action builds a
-:class:`~gui.commands.Proposal`, a dialog states the exact command, and only a confirmed one is
+:class:`~console.commands.Proposal`, a dialog states the exact command, and only a confirmed one is
 sent with ``submit()``; the engine's answer is shown (a rejection in red). Also the PNG export
 of a chart."""
 
@@ -17,11 +17,11 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QToolBar, QWidget
 
 from condordesk.domain.prices import COMBO_TICK, round_to_tick
 from condordesk.engine import api
-from gui import commands as cmds
+from console import commands as cmds
+from console.link import EngineLink
 from gui.charts import ChartPanel
 from gui.dialogs import ConfirmDialog, PriceDialog, help_dialog
 from gui.header import Header
-from gui.link import EngineLink
 from gui.state import Model, Part
 
 
@@ -31,6 +31,7 @@ class Overrides:
     model: Model
     header: Header
     link: EngineLink
+    proposals: cmds.Proposer
     dialog: ConfirmDialog | PriceDialog | None
     file_dialog: QFileDialog | None
     sent: list[tuple[cmds.Proposal, api.Ack | None, str]]
@@ -126,14 +127,14 @@ class Overrides:
         self._dirty.add("log")
 
     def act_pause(self) -> None:
-        self._propose(lambda: cmds.pause(self.model.paused_reason))
+        self._propose(lambda: self.proposals.pause(self.model.paused_reasons))
 
     def act_resume(self) -> None:
-        self._propose(lambda: cmds.resume(self.model.paused_reason))
+        self._propose(lambda: self.proposals.resume(self.model.paused_reasons))
 
     def _step_stop(self, ticks: int) -> None:
         view = self.target()
-        self._propose(lambda: cmds.move_stop(view, cmds.stepped_trigger(view, ticks)))
+        self._propose(lambda: self.proposals.move_stop(view, cmds.stepped_trigger(view, ticks)))
 
     def act_stop_up(self) -> None:
         self._step_stop(1)
@@ -151,24 +152,24 @@ class Overrides:
         assert view is not None
         self._ask_price(f"Move stop — condor {view.id}",
                         f"New stop trigger for {view.id} {view.label} (now {initial}):", initial,
-                        lambda trigger: cmds.move_stop(view, trigger))  # fmt: skip
+                        lambda trigger: self.proposals.move_stop(view, trigger))  # fmt: skip
 
     def act_cancel_stop(self) -> None:
         view = self.target()
-        self._propose(lambda: cmds.cancel_stop(view))
+        self._propose(lambda: self.proposals.cancel_stop(view))
 
     def act_arm_stops(self) -> None:
         view = self.target()
-        self._propose(lambda: cmds.arm_stops(view))
+        self._propose(lambda: self.proposals.arm_stops(view))
 
     def act_close_market(self) -> None:
         view = self.target()
-        self._propose(lambda: cmds.close_at_market(view))
+        self._propose(lambda: self.proposals.close_at_market(view))
 
     def act_close_limit(self) -> None:
         view = self.target()
         try:
-            cmds.close_at_market(view)  # the same checks: an open condor is selected
+            self.proposals.close_at_market(view)  # the same checks: an open condor is selected
         except cmds.NotPossible as exc:
             self.header.say(f"Nothing to send: {exc}", "warning")
             return
@@ -177,13 +178,14 @@ class Overrides:
         initial = max(round_to_tick(start, COMBO_TICK, "up"), COMBO_TICK)
         self._ask_price(f"Close at limit — condor {view.id}",
                         f"Buy back {view.id} {view.label} at a limit of:", initial,
-                        lambda limit: cmds.close_at_limit(view, limit))  # fmt: skip
+                        lambda limit: self.proposals.close_at_limit(view, limit))  # fmt: skip
 
     def act_flatten(self) -> None:
-        self._propose(lambda: cmds.flatten(list(self.model.condors.values())))
+        self._propose(lambda: self.proposals.flatten(list(self.model.condors.values())))
 
     def act_acknowledge(self) -> None:
-        self._propose(lambda: cmds.acknowledge(self.model.alerts, self.model.paused_reason))
+        model = self.model
+        self._propose(lambda: self.proposals.acknowledge(model.alerts, model.paused_reasons))
 
     def act_export(self) -> None:
         button = self.toolbar.widgetForAction(self.actions_by_name["export"])

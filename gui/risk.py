@@ -23,7 +23,7 @@ from condordesk.domain.options import Right
 from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine.api import CondorView, PositionGreeks
 from condordesk.market.pricing import SECONDS_PER_YEAR, black_scholes
-from gui.format import ET
+from console.format import ET
 
 HELD_STATES = ("open", "closing")
 REGULAR_SESSION = timedelta(hours=6, minutes=30)

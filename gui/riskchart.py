@@ -12,9 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QLabel
 
 from condordesk.engine import api
+from console.format import greek, money, points
 from gui import risk, theme
 from gui.charts import DASH_LINE, DOT_LINE, LABEL_FILL, ChartPanel, pen
-from gui.format import greek, money, points
 from gui.state import Model
 
 BOOK = "Whole book"

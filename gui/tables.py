@@ -22,8 +22,8 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from condordesk.engine import api
+from console.format import DASH, UNPROTECTED_STOP_STATES, et_time, money, price
 from gui import theme
-from gui.format import DASH, UNPROTECTED_STOP_STATES, et_time, money, price
 from gui.state import LIVE_STATES, OrderRow
 
 R = TypeVar("R")

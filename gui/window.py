@@ -1,10 +1,10 @@
 """The main window: header, toolbar, the live view (condors, charts, log, orders, fills) and the
 history view, over an :class:`~condordesk.engine.api.EngineHandle` reached through
-:class:`~gui.link.EngineLink`.
+:class:`~console.link.EngineLink`.
 
 Events fold into the :class:`~gui.state.Model` as they arrive; a timer redraws what changed at
 most ``refresh_per_s`` times a second, so 400 marks a second never stall the window. Every
-override is a :class:`~gui.commands.Proposal` confirmed in a dialog that states the exact
+override is a :class:`~console.commands.Proposal` confirmed in a dialog that states the exact
 command, then sent with ``submit()``; the window changes only when the engine's events say what
 happened, and a rejected ack is shown in red.
 """
@@ -35,15 +35,15 @@ from PySide6.QtWidgets import (
 )
 
 from condordesk.engine import api
-from gui import commands as cmds
+from console import commands as cmds
+from console.format import et_time
+from console.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
 from gui import risk, theme
 from gui.actions import ACTIONS, ENGINE_ACTIONS, ActionSpec
 from gui.charts import ChartPanel, MarkChart, PnlChart, SpxChart, condor_color
 from gui.dialogs import ConfirmDialog, PriceDialog
-from gui.format import et_time
 from gui.header import Header
 from gui.history import HistoryView
-from gui.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
 from gui.operate import Overrides
 from gui.riskchart import RiskChart
 from gui.state import LIVE_STATES, Model, Part, apply
@@ -112,6 +112,7 @@ class MainWindow(QMainWindow, Overrides):
         self.dialog: ConfirmDialog | PriceDialog | None = None
         self.file_dialog: QFileDialog | None = None
         self.sent: list[tuple[cmds.Proposal, api.Ack | None, str]] = []
+        self.proposals = cmds.Proposer("gui")
         self._on_first_data = on_first_data
         self._dirty: set[Part] = {"header"}
         self._log_shown = 0

@@ -8,7 +8,8 @@ test's fake). This package imports only ``condordesk.engine.api``, ``condordesk.
 
 from __future__ import annotations
 
-from tui.app import ConsoleApp, OpenHandle
+from console.link import OpenHandle
+from tui.app import ConsoleApp
 
 
 def run_console(open_handle: OpenHandle, *, attached: bool, profile: str) -> int:

@@ -3,7 +3,7 @@
 A worker holds the engine link: it enters ``open_handle()`` (an embedded engine starts, an
 attached one is connected), takes a snapshot, follows ``events(since=snapshot.seq)`` and
 drops each event into an inbox, posting one :class:`EngineEventsReady` per burst. The app
-folds the inbox into its :class:`~tui.state.Model` and re-renders the visible screen at
+folds the inbox into its :class:`~console.model.Model` and re-renders the visible screen at
 most ``refresh_per_s`` times a second, so a flood of quotes never delays a key press.
 When an attached engine is lost the link worker says so on every screen and enters
 ``open_handle()`` again with a bounded backoff until it is back, then resyncs; an embedded
@@ -21,7 +21,7 @@ import contextlib
 import os
 import signal
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
@@ -34,7 +34,9 @@ from textual.worker import Worker
 
 from condordesk.domain.prices import COMBO_TICK, round_to_tick
 from condordesk.engine import api
-from tui import commands as cmds
+from console import commands as cmds
+from console.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
+from console.model import Model, Part, apply, select_live
 from tui.messages import CommandAnswered, EngineEventsReady, EngineLinkChanged
 from tui.screens import (
     CondorScreen,
@@ -48,13 +50,7 @@ from tui.screens import (
 )
 from tui.screens.base import ConsoleScreen
 from tui.screens.price import Describe
-from tui.state import Model, Part, apply
 from tui.widgets import CondorTable
-
-OpenHandle = Callable[[], contextlib.AbstractAsyncContextManager[api.EngineHandle]]
-Sleep = Callable[[float], Awaitable[None]]
-RETRY_DELAYS: tuple[float, ...] = (0.5, 1.0, 2.0)
-"""Backoff between attempts to reach a lost engine (the last one repeats)."""
 
 KEYS: tuple[tuple[str, str, str, str], ...] = (
     # (keys, action, footer label, help text)
@@ -152,10 +148,15 @@ class ConsoleApp(App[None]):
         super().__init__()
         self.model = Model(profile=profile, attached=attached)
         self.selected: str | None = None
-        self.handle: api.EngineHandle | None = None
-        self._open_handle = open_handle
-        self._sleep: Sleep = sleep or asyncio.sleep
-        self._retry_delays = tuple(retry_delays) or RETRY_DELAYS
+        self.proposals = cmds.Proposer("tui")
+        self.link = EngineLink(
+            open_handle,
+            attached=attached,
+            on_event=self._deliver,
+            on_link=self._link_changed,
+            sleep=sleep or asyncio.sleep,
+            retry_delays=retry_delays,
+        )
         self._refresh_s = 1.0 / refresh_per_s
         self._on_first_frame = on_first_frame
         self._blink = cursor_blink
@@ -178,35 +179,17 @@ class ConsoleApp(App[None]):
             loop.add_signal_handler(signal.SIGTERM, self._stop_and_exit)
             loop.add_signal_handler(signal.SIGHUP, self._hang_up)
 
+    def _link_changed(self, link: str, detail: str, attempt: int) -> None:
+        self.post_message(EngineLinkChanged(link, detail, attempt))
+
+    @property
+    def handle(self) -> api.EngineHandle | None:
+        """The engine handle while the link holds one."""
+        return self.link.handle
+
     @work(group="engine-link", exclusive=True, exit_on_error=False)
     async def _link(self) -> None:
-        attempt = 0
-        while True:
-            try:
-                async with self._open_handle() as handle:
-                    attempt = 0
-                    await self._follow(handle)
-                reason = "the engine ended its event stream"
-            except api.EngineUnavailable as exc:
-                reason = str(exc) or "engine unavailable"
-            except Exception as exc:  # a broken link must not take the console down
-                reason = f"{type(exc).__name__}: {exc}"
-            self.handle = None
-            if not self.model.attached:  # an embedded engine is not restarted behind your back
-                self.post_message(EngineLinkChanged("stopped", reason))
-                return
-            attempt += 1
-            self.post_message(EngineLinkChanged("lost", reason, attempt))
-            await self._sleep(self._retry_delays[min(attempt, len(self._retry_delays)) - 1])
-            self.post_message(EngineLinkChanged("connecting", reason, attempt))
-
-    async def _follow(self, handle: api.EngineHandle) -> None:
-        snap = handle.snapshot()
-        self.handle = handle
-        self._deliver(api.Resync(seq=snap.seq, ts=snap.ts, snapshot=snap))
-        self.post_message(EngineLinkChanged("live"))
-        async for event in handle.events(since=snap.seq):
-            self._deliver(event)
+        await self.link.run()
 
     def _deliver(self, event: api.Event) -> None:
         self._inbox.append(event)
@@ -250,25 +233,14 @@ class ConsoleApp(App[None]):
             self.call_after_refresh(callback)
 
     def _keep_selection(self) -> None:
-        condors = self.model.condors
-        if self.selected in condors:
-            return
-        live = [v.id for v in condors.values() if v.state in ("open", "closing", "working")]
-        self.selected = live[0] if live else next(iter(condors), None)
+        self.selected = select_live(self.model, self.selected)
 
     async def action_quit(self) -> None:
         if self.model.attached or self.model.link == "stopped":
             self.exit(return_code=0)
             return
-        proposal_lines = [
-            "The embedded engine stops at a safe point and the journal is flushed.",
-            "Working stops stay at the broker, but open condors are not monitored (profit "
-            "target, expiry safety, re-arming) until an engine runs again.",
-        ]
         self.push_screen(
-            ConfirmScreen(
-                cmds.Proposal(None, "Quit and stop the engine", proposal_lines, danger=True)
-            ),
+            ConfirmScreen(cmds.quit_embedded()),
             callback=lambda ok: self._stop_and_exit() if ok else None,
         )
 
@@ -350,10 +322,10 @@ class ConsoleApp(App[None]):
         self.push_screen(screen, callback=lambda p: self._answer(p, p is not None))
 
     def action_pause(self) -> None:
-        self._propose(lambda: cmds.pause(self.model))
+        self._propose(lambda: self.proposals.pause(self.model.paused_reasons))
 
     def action_resume(self) -> None:
-        self._propose(lambda: cmds.resume(self.model))
+        self._propose(lambda: self.proposals.resume(self.model.paused_reasons))
 
     def action_move_stop(self, ticks: int) -> None:
         view = self._target()
@@ -364,24 +336,24 @@ class ConsoleApp(App[None]):
             return
         assert view is not None
         self._ask_price(f"Move stop — condor {view.id}", initial,
-                        lambda trigger: cmds.move_stop(view, trigger))  # fmt: skip
+                        lambda trigger: self.proposals.move_stop(view, trigger))  # fmt: skip
 
     def action_cancel_stop(self) -> None:
         view = self._target()
-        self._propose(lambda: cmds.cancel_stop(view))
+        self._propose(lambda: self.proposals.cancel_stop(view))
 
     def action_arm_stops(self) -> None:
         view = self._target()
-        self._propose(lambda: cmds.arm_stops(view))
+        self._propose(lambda: self.proposals.arm_stops(view))
 
     def action_close_market(self) -> None:
         view = self._target()
-        self._propose(lambda: cmds.close_at_market(view))
+        self._propose(lambda: self.proposals.close_at_market(view))
 
     def action_close_limit(self) -> None:
         view = self._target()
         try:
-            cmds.close_at_market(view)  # the same checks: an open condor is selected
+            self.proposals.close_at_market(view)  # the same checks: an open condor is selected
         except cmds.NotPossible as exc:
             self.notify(str(exc), title="Nothing to send", severity="warning")
             return
@@ -389,13 +361,14 @@ class ConsoleApp(App[None]):
         start = view.mark if view.mark is not None else (view.credit or COMBO_TICK)
         initial = max(round_to_tick(start, COMBO_TICK, "up"), COMBO_TICK)
         self._ask_price(f"Close at limit — condor {view.id}", initial,
-                        lambda limit: cmds.close_at_limit(view, limit))  # fmt: skip
+                        lambda limit: self.proposals.close_at_limit(view, limit))  # fmt: skip
 
     def action_flatten(self) -> None:
-        self._propose(lambda: cmds.flatten(self.model))
+        self._propose(lambda: self.proposals.flatten(list(self.model.condors.values())))
 
     def action_acknowledge(self) -> None:
-        self._propose(lambda: cmds.acknowledge(self.model))
+        model = self.model
+        self._propose(lambda: self.proposals.acknowledge(model.alerts, model.paused_reasons))
 
     @work(group="commands")
     async def _send(self, proposal: cmds.Proposal) -> None:

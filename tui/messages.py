@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from condordesk.engine import api
-from tui.commands import Proposal
+from console.commands import Proposal
 
 
 class EngineEventsReady(Message):

@@ -7,11 +7,12 @@ from decimal import Decimal
 import pytest
 
 from condordesk.engine import api
+from console import commands as cmds
+from console.model import Model, apply_snapshot
 from tests.tui.fakes import snapshot, view
-from tui import commands as cmds
-from tui.state import Model, apply_snapshot
 
 D = Decimal
+tui = cmds.Proposer("tui")
 
 
 def model_of(*views: api.CondorView, **changes: object) -> Model:
@@ -21,31 +22,34 @@ def model_of(*views: api.CondorView, **changes: object) -> Model:
 
 
 def test_every_command_is_sent_from_the_tui_and_spelled_out_exactly() -> None:
-    p = cmds.move_stop(view(), D("3.10"))
+    p = tui.move_stop(view(), D("3.10"))
     assert p.command == api.MoveStop(origin="tui", condor_id="20261130-01", trigger=D("3.10"))
     assert p.wire == "MoveStop(condor_id='20261130-01', trigger=3.10, origin='tui')"
-    assert cmds.close_at_market(view()).wire == (
+    assert tui.close_at_market(view()).wire == (
         "CloseCondor(condor_id='20261130-01', limit=None, origin='tui')"
     )
 
 
-def test_moving_a_stop_says_what_replaces_it() -> None:
-    text = "\n".join(cmds.move_stop(view(), D("3.10")).lines)
-    assert "Stop trigger 2.90 -> 3.10." in text
-    assert "stop-limit at 3.10 (limit 3.60) and a stop-market backup at 3.40" in text
-    low = "\n".join(cmds.move_stop(view(mark=D("1.20")), D("1.00")).lines)
+def test_moving_a_stop_says_the_working_pair_is_modified_in_place() -> None:
+    text = "\n".join(tui.move_stop(view(), D("3.10")).lines)
+    assert "Stop trigger 2.90 → 3.10." in text
+    assert "modifies the working stop pair in place" in text
+    assert "the stop-limit to 3.10 (limit 3.60) and the stop-market backup to 3.40" in text
+    assert "Same orders, same OCA group" in text and "cancels" not in text
+    low = "\n".join(tui.move_stop(view(mark=D("1.20")), D("1.00")).lines)
     assert "a trigger at or below it fires at once" in low
 
 
 def test_cancelling_a_stop_warns_that_the_position_is_unprotected() -> None:
-    p = cmds.cancel_stop(view())
+    p = tui.cancel_stop(view())
     assert p.danger and p.warning is not None and "UNPROTECTED" in p.warning
+    assert p.command == api.CancelStop(origin="tui", condor_id="20261130-01")
 
 
 @pytest.mark.parametrize(
     "build",
-    [cmds.cancel_stop, cmds.arm_stops, cmds.close_at_market,
-     lambda v: cmds.move_stop(v, D(3)), lambda v: cmds.close_at_limit(v, D(1))],
+    [tui.cancel_stop, tui.arm_stops, tui.close_at_market,
+     lambda v: tui.move_stop(v, D(3)), lambda v: tui.close_at_limit(v, D(1))],
 )  # fmt: skip
 def test_condor_overrides_need_an_open_condor(build: object) -> None:
     with pytest.raises(cmds.NotPossible, match="no condor selected"):
@@ -80,19 +84,35 @@ def test_a_typed_price_is_kept_to_the_cent() -> None:
 
 
 def test_a_limit_close_shows_the_pnl_if_it_fills() -> None:
-    text = "\n".join(cmds.close_at_limit(view(quantity=2), D("0.80")).lines)
+    text = "\n".join(tui.close_at_limit(view(quantity=2), D("0.80")).lines)
     assert "One buy-back order at a limit of 0.80" in text and "P&L +$130.00" in text
 
 
-def test_flatten_lists_only_open_condors_and_ack_lists_the_alerts() -> None:
+def test_flatten_says_what_the_engine_does_and_lists_only_open_condors() -> None:
     model = model_of(view(), view("c0", state="closed"), open_alerts=["orphan: 6100C held"])
-    text = "\n".join(cmds.flatten(model).lines)
-    assert "condor 20261130-01" in text and "c0" not in text
-    assert cmds.flatten(model).command == api.FlattenAll(origin="tui")
-    assert "  orphan: 6100C held" in cmds.acknowledge(model).lines
+    flatten = tui.flatten(list(model.condors.values()))
+    text = "\n".join(flatten.lines)
+    assert "Condor 20261130-01" in text and "c0" not in text
+    assert "pauses new entries, cancels working entry orders, buys back every open condor" in text
+    assert "re-checks the broker until the book is flat" in text
+    assert flatten.command == api.FlattenAll(origin="tui")
+    assert "  orphan: 6100C held" in tui.acknowledge(model.alerts, model.paused_reasons).lines
 
 
-def test_pause_and_resume_say_what_they_change() -> None:
-    paused = model_of(view(), state="paused", paused_reason="daily max loss (-1500.00)")
-    assert "This lifts the pause: daily max loss (-1500.00)." in cmds.resume(paused).lines
-    assert cmds.pause(paused).command == api.PauseEntries(origin="tui", reason="operator")
+def test_resume_says_a_risk_limit_stays_and_pause_lists_every_reason() -> None:
+    reasons = ["operator", "daily max loss (-1500.00)"]
+    paused = model_of(view(), state="paused", paused_reason="; ".join(reasons),
+                      paused_reasons=reasons)  # fmt: skip
+    assert paused.paused_reasons == reasons
+    resume = tui.resume(paused.paused_reasons)
+    assert "This lifts the pause: operator." in resume.lines
+    assert "Entries STAY paused: daily max loss (-1500.00) (a resume does not lift it)." in (
+        resume.lines
+    )
+    assert resume.command == api.ResumeEntries(origin="tui")
+    pause = tui.pause(paused.paused_reasons)
+    assert "Entries are already paused (operator; daily max loss (-1500.00))." in pause.lines
+    assert pause.command == api.PauseEntries(origin="tui", reason="operator")
+    assert cmds.Proposer("gui").pause([]).command == api.PauseEntries(
+        origin="gui", reason="operator"
+    )

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from condordesk.engine import api
+from console.model import Model, apply, apply_snapshot, describe, parse_label
 from tests.tui.fakes import DAY, T0, snapshot, view
-from tui.state import Model, apply, apply_snapshot, describe, parse_label
 
 D = Decimal
 CID = "20261130-01"
@@ -152,7 +152,8 @@ def test_pnl_samples_are_a_minute_apart_in_engine_time() -> None:
         apply(model, at(101 + i, api.CondorMarked(condor_id=CID, spot=D(6000), mark=D(1),
                                                   debit=D(1), unrealized_pnl=D(i)),
                         minutes=i / 3))  # fmt: skip
-    assert [p.pnl for p in model.pnl_history] == [D(0), D(3), D(6), D(9)]
+    # the snapshot's own moment is the first sample (its open P&L), then one a minute
+    assert [p.pnl for p in model.pnl_history] == [D(55), D(3), D(6), D(9)]
 
 
 def test_a_resync_while_live_is_logged_and_replaces_the_state() -> None:

@@ -20,7 +20,7 @@ from PySide6.QtGui import QImage
 
 from condordesk.config.profile import Profile
 from condordesk.consoles import embedded_opener
-from gui.format import ET, money
+from console.format import ET, money
 from gui.window import MainWindow
 from tests.engine.harness import make_profile, run_engine
 from tests.gui.conftest import Run

@@ -67,7 +67,7 @@ async def test_attaching_while_a_condor_is_open_shows_it_with_distances_stops_an
         assert cell in row, cell
     assert "Δ -3.47" in shown and "Θ +691.88/day" in shown
     assert "Max loss   -$855.00" in shown and "Max profit +$145.00" in shown
-    assert "Breakevens 5958.6 / 6041.4" in shown
+    assert "Breakevens 5958.6 / 6041.5" in shown  # points round half up
     assert "P&L today +$55.00" in shown
     assert "OPENED 20261130-01 5950/5960P 6040/6050C x1 for 1.45" in shown  # log from snapshot
 
@@ -128,10 +128,10 @@ async def test_moving_the_stop_up_a_tick_and_another_sends_the_exact_trigger(
 ) -> None:
     await pilot.press("plus")
     await until(pilot, lambda: isinstance(pilot.app.screen, PriceScreen), "the stop box")
-    await until_shown(pilot, "Stop trigger 2.90 -> 2.95", "MoveStop(condor_id='20261130-01', "
+    await until_shown(pilot, "Stop trigger 2.90 → 2.95", "MoveStop(condor_id='20261130-01', "
                       "trigger=2.95, origin='tui')")  # fmt: skip
     await pilot.press("up")
-    shown = await until_shown(pilot, "Stop trigger 2.90 -> 3.00", "(limit 3.50)", "at 3.30")
+    shown = await until_shown(pilot, "Stop trigger 2.90 → 3.00", "(limit 3.50)", "to 3.30")
     assert "trigger=3.00" in shown
     await pilot.press("enter")
     await until_shown(pilot, "3.00 verified", "stop placed 20261130-01: trigger 3.00 limit 3.50")
@@ -158,7 +158,7 @@ async def test_moving_the_stop_down_from_the_dashboard(
     pilot: Pilot[None], engine: FakeEngine
 ) -> None:
     await pilot.press("minus")
-    await until_shown(pilot, "Stop trigger 2.90 -> 2.85")
+    await until_shown(pilot, "Stop trigger 2.90 → 2.85")
     await pilot.press("down", "enter")
     await until_shown(pilot, "2.80 verified")
     assert engine.commands == [api.MoveStop(origin="tui", condor_id=CID, trigger=D("2.80"))]
@@ -216,8 +216,8 @@ async def test_flatten_all_lists_what_it_closes() -> None:
         await until_shown(pilot, "attached to the engine")
         await pilot.press("F")
         await confirm_shown(pilot, "FLATTEN ALL", "FlattenAll(origin='tui')",
-                            "condor 20261130-01  5950/5960P 6040/6050C",
-                            "condor 20261130-02  5900/5910P 6090/6100C",
+                            "Condor 20261130-01  5950/5960P 6040/6050C",
+                            "Condor 20261130-02  5900/5910P 6090/6100C",
                             "Every open position is closed at the market price")  # fmt: skip
         await pilot.press("y")
         await until_shown(pilot, "engine PAUSED (flatten)", "CLOSED 20261130-01 (flatten)",
@@ -403,7 +403,7 @@ async def test_a_stop_price_retyped_after_select_all_is_the_one_shown_and_sent(
     await until(pilot, lambda: isinstance(pilot.app.screen, PriceScreen), "the stop box")
     await until_shown(pilot, "trigger=2.90")
     await pilot.press("ctrl+a", *"3.10")  # select all, then type over it
-    shown = await until_shown(pilot, "Stop trigger 2.90 -> 3.10")
+    shown = await until_shown(pilot, "Stop trigger 2.90 → 3.10")
     assert "MoveStop(condor_id='20261130-01', trigger=3.10, origin='tui')" in shown
     await pilot.press("enter")
     await until(pilot, lambda: bool(engine.commands), "a command")

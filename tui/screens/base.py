@@ -7,7 +7,7 @@ from typing import Protocol, cast
 
 from textual.screen import Screen
 
-from tui.state import ALL_PARTS, Model, Part
+from console.model import ALL_PARTS, Model, Part
 from tui.widgets import StatusBar
 
 

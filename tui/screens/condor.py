@@ -11,10 +11,10 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Static
 
 from condordesk.engine import api
-from tui.format import DASH, et_stamp, money, points, price, strike
+from console.format import DASH, et_stamp, money, points, price, strike
+from console.model import Model, Part
 from tui.risk import breakevens, distance, held, max_loss, max_profit
 from tui.screens.base import ConsoleScreen
-from tui.state import Model, Part
 from tui.widgets import ProfilePanel, StatusBar
 from tui.widgets.activity import STATUS_STYLES, order_price
 from tui.widgets.condors import stop_state_text

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.commands import Proposal
+from console.commands import Proposal
 
 
 def proposal_text(proposal: Proposal) -> Text:

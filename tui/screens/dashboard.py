@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Footer
 
+from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
-from tui.state import Model, Part
 from tui.widgets import (
     ActivityPanel,
     CondorTable,

@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
-from tui.format import et_time, money, price
+from console.format import et_time, money, price
+from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
-from tui.state import Model, Part
 from tui.widgets import StatusBar
 from tui.widgets.live import show
 from tui.widgets.tables import Cells, sync_rows
@@ -45,7 +45,7 @@ class JournalScreen(ConsoleScreen):
 
     def show_body(self, model: Model, parts: set[Part], selected: str | None) -> None:
         show(self.query_one("#days", Static), day_lines(model), layout=True)
-        if not parts & {"condors", "journal"}:
+        if not parts & {"condors", "history"}:
             return
         rows = []
         for v in [*model.history, *model.condors.values()][::-1]:

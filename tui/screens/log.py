@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Footer, Static
 
+from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
-from tui.state import Model, Part
 from tui.widgets import EventLog, StatusBar
 from tui.widgets.live import show
 

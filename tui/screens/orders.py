@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
-from tui.format import et_time, price
+from console.format import et_time, price
+from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
-from tui.state import Model, Part
 from tui.widgets import StatusBar
 from tui.widgets.activity import STATUS_STYLES, order_price
 from tui.widgets.tables import Cells, sync_rows

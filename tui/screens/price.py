@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from condordesk.domain.prices import COMBO_TICK
-from tui.commands import NotPossible, Proposal, parse_price
+from console.commands import NotPossible, Proposal, parse_price
 from tui.screens.confirm import proposal_text, wire_line
 
 Describe = Callable[[Decimal], Proposal]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.format import et_time, price
-from tui.state import Model, OrderRow
+from console.format import et_time, price
+from console.model import Model, OrderRow
 from tui.widgets.live import show
 
 STATUS_STYLES = {

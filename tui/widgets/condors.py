@@ -12,9 +12,9 @@ from textual.message import Message
 from textual.widget import Widget
 
 from condordesk.engine import api
-from tui.format import UNPROTECTED_STOP_STATES, money, points, price
+from console.format import UNPROTECTED_STOP_STATES, money, points, price
+from console.model import Model
 from tui.risk import distance
-from tui.state import Model
 from tui.widgets.tables import Cells
 
 COLUMNS = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from tui.format import et_time
-from tui.state import LogLine, Model
+from console.format import et_time
+from console.model import LogLine, Model
 
 LEVEL_STYLES = {
     "info": "",

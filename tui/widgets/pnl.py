@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.format import money
-from tui.state import Model
+from console.format import money
+from console.model import Model
 from tui.widgets.live import show
 
 _BLOCKS = " ▁▂▃▄▅▆▇█"

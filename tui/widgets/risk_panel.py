@@ -10,9 +10,9 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from condordesk.engine import api
-from tui.format import greek, money, points, strike
+from console.format import greek, money, points, strike
+from console.model import Model
 from tui.risk import ProfileChart, breakevens, held, max_loss, max_profit, profile_chart
-from tui.state import Model
 from tui.widgets.live import show
 
 

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from tui.format import duration, et_stamp, et_time, money, price
-from tui.state import Model
+from console.format import duration, et_stamp, et_time, money, price
+from console.model import Model
 from tui.widgets.live import show
 
 _STATE_STYLES = {
