@@ -18,6 +18,8 @@ from condordesk.risk.rules import StopPlan
 from condordesk.store.journal import CondorRecord, FillRecord
 
 _D0 = Decimal(0)
+SETTLEMENT_PENDING = "settlement pending"
+"""What consoles see as the stop state of an expired condor whose settlement price is unknown."""
 
 
 @dataclass
@@ -68,6 +70,12 @@ class LiveCondor:
         return mid, natural
 
     @property
+    def settlement_pending(self) -> bool:
+        """Expired, but the settlement price is not known yet: the condor waits (closing, exit
+        reason ``expired``) until it is, and is then booked on its expiry day."""
+        return self.state is CondorState.CLOSING and self.close_reason is ExitReason.EXPIRED
+
+    @property
     def oca_group(self) -> str:
         """The OCA group of the current stop pair (closing orders join it)."""
         return f"cd:{self.id}:oca.{self.stop_generation}"
@@ -111,10 +119,10 @@ class LiveCondor:
             stop_trigger=stop.trigger if stop else None,
             stop_limit=stop.limit if stop else None,
             stop_backup=stop.backup_trigger if stop else None,
-            stop_state=self.stop_state,
+            stop_state=SETTLEMENT_PENDING if self.settlement_pending else self.stop_state,
             first_trade=self.first_trade,
             opened_ts=self.opened,
-            exit_reason=None,
+            exit_reason=ExitReason.EXPIRED.value if self.settlement_pending else None,
         )
 
 

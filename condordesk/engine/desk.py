@@ -53,6 +53,7 @@ from condordesk.engine.book import (
 )
 from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
+from condordesk.engine.money import settle
 from condordesk.engine.orders import OrderTracker
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.market.clock import Clock
@@ -528,12 +529,8 @@ class Desk:
             self._on_order(event.report)
         elif isinstance(event, PositionsSettled):
             for live in list(self.live.values()):
-                if live.condor.expiry == event.expiry and live.state in (
-                    CondorState.OPEN,
-                    CondorState.CLOSING,
-                ):
-                    value = live.condor.value_at_expiry(event.settlement_price)
-                    self.finish(live, ExitReason.EXPIRED, settlement=value)
+                if live.condor.expiry == event.expiry:
+                    settle(self, live, event.settlement_price)  # also ends a running exit flow
         elif isinstance(event, ConnectionChanged):
             if event.connected and not self.connected:
                 self.reconnected = True  # reconcile before any new entry

@@ -160,6 +160,13 @@ class CloseCondorRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementPending:
+    """The condor expired but its settlement price is unknown: it waits, nothing is booked."""
+
+    condor_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReopenCondor:
     """A closing condor whose close did not happen is open again (its stops still work)."""
 
@@ -186,6 +193,7 @@ Action = (
     | OpenCondor
     | EntryFailed
     | CloseCondorRecord
+    | SettlementPending
     | ReopenCondor
     | CancelOrder
     | ArmStops
@@ -378,23 +386,37 @@ def _condor_state(
         )
         return True
     held = {c: ctx.broker.positions.get(c, 0) for c in rec.condor.contracts}
-    if rec.condor.expiry < ctx.today and not any(held.values()):
-        price = settlements.get(rec.condor.expiry)
-        value = None if price is None else rec.condor.value_at_expiry(price)
-        ctx.plan.actions.append(CloseCondorRecord(rec.id, ExitReason.EXPIRED, settlement=value))
-        ctx.plan.note(
-            "settled_overnight",
-            "warning" if price is None else "info",
-            f"condor {rec.id} expired {rec.condor.expiry} and was cash-settled"
-            + ("" if price is not None else "; the settlement price is not known yet"),
-            "journaled as expired"
-            + (f" at SPX {price}" if price is not None else " (P&L without the settlement value)"),
-            rec.id,
-        )
+    pending = rec.state is CondorState.CLOSING and rec.exit_reason is ExitReason.EXPIRED
+    if pending or (rec.condor.expiry < ctx.today and not any(held.values())):
+        _expired(ctx, rec, settlements.get(rec.condor.expiry), pending)
         return True
     if rec.state is CondorState.CLOSING:
         _closing_condor(ctx, rec)
     return False
+
+
+def _expired(ctx: _Context, rec: CondorRecord, price: Decimal | None, pending: bool) -> None:
+    """An expired condor: journaled as expired at the settlement value when the price is
+    known, booked on its expiry day; otherwise settlement pending (never closed at a guess)."""
+    if price is not None:
+        value = rec.condor.value_at_expiry(price)
+        ctx.plan.actions.append(CloseCondorRecord(rec.id, ExitReason.EXPIRED, settlement=value))
+        ctx.plan.note(
+            "settled_overnight",
+            "info",
+            f"condor {rec.id} expired {rec.condor.expiry} and was cash-settled at SPX {price}",
+            f"journaled as expired, booked on {rec.condor.expiry}",
+            rec.id,
+        )
+        return
+    ctx.plan.actions.append(SettlementPending(rec.id))
+    ctx.plan.note(
+        "settlement_pending",
+        "warning" if pending else "critical",
+        f"condor {rec.id} expired {rec.condor.expiry}; its settlement price is not known yet",
+        "left settlement pending (nothing booked); asking again at each reconciliation",
+        rec.id,
+    )
 
 
 def _working_condor(

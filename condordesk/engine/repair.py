@@ -12,6 +12,7 @@ from condordesk.domain.condor import CondorState
 from condordesk.engine.book import LiveCondor
 from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
+from condordesk.engine.money import settle
 from condordesk.engine.reconcile import (
     ArmStops,
     BrokerView,
@@ -22,6 +23,7 @@ from condordesk.engine.reconcile import (
     Plan,
     ReopenCondor,
     ResolveOrder,
+    SettlementPending,
     analyze,
 )
 from condordesk.market.clock import Clock
@@ -44,7 +46,8 @@ async def plan_for(
 ) -> Plan:
     """Read the broker and analyze (changes nothing); see :func:`analyze` for ``watching``."""
     view = await read_broker(broker)
-    expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry < today}
+    # today's expiry too: a condor settlement pending since today's cut-off is asked again
+    expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry <= today}
     settlements = {d: await broker.settlement_price(d) for d in expiries}
     return analyze(journal, view, today, settlements, watching=watching)
 
@@ -100,6 +103,8 @@ async def _apply(action: object, desk: Desk, journal: Journal) -> None:  # noqa:
         if live.state is CondorState.WORKING:
             live.state = CondorState.OPEN  # it did fill: the fills say so
         desk.finish(live, action.reason, settlement=action.settlement, note=action.note or None)
+    elif isinstance(action, SettlementPending):
+        settle(desk, live, None)
     elif isinstance(action, ReopenCondor):
         if live.state is CondorState.CLOSING:
             desk.reopen(live)

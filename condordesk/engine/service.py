@@ -23,6 +23,7 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
+from condordesk.engine.money import book_day, settle_expired
 from condordesk.engine.outlook import Outlook, recent_events, upcoming
 from condordesk.engine.pauses import (
     DAILY_LOSS,
@@ -247,7 +248,18 @@ class Engine:
 
     def _on_own_event(self, event: api.Event) -> None:
         if isinstance(event, api.CondorClosed):
-            self._realized_today += event.realized_pnl
+            self._book(event.condor_id, event.realized_pnl)
+
+    def _book(self, condor_id: str, pnl_change: Decimal) -> None:
+        """Money of a condor lands on its own trading day: today's tally only if it is
+        today's; a past day's row is rewritten (a settlement found the next morning, or a
+        commission that came after the day was booked)."""
+        rec = self.journal.condor(condor_id)
+        day = rec.day if rec is not None else self.day
+        if day is not None and day == self.day:
+            self._realized_today += pnl_change
+        if day is not None and (day != self.day or self.journal.daily(day) is not None):
+            book_day(self.journal, day)
 
     # -- alerts and pauses ----------------------------------------------------------------
 
@@ -519,44 +531,37 @@ class Engine:
             await self._wait(step)
 
     async def _end_session(self, session: Session) -> None:
+        """After the cut-off: settle what expired (asking the broker for the settlement price
+        until the grace ends; a condor whose price is still unknown stays settlement pending
+        and reconciliation keeps asking), then book the day."""
         deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
-        while any(lc.condor.expiry <= session.day for lc in self.desk.live.values()):
+        while await settle_expired(self.desk, session.day):
             if self.clock.now() >= deadline or self._stopping:
                 self.alert(
                     "critical",
                     "unsettled",
-                    "positions expiring today are still live after the close",
+                    "positions expiring today are still live after the close; "
+                    "reconciliation keeps asking for their settlement",
                 )
                 break
             await self._wait(self.profile.simulator.tick_seconds)
-        day_rows = self.journal.condors(day=session.day)
-        realized = sum((r.realized_pnl or _D0 for r in day_rows), _D0)
-        commissions = sum((r.commissions for r in day_rows), _D0)
-        opened = sum(1 for r in day_rows if r.opened_ts is not None)
-        closed = sum(1 for r in day_rows if r.state is CondorState.CLOSED)
-        self.journal.save_daily(
-            session.day,
-            realized_pnl=realized,
-            commissions=commissions,
-            condors_opened=opened,
-            condors_closed=closed,
-        )
+        f = book_day(self.journal, session.day)
         self.bus.publish(
             api.SessionClosed(
                 day=session.day,
-                realized_pnl=realized,
-                commissions=commissions,
-                condors_opened=opened,
-                condors_closed=closed,
+                realized_pnl=f.realized_pnl,
+                commissions=f.commissions,
+                condors_opened=f.condors_opened,
+                condors_closed=f.condors_closed,
             )
         )
         logger.info(
             "session {} closed: {} opened, {} closed, realized {} (commissions {})",
             session.day,
-            opened,
-            closed,
-            realized,
-            commissions,
+            f.condors_opened,
+            f.condors_closed,
+            f.realized_pnl,
+            f.commissions,
         )
 
     # -- the trading cycle ----------------------------------------------------------------

@@ -59,3 +59,95 @@ def test_settlement_during_an_expiry_safety_chase_closes_the_condor_once_without
     assert rec.realized_pnl < 0  # in the money: the settlement cost is booked
     assert not [a for a in out.of(api.AlertRaised) if a.level == "critical"]
     assert out.et(closed.ts) == time(16, 0)
+
+
+SETTLE_AT_CUTOFF = {  # held into the cut-off: no expiry-safety close before it
+    "strategy": HOLD["strategy"],
+    "risk": {**HOLD["risk"], "expiry_safety_time": "16:00"},
+}
+
+
+async def in_the_money_at_the_close(rt: Runtime, withhold: bool = True) -> LiveCondor:
+    """The first condor, unprotected (stops cancelled) and pushed deep in the money just
+    before the cut-off, with the settlement price withheld."""
+    live = await verified(rt)
+    await rt.engine.submit(api.CancelStop(condor_id=live.id))
+    await rt.clock.sleep_until(at(DAY, "15:59:00"))
+    spot = float(await rt.broker.underlying_price())
+    rt.broker.gap(float(live.condor.short_put) - 5 - spot)  # type: ignore[attr-defined]
+    if withhold:
+        rt.broker.withhold_settlement()  # type: ignore[attr-defined]
+    return live
+
+
+def expected_pnl(rt: Runtime, day: date) -> Decimal:
+    (rec,) = rt.journal.condors(day=day)
+    price = rt.broker._market.settlement_price(day)  # type: ignore[attr-defined]
+    assert rec.credit is not None
+    cost = rec.condor.value_at_expiry(price)
+    return (rec.credit - cost) * 100 * rec.condor.quantity - rec.commissions
+
+
+def test_an_unknown_settlement_price_leaves_the_condor_pending_until_known_then_books_it(
+    tmp_path: Path,
+) -> None:
+    seen: list[tuple[str, str, str | None]] = []
+
+    async def withhold_then_publish(rt: Runtime) -> None:
+        live = await in_the_money_at_the_close(rt)
+        await until(rt, lambda: live.settlement_pending, step=1.0)
+        view = live.view()
+        seen.append((view.state, view.stop_state, view.exit_reason))
+        await rt.clock.sleep_until(at(DAY, "16:05"))
+        assert rt.journal.condors(day=DAY)[0].realized_pnl is None  # nothing guessed meanwhile
+        rt.broker.withhold_settlement(False)  # type: ignore[attr-defined]
+
+    out = run_engine(make_profile(**SETTLE_AT_CUTOFF), tmp_path, withhold_then_publish)
+
+    assert seen == [("closing", "settlement pending", "expired")]
+    pending = [a for a in out.of(api.AlertRaised) if a.code == "settlement_pending"]
+    assert len(pending) == 1 and pending[0].level == "critical"
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.reason == "expired"
+    assert time(16, 5) <= out.et(closed.ts) < time(16, 15)  # retried until the price came
+    (rec,) = out.runtime.journal.condors()
+    want = expected_pnl(out.runtime, DAY)
+    assert want < -300  # in the money: the settlement cost, not the credit, is booked
+    assert rec.realized_pnl == closed.realized_pnl == want
+    (session_closed,) = out.of(api.SessionClosed)
+    assert session_closed.realized_pnl == want
+    daily = out.runtime.journal.daily(DAY)
+    assert daily is not None and Decimal(daily["realized_pnl"]) == want
+
+
+def test_a_settlement_found_the_next_morning_is_booked_on_the_expiry_day(tmp_path: Path) -> None:
+    # the price is still unknown when the settlement grace ends (as on IB when the official
+    # close comes late): the next day's reconciliation finds it and books it on the expiry day
+    nxt = date(2026, 12, 1)
+    tallies: list[Decimal] = []
+
+    async def publish_next_morning(rt: Runtime) -> None:
+        await in_the_money_at_the_close(rt)
+        morning = at(nxt, "09:40")  # polled: the engine's hibernation jumps the clock
+        await until(rt, lambda: rt.clock.now() >= morning, step=60.0)
+        tallies.append(rt.engine._realized_today)
+        rt.broker.withhold_settlement(False)  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.journal.condors(day=DAY)[0].state is CondorState.CLOSED)
+        tallies.append(rt.engine._realized_today)
+
+    profile = make_profile(simulator={"sessions": 2}, **SETTLE_AT_CUTOFF)
+    out = run_engine(profile, tmp_path, publish_next_morning)
+
+    assert any(a.code == "unsettled" for a in out.of(api.AlertRaised))
+    first, second = out.of(api.SessionClosed)
+    assert first.day == DAY and first.realized_pnl == 0  # unknown then: not guessed
+    want = expected_pnl(out.runtime, DAY)
+    closed = next(c for c in out.of(api.CondorClosed) if c.condor_id.startswith("20261130"))
+    assert closed.reason == "expired" and closed.realized_pnl == want < 0
+    assert out.runtime.engine.journal.condors(day=DAY)[0].realized_pnl == want
+    daily = out.runtime.journal.daily(DAY)
+    assert daily is not None and Decimal(daily["realized_pnl"]) == want  # the expiry day's row
+    assert tallies == [0, 0]  # the next day's daily-loss tally never saw it
+    assert second.day == nxt and second.realized_pnl == sum(
+        (r.realized_pnl or 0 for r in out.runtime.journal.condors(day=nxt)), Decimal(0)
+    )

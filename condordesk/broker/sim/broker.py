@@ -265,7 +265,7 @@ class SimBroker(FaultsMixin, Broker):
         now = self._clock.now()
         self._sync(now)
         hours = self._days.hours(expiry)
-        if hours is None or now < hours[1]:
+        if hours is None or now < hours[1] or self._settlement_withheld:
             return None
         try:
             return self._market.settlement_price(expiry)
@@ -571,7 +571,7 @@ class SimBroker(FaultsMixin, Broker):
             if expired or order.request.tif is TimeInForce.DAY:
                 self._set_status(order, OrderStatus.CANCELLED, "session closed", now)
         settled = self._ledger.settle(day)
-        if settled:
+        if settled and not self._settlement_withheld:
             if not self._market.known(day):
                 self._days.path(day)
             price = self._market.settlement_price(day)

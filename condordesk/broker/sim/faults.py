@@ -44,6 +44,7 @@ class FaultsMixin:
         self._partials: list[tuple[int, float]] = []  # (pieces, gap_s) for the next orders
         self._missing_prob = greeks_missing_prob
         self._nan_greeks = False
+        self._settlement_withheld = False
 
     # hooks the broker implements
     def _emit(self, event: BrokerEvent) -> None:
@@ -80,6 +81,12 @@ class FaultsMixin:
     def reject_next(self, reason: str = "rejected by the simulator", count: int = 1) -> None:
         """Reject the next ``count`` orders with ``reason`` (code 201)."""
         self._rejects.extend([reason] * count)
+
+    def withhold_settlement(self, withheld: bool = True) -> None:
+        """While withheld, the settlement price is unknown, as on IB before the official close
+        is published: :meth:`settlement_price` answers None and expiring positions leave the
+        account at the cut-off without a ``PositionsSettled`` event."""
+        self._settlement_withheld = withheld
 
     def kill_next_fok(self, count: int = 1) -> None:
         """Cancel the next ``count`` FOK orders unfilled, even if they are marketable."""
