@@ -223,8 +223,8 @@ for p in "${PROFILES[@]+"${PROFILES[@]}"}"; do
   ensure_enabled "condordesk@$p.service"
 done
 if [ "$VNC" = 1 ]; then
-  for unit in condordesk-vnc.service condordesk-ibgateway.service condordesk-vnc-close.service \
-      condordesk-vnc-window.timer condordesk-vnc-close.timer; do
+  for unit in condordesk-firewall.service condordesk-vnc.service condordesk-ibgateway.service \
+      condordesk-vnc-close.service condordesk-vnc-window.timer condordesk-vnc-close.timer; do
     ensure_enabled "$unit"
   done
 fi

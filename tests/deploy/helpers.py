@@ -16,7 +16,7 @@ INSTALL = PACKAGING / "install.sh"
 HOST_UNITS = Path("/usr/lib/systemd/system")
 # programs the units start that a test machine does not have: verify checks that each
 # ExecStart= names an executable file, so the temporary root gets an empty one in its place
-EXTERNAL = ("usr/sbin/nft", "usr/bin/Xtigervnc", "opt/ibc/scripts/ibcstart.sh")
+EXTERNAL = ("usr/sbin/nft", "usr/bin/Xtigervnc", "opt/ibc/scripts/ibcstart.sh", "usr/bin/test")
 
 
 def need(tool: str) -> str:
