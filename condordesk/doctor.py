@@ -10,6 +10,8 @@ saw and, when not ok, how to fix it:
   allowed env var; an encrypted credential the unit loads counts).
 - ``units``: ``condordesk@<profile>.service`` (and for IB profiles the gateway unit and the
   VNC window timers) enabled, per ``systemctl is-enabled``.
+- ``firewall``: for a gateway on this machine, the broker API port answers the engine's user
+  only (the nftables table of ``condordesk-firewall.service``; see ``doctor_firewall``).
 - ``clock``: the system clock is NTP-synchronised (``timedatectl``).
 - ``disk``: free space where the journal lives.
 - ``journal``: the journal can be written (a write transaction is opened and rolled back).
@@ -351,6 +353,8 @@ async def run_checks(
     load_calendar: Callable[[date], Any] | None = None,
 ) -> list[Check]:
     """Every check, in order (the account check only runs when the gateway answered)."""
+    from condordesk.doctor_firewall import check_api_guard
+
     opts = opts or Options()
     if load_calendar is None:
         from condordesk.bootstrap import load_calendar as load
@@ -363,6 +367,7 @@ async def run_checks(
     checks += [
         check_secrets(profile, opts),
         check_units(profile, opts),
+        check_api_guard(profile, opts),
         check_clock(),
         check_disk(profile, opts),
         check_journal(profile),
@@ -410,8 +415,8 @@ def register(sub: Any) -> None:
     """Add ``condordesk doctor`` to the CLI's subcommands."""
     p = sub.add_parser(
         "doctor",
-        help="check a deployment of a profile: gateway, account, secrets, units, clock, disk, "
-        "journal, calendar",
+        help="check a deployment of a profile: gateway, account, secrets, units, firewall, clock, "
+        "disk, journal, calendar",
         description="Each check prints ok, warn, fail or skip, with a fix for what is not ok. "
         "Exit code 1 if any check failed.",
     )

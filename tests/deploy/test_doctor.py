@@ -110,6 +110,7 @@ def test_doctor_exits_1_and_reports_json_when_the_gateway_is_down(
         "account",
         "secrets",
         "units",
+        "firewall",
         "clock",
         "disk",
         "journal",
