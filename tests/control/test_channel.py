@@ -13,6 +13,7 @@ import pytest
 from condordesk.bootstrap import Runtime
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer, attach
+from condordesk.engine.control.limits import Limits
 from condordesk.runlock import EngineLock
 from tests.control.helpers import RawClient, next_of, serve
 from tests.engine.harness import make_profile, until
@@ -124,7 +125,9 @@ def test_a_console_that_stops_reading_gets_a_resync_and_never_holds_the_engine_b
             seen["stuck"] = frames
             stuck.close()
 
-    rt = serve(make_profile(), tmp_path, sim_lock, consoles, max_queued=50)
+    # a console that reads again after half an hour: a write deadline longer than that
+    limits = Limits(write_timeout_s=7200)
+    rt = serve(make_profile(), tmp_path, sim_lock, consoles, max_queued=50, limits=limits)
     fast, last_seq = seen["fast"], seen["last_seq"]
     lifecycle = [e.seq for e in fast if not e.transient]
     journal = [s for s, _, _, _ in rt.journal.events(0, 100_000)]

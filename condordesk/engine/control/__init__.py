@@ -19,6 +19,15 @@ Wire protocol (version :data:`PROTOCOL`): newline-delimited JSON objects whose p
   (the journal's finished condors; version 2);
   ``{"id", "op": "events", "since"}`` -> a stream of ``{"id", "event"}`` (journaled history
   after ``since``, then live events) until ``{"id", "op": "cancel"}`` or the connection ends.
+* What one client may cost is bounded (:class:`Limits`): at most ``max_clients`` attached;
+  beyond them ``reserved`` command-only connections (their hello carries ``commands_only``:
+  the snapshot and commands, nothing else, closed after ``command_idle_s`` idle; the oldest
+  idle one makes way for a newcomer, so ``ctl`` always gets through); beyond those,
+  ``{"refused": reason}`` at once. Requests beyond ``rate`` a second wait unread; a client
+  whose queued bytes (snapshots included) pass half of ``max_buffered`` is not read until it
+  reads; a write it does not take within ``write_timeout_s`` disconnects it. The snapshot is
+  serialised once per event seq. At start the soft open-files limit is raised to the hard
+  one and the caps are fitted under it.
 * A slow client never blocks the engine. Each connection has a bounded send queue
   (:data:`MAX_QUEUED` frames) where a mark replaces its own older, unsent copy. When the queue
   is full, the queued event frames are dropped and each of the client's streams gets a
@@ -36,6 +45,7 @@ Timeouts are event-loop time (like the desk's and the broker's), never the wall 
 from __future__ import annotations
 
 from condordesk.engine.control.client import AttachedHandle, attach
+from condordesk.engine.control.limits import Limits
 from condordesk.engine.control.server import ControlServer
 from condordesk.engine.control.wire import (
     CONNECT_TIMEOUT_S,
@@ -56,6 +66,7 @@ __all__ = [
     "AttachedHandle",
     "ControlError",
     "ControlServer",
+    "Limits",
     "PeerCred",
     "answers",
     "attach",

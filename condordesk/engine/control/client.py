@@ -184,9 +184,7 @@ class AttachedHandle:
         day = None if since is None else since.isoformat()
         reply = await self._request(next(self._ids), {"op": "history", "since": day})
         trades = api.from_wire(reply.get("history"))
-        if not isinstance(trades, list) or not all(
-            isinstance(t, api.TradeRecord) for t in trades
-        ):
+        if not isinstance(trades, list) or not all(isinstance(t, api.TradeRecord) for t in trades):
             raise self._lose(f"the engine answered a history request with {reply!r}"[:300])
         return trades
 
@@ -251,7 +249,9 @@ class AttachedHandle:
         try:
             while line := await self._reader.readline():
                 msg = json.loads(line)
-                if "bye" in msg:
+                if "refused" in msg:  # e.g. too many connections: this one may not do that
+                    reason = f"the engine at {self.path} refused: {msg['refused']}"
+                elif "bye" in msg:
                     reason = f"the engine at {self.path} left: {msg['bye']}"
                 else:
                     self._dispatch(msg)

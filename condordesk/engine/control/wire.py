@@ -14,7 +14,7 @@ import struct
 import types
 import typing
 from collections import deque
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, Literal, NamedTuple, TypeVar, Union
@@ -118,18 +118,25 @@ class _Slot(Generic[T]):
 
 
 class Mailbox(Generic[T]):
-    """A FIFO whose owner bounds it (``len`` is what is waiting). An item put with a ``key``
-    replaces the unsent item of the same key, moving to the back so the order of seqs holds
-    (marks coalesce); :meth:`drop_droppable` empties it of everything but replies."""
+    """A FIFO whose owner bounds it (``len`` is what is waiting, :attr:`weight` what it
+    weighs by ``weigh``, e.g. bytes). An item put with a ``key`` replaces the unsent item of
+    the same key, moving to the back so the order of seqs holds (marks coalesce);
+    :meth:`drop_droppable` empties it of everything but replies."""
 
-    def __init__(self) -> None:
+    def __init__(self, weigh: Callable[[T], int] | None = None) -> None:
         self._slots: deque[_Slot[T]] = deque()
         self._keyed: dict[Hashable, _Slot[T]] = {}
         self._live = 0
+        self._weigh = weigh
+        self.weight = 0
+        """What the waiting items weigh (0 without ``weigh``)."""
         self._wakeup = asyncio.Event()
 
     def __len__(self) -> int:
         return self._live
+
+    def _w(self, item: T) -> int:
+        return self._weigh(item) if self._weigh is not None else 0
 
     def put(self, item: T, key: Hashable | None = None, *, droppable: bool = True) -> None:
         """Append ``item`` (replacing the unsent one of the same ``key``)."""
@@ -138,11 +145,13 @@ class Mailbox(Generic[T]):
             if old is not None and old.live:
                 old.live = False
                 self._live -= 1
+                self.weight -= self._w(old.item)
         slot = _Slot(item, key, droppable)
         self._slots.append(slot)
         if key is not None:
             self._keyed[key] = slot
         self._live += 1
+        self.weight += self._w(item)
         self._wakeup.set()
 
     def pop(self) -> T | None:
@@ -153,6 +162,7 @@ class Mailbox(Generic[T]):
                 del self._keyed[slot.key]
             if slot.live:
                 self._live -= 1
+                self.weight -= self._w(slot.item)
                 return slot.item
         return None
 
@@ -161,6 +171,7 @@ class Mailbox(Generic[T]):
         kept = deque(s for s in self._slots if s.live and not s.droppable)
         dropped = self._live - len(kept)
         self._slots, self._keyed, self._live = kept, {}, len(kept)
+        self.weight = sum(self._w(s.item) for s in kept)
         return dropped
 
     def wake(self) -> None:
