@@ -74,7 +74,7 @@ class Header(QWidget):
 
     def draw(self, model: Model) -> None:
         """Show the model's header fields and banners."""
-        mode = (model.mode or "sim").lower()
+        mode = model.badge.lower()
         text, fg, bg = theme.MODE_BADGES.get(mode, (mode.upper(), theme.TEXT, theme.GRID))
         size = "17pt" if mode == "live" else "12pt"
         self.badge.setText(text)
@@ -91,7 +91,8 @@ class Header(QWidget):
     def _values(self, model: Model) -> None:
         v = self.values
         state = model.engine_state if model.link == "live" else "unknown"
-        paused = f" ({model.paused_reason})" if model.paused_reason and state == "paused" else ""
+        reasons = " · ".join(model.paused_reasons)
+        paused = f": {reasons}" if reasons and state == "paused" else ""
         v["engine"].setText(f"{state}{paused}")
         v["engine"].setStyleSheet(f"color: {_STATE_COLORS.get(state, theme.TEXT)};")
         up = model.broker_connected

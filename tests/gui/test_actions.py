@@ -60,7 +60,7 @@ async def trigger(w: MainWindow, action: str) -> None:
 Act = Callable[[MainWindow], Coroutine[Any, Any, None]]
 CASES: list[tuple[str, Act, str, type[api.Command], str]] = [
     ("pause", lambda w: trigger(w, "pause"),
-     "PauseEntries(reason='operator', origin='gui')", api.PauseEntries, "paused (operator)"),
+     "PauseEntries(reason='operator', origin='gui')", api.PauseEntries, "paused: operator"),
     ("stop up", lambda w: press(w, Qt.Key.Key_Plus),
      f"MoveStop(condor_id='{CID}', trigger=2.95, origin='gui')", api.MoveStop, "2.95"),
     ("stop down", lambda w: press(w, Qt.Key.Key_Minus),

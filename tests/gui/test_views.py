@@ -48,7 +48,7 @@ def test_the_header_marks_the_mode_and_a_live_account_is_unmistakable(gui_run: R
         async with shown(window_over(engine)) as w:
             await until(live(w), "the engine's data")
             h = w.header
-            assert h.badge.text() == "LIVE"
+            assert h.badge.text() == "LIVE ACCOUNT · REAL MONEY"
             assert "background: #c4141b" in h.badge.styleSheet() and "17pt" in h.badge.styleSheet()
             assert h.where.text() == "ATTACHED to engine · profile live · account U7654321"
             values = {k: v.text() for k, v in h.values.items()}
@@ -289,5 +289,34 @@ def test_closing_an_embedded_console_asks_then_stops_the_engine(gui_run: Run) ->
             w.dialog.send_button.click()
             await until(w.is_closed, "the engine to stop")
             assert left == ["engine stopped"] and not w.isVisible()
+
+    gui_run(scenario())
+
+
+def test_a_real_money_account_is_live_whatever_the_profile_says(gui_run: Run) -> None:
+    engine = FakeEngine(snapshot(view(), mode="paper", account="U7654321", profile="paper"))
+
+    async def scenario() -> None:
+        async with shown(window_over(engine)) as w:
+            await until(live(w), "the engine's data")
+            assert w.header.badge.text() == "LIVE ACCOUNT · REAL MONEY"
+            assert "background: #c4141b" in w.header.badge.styleSheet()
+
+    gui_run(scenario())
+
+
+def test_every_pause_reason_is_shown_in_the_header(gui_run: Run) -> None:
+    reasons = ["operator", "daily max loss (-1500.00)"]
+    engine = FakeEngine(snapshot(view(), state="paused", paused_reason="; ".join(reasons),
+                                 paused_reasons=reasons))  # fmt: skip
+
+    async def scenario() -> None:
+        async with shown(window_over(engine)) as w:
+            await until(live(w), "the engine's data")
+            engine_value = w.header.values["engine"]
+            assert engine_value.text() == "paused: operator · daily max loss (-1500.00)"
+            engine.emit(api.EntriesPaused(reason="reconcile: orphan 6100C", origin="engine"))
+            await until(lambda: "reconcile: orphan 6100C" in engine_value.text(), "a third one")
+            assert engine_value.text().count(" · ") == 2
 
     gui_run(scenario())

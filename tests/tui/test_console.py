@@ -102,7 +102,7 @@ async def test_pause_is_confirmed_sent_with_origin_tui_and_shown_from_the_event(
     await confirm_shown(pilot, "Will send: PauseEntries(reason='operator', origin='tui')")
     assert engine.commands == []
     await pilot.press("y")
-    await until_shown(pilot, "engine PAUSED (operator)", "entries PAUSED: operator (by tui)")
+    await until_shown(pilot, "engine PAUSED: operator", "entries PAUSED: operator (by tui)")
     assert engine.commands == [api.PauseEntries(origin="tui", reason="operator")]
     await pilot.press("r")
     await confirm_shown(pilot, "ResumeEntries(origin='tui')", "This lifts the pause: operator")
@@ -220,7 +220,7 @@ async def test_flatten_all_lists_what_it_closes() -> None:
                             "Condor 20261130-02  5900/5910P 6090/6100C",
                             "Every open position is closed at the market price")  # fmt: skip
         await pilot.press("y")
-        await until_shown(pilot, "engine PAUSED (flatten)", "CLOSED 20261130-01 (flatten)",
+        await until_shown(pilot, "engine PAUSED: flatten", "CLOSED 20261130-01 (flatten)",
                           "CLOSED 20261130-02 (flatten)")  # fmt: skip
         assert two.commands == [api.FlattenAll(origin="tui")]
 
@@ -331,7 +331,7 @@ async def test_losing_the_engine_is_unmistakable_and_the_console_resyncs_when_it
                                   paused_reason="daily max loss"))  # fmt: skip
         engine.seq += 7
         gate.open()
-        shown = await until_shown(pilot, "closed (stop_limit)", "PAUSED (daily max loss)")
+        shown = await until_shown(pilot, "closed (stop_limit)", "PAUSED: daily max loss")
         assert "the data below is stale" not in shown and "P&L today -$166.62" in shown
         assert engine.connections == 2
         engine.emit(api.EntriesResumed(origin="cli"))  # live again
@@ -408,3 +408,29 @@ async def test_a_stop_price_retyped_after_select_all_is_the_one_shown_and_sent(
     await pilot.press("enter")
     await until(pilot, lambda: bool(engine.commands), "a command")
     assert engine.commands == [api.MoveStop(origin="tui", condor_id=CID, trigger=D("3.10"))]
+
+
+async def test_a_real_money_account_is_live_whatever_the_profile_says() -> None:
+    engine = FakeEngine(snapshot(view(), mode="paper", account="U7654321", profile="paper"))
+    app = make_app(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        shown = await until_shown(pilot, "attached to the engine")
+        assert " LIVE ACCOUNT  REAL MONEY  paper · account U7654321" in shown
+        assert "PAPER" not in shown.splitlines()[1]
+        assert app.screen.query_one("StatusBar").has_class("-live")
+
+
+@pytest.mark.parametrize(
+    ("reasons", "joined", "shown"),
+    [(["operator", "daily max loss (-1500.00)"], "operator; daily max loss (-1500.00)",
+      "PAUSED: operator · daily max loss (-1500.00)"),
+     ([], "operator", "PAUSED: operator")],  # an engine that sends only the joined text
+)  # fmt: skip
+async def test_every_pause_reason_is_shown(reasons: list[str], joined: str, shown: str) -> None:
+    engine = FakeEngine(snapshot(view(), state="paused", paused_reason=joined,
+                                 paused_reasons=reasons))  # fmt: skip
+    app = make_app(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until_shown(pilot, "attached to the engine", shown)
+        engine.emit(api.EntriesPaused(reason="reconcile: orphan", origin="engine"))
+        await until_shown(pilot, f"{shown} · reconcile: orphan")

@@ -129,7 +129,7 @@ async def test_the_console_in_a_real_terminal_trades_pauses_and_quits(
     await pane.keys("p")
     await pane.shows("Pause entries", "Will send: PauseEntries(reason='operator', origin='tui')")
     await pane.keys("y")
-    await pane.shows("engine PAUSED (operator)", "entries PAUSED: operator (by tui)")
+    await pane.shows("engine PAUSED: operator", "entries PAUSED: operator (by tui)")
     await pane.keys("?")
     await pane.shows("condordesk console — keys", "Cancel the selected condor's stop")
     await pane.keys("?")  # closes it (Esc then q would read as alt+q in a terminal)

@@ -34,18 +34,18 @@ def _pnl_style(value: object) -> str:
 
 def title_line(model: Model) -> Text:
     """Engine, account, link, engine state, broker, engine time."""
-    badge, style = _MODE_BADGES.get(model.mode, (f" {model.mode or '?'} ", "reverse"))
+    badge, style = _MODE_BADGES.get(model.badge, (f" {model.mode or '?'} ", "reverse"))
     line = Text()
     line.append(badge, style=style)
-    if model.mode == "live":
+    if model.real_money:
         line.append(" REAL MONEY ", style="bold red on white")
     line.append(f" {model.profile}", style="bold")
     line.append(f" · account {model.account or '—'}")
     line.append(" · ATTACHED to engine" if model.attached else " · EMBEDDED engine")
     line.append("  │  engine ")
     state = model.engine_state.upper()
-    if model.engine_state == "paused" and model.paused_reason:
-        state = f"PAUSED ({model.paused_reason})"
+    if model.engine_state == "paused" and model.paused_reasons:
+        state = f"PAUSED: {' · '.join(model.paused_reasons)}"
     if model.link != "live":  # what the engine does now is not known
         line.append(f"UNKNOWN (last seen {state})", style="bold red")
         line.append("  │  broker ")
@@ -127,6 +127,6 @@ class StatusBar(Vertical):
         show(self.query_one("#market", Static), market_line(model))
         banner = banner_text(model)
         self.set_class(banner is not None, "-lost")
-        self.set_class(model.mode == "live", "-live")
+        self.set_class(model.real_money, "-live")
         if banner is not None:
             show(self.query_one("#banner", Static), banner)
