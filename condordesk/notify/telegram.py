@@ -320,7 +320,7 @@ class TelegramNotifier(Notifier):
                 logger.error(
                     "telegram: delivering an alert failed: {}: {}",
                     type(exc).__name__,
-                    self.api.scrub(str(exc)),
+                    self._safe(exc),
                 )
             finally:
                 self._busy = False
@@ -340,8 +340,8 @@ class TelegramNotifier(Notifier):
                 self._note_outage(exc)
             except Rejected as exc:
                 self.stats.failed += 1
-                self.stats.last_error = str(exc)
-                logger.error("telegram: alert not delivered: {}", exc)
+                self.stats.last_error = self._safe(exc)
+                logger.error("telegram: alert not delivered: {}", self.stats.last_error)
                 return
             else:
                 self.stats.sent += 1
@@ -360,7 +360,16 @@ class TelegramNotifier(Notifier):
         )
 
     def _note_outage(self, exc: NotifyError) -> None:
-        self.stats.last_error = str(exc)
+        self.stats.last_error = self._safe(exc)
         if not self._outage:
             self._outage = True
-            logger.warning("telegram: {}; alerts are queued and retried, trading goes on", exc)
+            logger.warning(
+                "telegram: {}; alerts are queued and retried, trading goes on",
+                self.stats.last_error,
+            )
+
+    def _safe(self, exc: Exception) -> str:
+        """``exc`` for a log line: neither the token nor the chat id in it."""
+        text = self.api.scrub(str(exc))
+        chat = self._chat.reveal()
+        return text.replace(chat, mask_id(chat)) if chat else text

@@ -316,3 +316,21 @@ def test_the_profile_lists_the_users_who_may_command() -> None:
         telegram(confirm_attempts=0)
     with pytest.raises(ValidationError, match="confirm_timeout_s"):
         telegram(confirm_timeout_s=3600)
+
+
+async def test_an_error_that_names_the_alert_chat_is_logged_masked(
+    server: FakeBotApi, clock: SimClock, logs: list[str]
+) -> None:
+    refusal = b'{"ok":false,"error_code":400,"description":"Bad Request: chat %d not found"}'
+    server.script.append(Raw(400, refusal % GROUP))
+    notifier = notifier_for(server.url, clock)
+    await notifier.start()
+    try:
+        notifier.notify(Message("warning", "order rejected"))
+        await eventually(lambda: notifier.stats.failed == 1)
+    finally:
+        await notifier.close(0)
+
+    text = "\n".join(logs)
+    assert "not found" in text and "***90" in text
+    assert str(abs(GROUP)) not in text and str(abs(GROUP)) not in notifier.stats.last_error
