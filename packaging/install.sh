@@ -78,17 +78,37 @@ change() {  # change "what" cmd...: run (or only print, with --dry-run) one chan
 }
 same() { echo "ok: $*"; }
 
+refuse_symlinks() {  # refuse_symlinks PATH: no component of $ROOT$PATH below $ROOT is a symlink
+  # (the service user owns /var/lib/condordesk: a symlink planted there must never turn a
+  # chmod, chown or write of ours, as root, onto a file or directory elsewhere)
+  local rel="${1#/}" probe="$ROOT" part
+  local -a parts
+  IFS=/ read -r -a parts <<< "$rel"
+  for part in "${parts[@]}"; do
+    [ -n "$part" ] || continue
+    probe="$probe/$part"
+    if [ -L "$probe" ]; then
+      echo "install.sh: refusing to write through the symlink $probe (-> $(readlink -- "$probe")); remove it and run again" >&2
+      exit 1
+    fi
+  done
+}
+
 owner_ids() {  # uid:gid of the service user inside ROOT, or nothing
   awk -F: -v u="$SERVICE_USER" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" 2>/dev/null || true
 }
 
 ensure_dir() {  # ensure_dir PATH MODE [service-owned]
   local path="$1" mode="$2" owned="${3:-}"
+  refuse_symlinks "$path"
+  if [ -e "$ROOT$path" ] && [ ! -d "$ROOT$path" ]; then
+    echo "install.sh: $path exists and is not a directory" >&2; exit 1
+  fi
   if [ ! -d "$ROOT$path" ]; then
     change "create directory $path (mode $mode${owned:+, owner $SERVICE_USER})" \
       install -d -m "$mode" "$ROOT$path"
   elif [ "$(stat -c %a "$ROOT$path")" != "${mode#0}" ]; then
-    change "set mode $mode on $path" chmod "$mode" "$ROOT$path"
+    change "set mode $mode on $path" chmod -- "$mode" "$ROOT$path"
   else
     same "$path"
   fi
@@ -96,7 +116,7 @@ ensure_dir() {  # ensure_dir PATH MODE [service-owned]
     local ids; ids="$(owner_ids)"
     if [ -n "$ids" ] && [ "$(stat -c %u:%g "$ROOT$path")" != "$ids" ]; then
       if [ "$(id -u)" = 0 ]; then
-        change "set owner $SERVICE_USER on $path" chown "$ids" "$ROOT$path"
+        change "set owner $SERVICE_USER on $path" chown --no-dereference -- "$ids" "$ROOT$path"
       else
         echo "note: not root, $path stays owned by $(id -un)"
       fi
@@ -106,16 +126,17 @@ ensure_dir() {  # ensure_dir PATH MODE [service-owned]
 
 ensure_file() {  # ensure_file SRC DEST MODE
   local src="$1" dest="$2" mode="$3"
-  if [ -f "$ROOT$dest" ] && cmp -s "$src" "$ROOT$dest"; then
-    if [ "$(stat -c %a "$ROOT$dest")" != "${mode#0}" ]; then
-      change "set mode $mode on $dest" chmod "$mode" "$ROOT$dest"
+  refuse_symlinks "$dest"
+  if [ -f "$ROOT$dest" ] && cmp -s -- "$src" "$ROOT$dest"; then
+    if [ "$(stat -c %a -- "$ROOT$dest")" != "${mode#0}" ]; then
+      change "set mode $mode on $dest" chmod -- "$mode" "$ROOT$dest"
     else
       same "$dest"
     fi
   elif [ -f "$ROOT$dest" ]; then
-    change "update $dest" install -m "$mode" "$src" "$ROOT$dest"
+    change "update $dest" install -m "$mode" -- "$src" "$ROOT$dest"
   else
-    change "install $dest" install -D -m "$mode" "$src" "$ROOT$dest"
+    change "install $dest" install -D -m "$mode" -- "$src" "$ROOT$dest"
   fi
 }
 
@@ -163,6 +184,17 @@ for sub in config config/profiles data log cache run ibc; do
 done
 
 # -- the app in its own virtual environment -------------------------------------------------
+install_app() {  # install_app STAMP: pip install the source, then record what was installed
+  # every value is one argument (no string for a shell to parse): a tag name such as
+  # "v1';touch /x;'" or "$(id)" is only ever data
+  local stamp="$1" stamp_file="$ROOT$VENV/.condordesk-source"
+  local -a pip_argv=()
+  read -r -a pip_argv <<< "$PIP_ARGS"  # a list of words on purpose; no globbing
+  "$ROOT$VENV/bin/python" -m pip install --quiet --upgrade "${pip_argv[@]}" -- "$SOURCE"
+  refuse_symlinks "$VENV/.condordesk-source"
+  printf '%s\n' "$stamp" > "$stamp_file"
+}
+
 if [ "$APP" = 1 ]; then
   # what is installed: the commit, plus a hash of local edits (reinstalled when they change);
   # a source without git is always reinstalled
@@ -171,16 +203,14 @@ if [ "$APP" = 1 ]; then
     stamp_want+="-$(cd "$SOURCE" && git diff HEAD | sha256sum | cut -c1-12)"
   fi
   stamp_have="$(cat "$ROOT$VENV/.condordesk-source" 2>/dev/null || true)"
+  refuse_symlinks "$VENV/bin/python"
   if [ ! -x "$ROOT$VENV/bin/python" ]; then
     change "create virtual environment $VENV ($PYTHON)" "$PYTHON" -m venv "$ROOT$VENV"
   else
     same "$VENV"
   fi
   if [ "$stamp_want" != "$stamp_have" ]; then
-    # shellcheck disable=SC2086  # PIP_ARGS is a list of words on purpose
-    change "install condordesk from $SOURCE ($stamp_want) into $VENV" \
-      sh -c "'$ROOT$VENV/bin/python' -m pip install --quiet --upgrade $PIP_ARGS '$SOURCE' \
-        && echo '$stamp_want' > '$ROOT$VENV/.condordesk-source'"
+    change "install condordesk from $SOURCE ($stamp_want) into $VENV" install_app "$stamp_want"
   else
     same "condordesk $stamp_have in $VENV"
   fi
@@ -212,7 +242,8 @@ for p in "${PROFILES[@]+"${PROFILES[@]}"}"; do
 [Service]
 $lines"
   elif [ -f "$ROOT$dropin" ]; then
-    change "remove $dropin (no credentials for profile $p)" rm -f "$ROOT$dropin"
+    refuse_symlinks "$dropin"
+    change "remove $dropin (no credentials for profile $p)" rm -f -- "$ROOT$dropin"
   fi
 done
 if [ -z "$ROOT" ] && [ "$DRY" = 0 ] && [ -d /run/systemd/system ] && [ "$CHANGES" -gt 0 ]; then
