@@ -27,7 +27,15 @@ def _connection(e: api.BrokerConnectionChanged) -> tuple[Level, str]:
 def _closed(e: api.CondorClosed) -> tuple[Level, str]:
     level: Level = "ok" if e.realized_pnl >= 0 else "warning"
     text = f"CLOSED {e.condor_id} ({e.reason}) exit {price(e.exit_debit)}"
-    return level, f"{text} P&L {money(e.realized_pnl)}"
+    estimated = " (commissions estimated)" if e.commissions_estimated else ""
+    return level, f"{text} P&L {money(e.realized_pnl)}{estimated}"
+
+
+def _amended(e: api.CondorAmended) -> tuple[Level, str]:
+    return "info", (
+        f"{e.condor_id} ({e.day}): late commission report, commissions "
+        f"{money(e.commissions)}, P&L {money(e.realized_pnl)}"
+    )
 
 
 def _session(e: api.SessionOpened) -> tuple[Level, str]:
@@ -75,6 +83,7 @@ _LINES: dict[type[api.Event], Callable[[Any], tuple[Level, str]]] = {
     api.CondorClosing: lambda e: (
         "info", f"closing {e.condor_id} ({e.reason}) at {price(e.limit)}"),
     api.CondorClosed: _closed,
+    api.CondorAmended: _amended,
     api.OrderSubmitted: _order,
     api.OrderRejected: lambda e: ("error", f"order REJECTED {e.order_ref}: {e.reason}"),
     api.OrderCancelled: lambda e: ("info", f"order cancelled {e.order_ref}: {e.reason}"),

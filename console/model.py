@@ -370,9 +370,17 @@ def _on_closed(model: Model, e: api.CondorClosed) -> set[Part]:
     _replace(model, e.condor_id, state="closed", realized_pnl=e.realized_pnl,
              exit_reason=e.reason, mark=None, debit=None, unrealized_pnl=None,
              stop_state="n/a")  # fmt: skip
-    model.realized_pnl += e.realized_pnl
+    if e.day is None or model.day is None or e.day == model.day:  # another day's: not today's
+        model.realized_pnl += e.realized_pnl
     model.sample(e.ts)
     return {"condors", "pnl", "market", "history"}
+
+
+def _on_amended(model: Model, e: api.CondorAmended) -> set[Part]:
+    _replace(model, e.condor_id, realized_pnl=e.realized_pnl)
+    if model.day is None or e.day == model.day:
+        model.realized_pnl += e.change
+    return {"condors", "pnl", "history"}
 
 
 def _on_alert(model: Model, e: api.AlertRaised) -> set[Part]:
@@ -420,6 +428,7 @@ _HANDLERS: dict[type[api.Event], Callable[[Model, Any], set[Part]]] = {
     api.CondorMarked: _on_marked,
     api.CondorClosing: _on_closing,
     api.CondorClosed: _on_closed,
+    api.CondorAmended: _on_amended,
     api.AlertRaised: _on_alert,
     api.AlertsAcknowledged: _on_acknowledged,
     api.BrokerConnectionChanged: _on_connection,

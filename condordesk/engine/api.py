@@ -226,13 +226,30 @@ class CondorClosing(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CondorClosed(Event):
-    """The condor is flat."""
+    """The condor is flat. ``day`` is the trading day its money is booked on (None from an
+    older engine: today); ``commissions_estimated`` says some commission reports have not
+    come yet and the schedule's estimate stands in (see :class:`CondorAmended`)."""
 
     condor_id: str
     reason: str
     exit_debit: Decimal
     commissions: Decimal
     realized_pnl: Decimal
+    day: date | None = None
+    commissions_estimated: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondorAmended(Event):
+    """A closed condor's money changed after its close (a commission report came late):
+    its new totals, and ``change``, what its realized P&L moved by, booked on ``day``."""
+
+    condor_id: str
+    day: date
+    commissions: Decimal
+    realized_pnl: Decimal
+    change: Decimal
+    commissions_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -532,6 +549,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CondorMarked,
         CondorClosing,
         CondorClosed,
+        CondorAmended,
         AlertRaised,
         AlertsAcknowledged,
         BrokerConnectionChanged,

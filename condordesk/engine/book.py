@@ -10,12 +10,13 @@ from typing import Any
 
 from condordesk.domain.combo import closing_legs
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
+from condordesk.domain.fees import estimate_commission
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import ComboLeg, OrderAction, OrderRole, parse_order_ref
 from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine.api import CondorView, TradeRecord
 from condordesk.risk.rules import StopPlan
-from condordesk.store.journal import CondorRecord, FillRecord
+from condordesk.store.journal import CondorRecord, FillRecord, OrderRecord
 
 _D0 = Decimal(0)
 SETTLEMENT_PENDING = "settlement pending"
@@ -81,8 +82,14 @@ class LiveCondor:
         return f"cd:{self.id}:oca.{self.stop_generation}"
 
     @classmethod
-    def from_record(cls, rec: CondorRecord) -> LiveCondor:
-        """Rebuild from the journal (after a restart)."""
+    def from_record(cls, rec: CondorRecord, orders: Iterable[OrderRecord] = ()) -> LiveCondor:
+        """Rebuild from the journal (after a restart).
+
+        Args:
+            rec: The condor's journal row.
+            orders: Its journaled orders: the stop and close generations go on from the
+                highest ref of each role, so no ref is ever sent twice.
+        """
         live = cls(
             id=rec.id,
             day=rec.day,
@@ -101,6 +108,7 @@ class LiveCondor:
             and rec.stop_backup is not None
         ):
             live.stop = StopPlan(rec.stop_trigger, rec.stop_limit, rec.stop_backup)
+        live.stop_generation, live.close_generation = generations(o.order_ref for o in orders)
         return live
 
     def view(self) -> CondorView:
@@ -124,6 +132,24 @@ class LiveCondor:
             opened_ts=self.opened,
             exit_reason=ExitReason.EXPIRED.value if self.settlement_pending else None,
         )
+
+
+_STOP_ROLES = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
+
+
+def generations(refs: Iterable[str]) -> tuple[int, int]:
+    """(stop, close): the highest generation of a condor's stop and close refs (0 if none)."""
+    stop = close = 0
+    for ref in refs:
+        parsed = parse_order_ref(ref)
+        if parsed is None:
+            continue
+        _, role, gen = parsed
+        if role in _STOP_ROLES:
+            stop = max(stop, gen)
+        elif role is OrderRole.CLOSE:
+            close = max(close, gen)
+    return stop, close
 
 
 def record_view(rec: CondorRecord) -> CondorView:
@@ -221,9 +247,22 @@ def realized(
     paid = signed_combo(exits, 1) if exits else _D0  # every exit piece's debit
     if settlement_value is not None:
         paid += settlement_value * held_units(net_position(fills), condor)
-    commissions = sum((f.commission or _D0 for f in fills), _D0)
+    commissions, _estimated = commissions_of(fills)
     pnl = (received - paid) * MULTIPLIER - commissions
     return paid / qty, commissions, pnl
+
+
+def commissions_of(fills: Iterable[FillRecord]) -> tuple[Decimal, bool]:
+    """(commissions in dollars, whether any is estimated) of a condor's fills: the broker's
+    report where it came, the schedule's estimate where it has not (yet), never zero."""
+    total, estimated = _D0, False
+    for f in fills:
+        if f.commission is None:
+            total += estimate_commission(f.execution.price, f.execution.quantity)
+            estimated = True
+        else:
+            total += f.commission
+    return total, estimated
 
 
 def record_trade(rec: CondorRecord) -> TradeRecord:

@@ -44,6 +44,7 @@ from condordesk.domain.prices import MULTIPLIER
 from condordesk.engine import api
 from condordesk.engine.book import (
     LiveCondor,
+    commissions_of,
     entry_fills_complete,
     held_units,
     net_position,
@@ -53,7 +54,7 @@ from condordesk.engine.book import (
 )
 from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
-from condordesk.engine.money import settle
+from condordesk.engine.money import amend_commissions, settle
 from condordesk.engine.orders import OrderTracker
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.market.clock import Clock
@@ -242,6 +243,7 @@ class Desk:
     def _record_commission(self, exec_id: str, commission: Decimal) -> None:
         if self.journal.record_commission(exec_id, commission):
             self._commissioned.add(exec_id)
+            amend_commissions(self, exec_id)  # a report after the close changes its P&L
 
     def entry_failed(self, live: LiveCondor, reason: str) -> None:
         """The entry did not fill: the condor is cancelled, nothing is held."""
@@ -477,9 +479,9 @@ class Desk:
         """The condor is flat: journal the exit and P&L from its fills."""
         if live.state not in (CondorState.OPEN, CondorState.CLOSING):
             return
-        exit_debit, commissions, pnl = realized(
-            self.journal.fills(live.id), live.condor, settlement
-        )
+        fills = self.journal.fills(live.id)
+        exit_debit, commissions, pnl = realized(fills, live.condor, settlement)
+        estimated = commissions_of(fills)[1]  # reports still to come: amended when they do
         live.state = CondorState.CLOSED
         self.journal.update_condor(
             live.id,
@@ -500,6 +502,8 @@ class Desk:
                 exit_debit=exit_debit,
                 commissions=commissions,
                 realized_pnl=pnl,
+                day=live.day,
+                commissions_estimated=estimated,
             )
         )
         logger.info("closed {} ({}) exit {} P&L {}", live.id, reason.value, exit_debit, pnl)

@@ -1,4 +1,5 @@
-"""Money on the right day, never guessed: cash settlement of expired condors.
+"""Money on the right day, never guessed: cash settlement of expired condors, and
+commission reports that come after a condor closed.
 
 An expired condor is booked with the value its options settled at (the S&P 500 print at the
 cut-off of its expiry day). When that price is not known yet (IB publishes the official close
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from condordesk.domain.condor import CondorState, ExitReason
-from condordesk.engine.book import LiveCondor
+from condordesk.engine import api
+from condordesk.engine.book import LiveCondor, commissions_of
 from condordesk.errors import BrokerError
 from condordesk.store.journal import Journal
 
@@ -133,3 +135,33 @@ def book_day(journal: Journal, day: date) -> DayFigures:
         condors_closed=figures.condors_closed,
     )
     return figures
+
+
+def amend_commissions(desk: Desk, exec_id: str) -> None:
+    """A commission report was journaled: if its condor is already closed, its commissions
+    and realized P&L are recomputed (the report replaces the estimate it was closed with) and
+    a :class:`~condordesk.engine.api.CondorAmended` tells the engine and consoles, which book
+    the change on the condor's own day."""
+    condor_id = desk.journal.fill_condor(exec_id)
+    if condor_id is None or condor_id in desk.live:
+        return  # a live condor's P&L is computed at its close, from every report by then
+    rec = desk.journal.condor(condor_id)
+    if rec is None or rec.state is not CondorState.CLOSED or rec.realized_pnl is None:
+        return
+    commissions, estimated = commissions_of(desk.journal.fills(condor_id))
+    change = rec.commissions - commissions
+    if not change:
+        return
+    pnl = rec.realized_pnl + change
+    desk.journal.update_condor(condor_id, commissions=commissions, realized_pnl=pnl)
+    desk.bus.publish(
+        api.CondorAmended(
+            condor_id=condor_id,
+            day=rec.day,
+            commissions=commissions,
+            realized_pnl=pnl,
+            change=change,
+            commissions_estimated=estimated,
+        )
+    )
+    logger.info("{}: late commission report, commissions {} P&L {}", condor_id, commissions, pnl)

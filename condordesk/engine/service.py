@@ -249,6 +249,8 @@ class Engine:
     def _on_own_event(self, event: api.Event) -> None:
         if isinstance(event, api.CondorClosed):
             self._book(event.condor_id, event.realized_pnl)
+        elif isinstance(event, api.CondorAmended):
+            self._book(event.condor_id, event.change)
 
     def _book(self, condor_id: str, pnl_change: Decimal) -> None:
         """Money of a condor lands on its own trading day: today's tally only if it is

@@ -381,6 +381,11 @@ class Journal:
             params.append(order_ref)
         return [_fill_from_row(r) for r in self._exec(sql + " ORDER BY ts, exec_id", params)]
 
+    def fill_condor(self, exec_id: str) -> str | None:
+        """The condor a journaled fill belongs to (None: unknown fill, or not a condor's)."""
+        row = self._exec("SELECT condor_id FROM fills WHERE exec_id = ?", (exec_id,)).fetchone()
+        return None if row is None else row["condor_id"]
+
     # -- stops ----------------------------------------------------------------------------
 
     def record_stop(self, stop: StopRecord) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from condordesk.bootstrap import Runtime
+from condordesk.broker.sim.fees import CommissionSchedule
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor
@@ -151,3 +152,89 @@ def test_a_settlement_found_the_next_morning_is_booked_on_the_expiry_day(tmp_pat
     assert second.day == nxt and second.realized_pnl == sum(
         (r.realized_pnl or 0 for r in out.runtime.journal.condors(day=nxt)), Decimal(0)
     )
+
+
+def charge_exchange_fees(rt: Runtime) -> None:
+    """The broker charges more than the schedule's estimate (exchange fees vary by premium on
+    Cboe), so a late report changes the P&L."""
+    rt.broker._ledger.commissions = CommissionSchedule(exchange_fee=Decimal("0.60"))  # type: ignore[attr-defined]
+
+
+def reported(rt: Runtime, condor_id: str) -> Decimal:
+    """What the broker charged the condor's executions (its commission reports)."""
+    journal = rt.journal
+    return sum((f.commission or Decimal(0) for f in journal.fills(condor_id)), Decimal(0))
+
+
+def test_commissions_reported_after_the_close_update_the_condor_and_the_day(
+    tmp_path: Path,
+) -> None:
+    tallies: list[Decimal] = []
+
+    async def late_reports(rt: Runtime) -> None:
+        rt.broker.hold_commissions()  # type: ignore[attr-defined]
+        charge_exchange_fees(rt)
+        live = await verified(rt)
+        await rt.clock.sleep_until(at(DAY, "11:00"))
+        await rt.engine.submit(api.CloseCondor(condor_id=live.id))
+        await until(rt, lambda: live.id not in rt.engine.desk.live)
+        tallies.append(rt.engine._realized_today)
+        rt.broker.hold_commissions(False)  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.journal.condors()[0].commissions == reported(rt, live.id))
+        tallies.append(rt.engine._realized_today)
+
+    out = run_engine(make_profile(**HOLD), tmp_path, late_reports)
+
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.commissions_estimated and closed.commissions > 0  # estimated, never zero
+    amended = out.of(api.CondorAmended)  # one per report that came late (8 executions)
+    (rec,) = out.runtime.journal.condors()
+    assert len(amended) == 8 and [a.commissions_estimated for a in amended] == [True] * 7 + [False]
+    assert amended[-1].commissions == rec.commissions == reported(out.runtime, rec.id)
+    change = sum((a.change for a in amended), Decimal(0))
+    assert change == closed.commissions - rec.commissions != 0
+    assert rec.realized_pnl == amended[-1].realized_pnl == closed.realized_pnl + change
+    assert tallies == [closed.realized_pnl, rec.realized_pnl]  # the day's tally follows
+    (session_closed,) = out.of(api.SessionClosed)
+    assert session_closed.realized_pnl == rec.realized_pnl
+    assert session_closed.commissions == rec.commissions
+
+
+def test_a_commission_reported_the_next_day_is_booked_on_the_condors_day(tmp_path: Path) -> None:
+    nxt = date(2026, 12, 1)
+    tallies: list[Decimal] = []
+
+    async def reports_next_morning(rt: Runtime) -> None:
+        rt.broker.hold_commissions()  # type: ignore[attr-defined]
+        charge_exchange_fees(rt)
+        morning = at(nxt, "09:40")
+        await until(rt, lambda: rt.clock.now() >= morning, step=60.0)
+        tallies.append(rt.engine._realized_today)
+        rt.broker.hold_commissions(False)  # type: ignore[attr-defined]
+        await until(rt, lambda: bool(amended(rt)))
+        tallies.append(rt.engine._realized_today)
+
+    def amended(rt: Runtime) -> list[api.Event]:
+        return [e for e in events if isinstance(e, api.CondorAmended)]
+
+    events: list[api.Event] = []
+    profile = make_profile(simulator={"sessions": 2}, **HOLD)
+    out = run_engine(profile, tmp_path, lambda rt: _listen(rt, events), reports_next_morning)
+
+    first_close = next(c for c in out.of(api.CondorClosed) if c.day == DAY)
+    assert first_close.commissions_estimated and first_close.commissions > 0
+    changes = [e for e in out.of(api.CondorAmended) if e.day == DAY]
+    (rec,) = out.runtime.journal.condors(day=DAY)
+    assert rec.commissions == reported(out.runtime, rec.id) == changes[-1].commissions
+    change = sum((e.change for e in changes), Decimal(0))
+    assert change != 0 and rec.realized_pnl == first_close.realized_pnl + change
+    first, _second = out.of(api.SessionClosed)
+    assert first.realized_pnl == first_close.realized_pnl  # booked with the estimate then
+    daily = out.runtime.journal.daily(DAY)
+    assert daily is not None and Decimal(daily["realized_pnl"]) == rec.realized_pnl
+    assert Decimal(daily["commissions"]) == rec.commissions
+    assert tallies[0] == tallies[1]  # the next day's tally never saw it
+
+
+async def _listen(rt: Runtime, sink: list[api.Event]) -> None:
+    rt.engine.bus.add_listener(sink.append)

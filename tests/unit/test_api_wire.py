@@ -177,6 +177,16 @@ EVENT_SAMPLES: dict[str, api.Event] = {
         exit_debit=D("0.05"),
         commissions=D("8.8300"),
         realized_pnl=D("131.17"),
+        day=DAY,
+        commissions_estimated=True,
+    ),
+    "CondorAmended": api.CondorAmended(
+        **E,
+        condor_id="c1",
+        day=DAY,
+        commissions=D("8.7100"),
+        realized_pnl=D("131.29"),
+        change=D("0.12"),
     ),
     "AlertRaised": api.AlertRaised(
         **E, level="critical", code="unprotected", message="c1 has no working stop"

@@ -250,7 +250,11 @@ class SimBroker(FaultsMixin, Broker):
         self._require_link()
         now = self._clock.now()
         self._sync(now)
-        return list(self._ledger.executions_on(now.astimezone(ET).date()))
+        held = self._held_reports or {}
+        return [
+            (execution, None if execution.exec_id in held else report)
+            for execution, report in self._ledger.executions_on(now.astimezone(ET).date())
+        ]
 
     # -- orders -----------------------------------------------------------------------------
 
@@ -545,7 +549,8 @@ class SimBroker(FaultsMixin, Broker):
         )
         for execution, report in records:
             self._emit(ExecutionReceived(execution))
-            self._emit(CommissionReceived(report))
+            if not self._late(report):
+                self._emit(CommissionReceived(report))
         for contract, *_ in legs:
             self._days.watch(contract.expiry)
         return records

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-from condordesk.broker.base import BrokerEvent, ConnectionChanged
+from condordesk.broker.base import BrokerEvent, CommissionReceived, ConnectionChanged
 from condordesk.broker.sim.ledger import Ledger, LegFill
 from condordesk.broker.sim.market import SimMarket
 from condordesk.broker.sim.matching import IMMEDIATE, SimOrder, split
@@ -45,6 +45,7 @@ class FaultsMixin:
         self._missing_prob = greeks_missing_prob
         self._nan_greeks = False
         self._settlement_withheld = False
+        self._held_reports: dict[str, CommissionReport] | None = None  # None: not holding
 
     # hooks the broker implements
     def _emit(self, event: BrokerEvent) -> None:
@@ -87,6 +88,23 @@ class FaultsMixin:
         is published: :meth:`settlement_price` answers None and expiring positions leave the
         account at the cut-off without a ``PositionsSettled`` event."""
         self._settlement_withheld = withheld
+
+    def hold_commissions(self, held: bool = True) -> None:
+        """While held, commission reports come late: none is emitted and :meth:`executions`
+        lists the executions without them. Releasing emits every report held back."""
+        if held:
+            self._held_reports = self._held_reports or {}
+            return
+        reports, self._held_reports = self._held_reports or {}, None
+        for report in reports.values():
+            self._emit(CommissionReceived(report))
+
+    def _late(self, report: CommissionReport) -> bool:
+        """True (and ``report`` kept for later) while commission reports are held."""
+        if self._held_reports is None:
+            return False
+        self._held_reports[report.exec_id] = report
+        return True
 
     def kill_next_fok(self, count: int = 1) -> None:
         """Cancel the next ``count`` FOK orders unfilled, even if they are marketable."""
