@@ -9,7 +9,7 @@ from loguru import logger
 
 from condordesk.broker.base import Broker
 from condordesk.domain.condor import CondorState
-from condordesk.engine.book import LiveCondor
+from condordesk.engine.book import LiveCondor, generations
 from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
 from condordesk.engine.money import settle
@@ -57,8 +57,11 @@ def load_live(desk: Desk, journal: Journal) -> None:
     for rec in journal.condors(states=_LIVE):
         if rec.id in desk.live:
             continue
-        live = LiveCondor.from_record(rec)
-        live.stop_generation = len(journal.stops(rec.id))
+        live = LiveCondor.from_record(rec, journal.orders(rec.id))
+        # stop pairs journaled before their orders count too (a crash between the two)
+        pairs = journal.stops(rec.id)
+        pair_gen, _ = generations(p.limit_ref for p in pairs)
+        live.stop_generation = max(live.stop_generation, pair_gen, len(pairs))
         live.stop_state = "placed" if live.stop_generation else "none"
         live.close_reason = rec.exit_reason
         desk.live[rec.id] = live
