@@ -17,6 +17,7 @@ import pytest
 from condordesk.bootstrap import Runtime
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer, attach
+from condordesk.engine.control.connection import MAX_STREAMS
 from condordesk.engine.control.limits import FD_HEADROOM, Limits, fit_to_nofile
 from condordesk.runlock import EngineLock
 from tests.control.helpers import RawClient, serve
@@ -190,3 +191,24 @@ def runtime(tmp_path: Path) -> Iterator[Runtime]:
     rt = build_sim(make_profile(), journal_path=tmp_path / "journal.sqlite3")
     yield rt
     rt.journal.close()
+
+
+def test_a_client_holds_a_bounded_number_of_event_streams(
+    tmp_path: Path, sim_lock: EngineLock
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def greedy(rt: Runtime, server: ControlServer, engine: asyncio.Task[Any]) -> None:
+        client = await RawClient.connect(server.path)
+        assert await client.frame() is not None
+        for rid in range(1, MAX_STREAMS + 2):  # each stream is a subscriber of the bus
+            await client.send({"id": rid, "op": "events", "since": rt.engine.bus.seq})
+        while await client.frame() is not None:  # the end of the stream: dropped
+            pass
+        await until(rt, lambda: server.connections == 0, step=1)
+        seen["engine_alive"] = not engine.done()
+        client.close()
+
+    serve(make_profile(), tmp_path, sim_lock, greedy)
+
+    assert seen["engine_alive"]

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 FLUSH_S = 1.0  # at close, how long a client gets to take what is queued for it
 _CHUNK = 1 << 18  # bytes handed to the socket per write: the write deadline is per chunk
+MAX_IN_FLIGHT = 16  # commands and history requests one client may have running
+MAX_STREAMS = 8  # event streams one client may hold (each is a subscriber of the bus)
 
 
 class Connection:
@@ -150,10 +152,13 @@ class Connection:
 
     async def _room(self) -> None:
         """Read no request while half the client's byte budget waits for it (it must read
-        first); the write deadline ends a client that never does."""
+        first; the write deadline ends a client that never does), nor while it has
+        :data:`MAX_IN_FLIGHT` requests running."""
         while not self._dead and self.buffered() > self.limits.max_buffered // 2:
             self._drained.clear()
             await self._drained.wait()
+        while not self._dead and len(self.pending) >= MAX_IN_FLIGHT:
+            await asyncio.wait(list(self.pending), return_when=asyncio.FIRST_COMPLETED)
 
     def buffered(self) -> int:
         """Bytes waiting for this client: its queue and the socket's buffer."""
@@ -171,11 +176,7 @@ class Connection:
         if op == "snapshot":
             self.put_reply(b'{"id":%d,"snapshot":%s}\n' % (rid, self.server.snapshots.json()))
         elif op == "events":
-            since = msg.get("since", 0)
-            if type(since) is not int or since < 0 or rid in self.streams:
-                return f"bad events request: {line[:80]!r}"
-            self.floors[rid] = since
-            self.streams[rid] = asyncio.create_task(self._pump(rid, since))
+            return self._follow(rid, msg.get("since", 0), line)
         elif op == "cancel":
             task = self.streams.pop(rid, None)
             if task is not None:
@@ -186,6 +187,16 @@ class Connection:
             self._spawn(self._history(rid, msg.get("since")))
         else:
             return f"unknown op {op!r}"
+        return None
+
+    def _follow(self, rid: int, since: Any, line: bytes) -> str | None:
+        """Start an event stream; what is wrong with the request, or None."""
+        if type(since) is not int or since < 0 or rid in self.streams:
+            return f"bad events request: {line[:80]!r}"
+        if len(self.streams) >= MAX_STREAMS:
+            return f"more than {MAX_STREAMS} event streams at once"
+        self.floors[rid] = since
+        self.streams[rid] = asyncio.create_task(self._pump(rid, since))
         return None
 
     async def _submit(self, rid: int, data: Any) -> None:
