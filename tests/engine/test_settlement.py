@@ -238,3 +238,36 @@ def test_a_commission_reported_the_next_day_is_booked_on_the_condors_day(tmp_pat
 
 async def _listen(rt: Runtime, sink: list[api.Event]) -> None:
     rt.engine.bus.add_listener(sink.append)
+
+
+EARLY = date(2026, 11, 27)  # the day after Thanksgiving: expiring SPXW cut off at 13:00 ET
+EARLY_DAY = {"start_date": "2026-11-27"}
+ONE = {"max_concurrent": 1}  # the entry window of an early close ends at 11:30
+
+
+def test_on_an_early_close_expiry_safety_starts_at_12_45(tmp_path: Path) -> None:
+    async def threatened_at_12_40(rt: Runtime) -> None:
+        live = await verified(rt)
+        await rt.engine.submit(api.CancelStop(condor_id=live.id))
+        await rt.clock.sleep_until(at(EARLY, "12:40"))
+        spot = float(await rt.broker.underlying_price())
+        rt.broker.gap(float(live.condor.short_put) + 2 - spot)  # type: ignore[attr-defined]
+
+    profile = make_profile(simulator=EARLY_DAY, strategy=ONE, risk=HOLD["risk"])
+    out = run_engine(profile, tmp_path, threatened_at_12_40)
+
+    safety = [c for c in out.of(api.CondorClosing) if c.reason == "expiry_safety"]
+    assert safety, "the threatened condor is closed by the expiry-safety rule"
+    assert time(12, 45) <= out.et(safety[0].ts) < time(12, 46)
+
+
+def test_on_an_early_close_a_condor_settles_on_the_13_00_print(tmp_path: Path) -> None:
+    profile = make_profile(simulator=EARLY_DAY, strategy=ONE, risk=SETTLE_AT_CUTOFF["risk"])
+    out = run_engine(profile, tmp_path)
+
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.reason == "expired"
+    assert out.et(closed.ts) == time(13, 0)
+    path = out.runtime.broker._market.path(EARLY)  # type: ignore[attr-defined]
+    assert path.time_of(path.last) == at(EARLY, "13:00")  # the print it settled on
+    assert closed.realized_pnl == expected_pnl(out.runtime, EARLY)
