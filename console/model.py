@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 from condordesk.engine import api
 from console.events import Level, describe
+from console.format import duration, et_time
 
 Part = Literal["header", "market", "condors", "pnl", "orders", "fills", "log", "history"]
 ALL_PARTS: frozenset[Part] = frozenset(
@@ -166,6 +167,19 @@ class Model:
     def new_day(self) -> None:
         """Forget the intraday series of the day that ended."""
         self.pnl_history, self.session_close = [], None
+
+
+def next_text(model: Model) -> str:
+    """What the schedule does next: ``entries close 14:30 (in 4h20m)``; an event whose time
+    has come reads ``(due)``, and nothing is said without a time."""
+    at = model.next_event_at
+    if not model.next_event or at is None:
+        return ""
+    when = f"{model.next_event} {et_time(at, seconds=False)}"
+    if model.ts is None:
+        return when
+    left = at - model.ts
+    return f"{when} (in {duration(left)})" if left.total_seconds() > 0 else f"{when} (due)"
 
 
 def parse_label(label: str) -> tuple[Decimal, Decimal, Decimal, Decimal] | None:

@@ -5,12 +5,11 @@ the last command)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from console.format import duration, et_stamp, et_time, money, points
+from console.format import et_stamp, money, points
+from console.model import next_text
 from gui import theme
 from gui.state import Model
 
@@ -90,7 +89,9 @@ class Header(QWidget):
 
     def _values(self, model: Model) -> None:
         v = self.values
+        stopped = model.link == "stopped" or model.engine_state == "stopped"
         state = model.engine_state if model.link == "live" else "unknown"
+        state = "stopped" if stopped else state
         reasons = " · ".join(model.paused_reasons)
         paused = f": {reasons}" if reasons and state == "paused" else ""
         v["engine"].setText(f"{state}{paused}")
@@ -98,7 +99,7 @@ class Header(QWidget):
         up = model.broker_connected
         v["broker"].setText("connected" if up else "DISCONNECTED")
         v["broker"].setStyleSheet(f"color: {theme.GREEN if up else theme.RED};")
-        v["next"].setText(_next(model.next_event, model.next_event_at, model.ts))
+        v["next"].setText("—" if stopped else (next_text(model) or "—"))
         v["spx"].setText(f"{model.spot:.2f}" if model.spot is not None else "—")
         v["em"].setText(f"±{points(model.expected_move)}" if model.expected_move else "n/a")
         total = model.total_pnl
@@ -137,10 +138,3 @@ class Header(QWidget):
         self.notice.setStyleSheet(f"color: {'#ffffff' if level == 'error' else color}; "
                                   f"background: {bg};")  # fmt: skip
         self._show(self.notice, text)
-
-
-def _next(label: str, at: datetime | None, now: datetime | None) -> str:
-    if not label or at is None:
-        return "—"
-    left = f" (in {duration(at - now)})" if now is not None else ""
-    return f"{label} {et_time(at, seconds=False)}{left}"

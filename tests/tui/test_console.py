@@ -4,20 +4,26 @@ reaches the engine."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
 
 from condordesk.engine import api
-from tests.tui.fakes import FakeEngine, snapshot, view
+from tests.tui.fakes import T0, FakeEngine, snapshot, view
 from tests.tui.helpers import Gate, screen_text, until, until_shown
 from tui import ConsoleApp
 from tui.screens import ConfirmScreen, PriceScreen
 
 D = Decimal
 SIZE = (160, 45)
+ROOT = Path(__file__).resolve().parents[2]
 CID = "20261130-01"
 
 
@@ -434,3 +440,51 @@ async def test_every_pause_reason_is_shown(reasons: list[str], joined: str, show
         await until_shown(pilot, "attached to the engine", shown)
         engine.emit(api.EntriesPaused(reason="reconcile: orphan", origin="engine"))
         await until_shown(pilot, f"{shown} · reconcile: orphan")
+
+
+async def test_when_the_selected_condor_closes_the_selection_moves_to_a_live_one() -> None:
+    second = view("20261130-02", label="5900/5910P 6090/6100C", long_put=D(5900),
+                  short_put=D(5910), short_call=D(6090), long_call=D(6100))  # fmt: skip
+    engine = FakeEngine(snapshot(view(), second))
+    app = make_app(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until_shown(pilot, "attached to the engine")
+        await pilot.press("down")
+        await until(pilot, lambda: app.selected == "20261130-02", "the second condor selected")
+        engine.emit(api.CondorClosed(condor_id="20261130-02", reason="stop_limit",
+                                     exit_debit=D("3.10"), commissions=D("5.28"),
+                                     realized_pnl=D("-170.28")))  # fmt: skip
+        await until_shown(pilot, "CLOSED 20261130-02")
+        await until(pilot, lambda: app.selected == CID, "the selection on the live condor")
+        await pilot.press("x")
+        await confirm_shown(pilot, f"CancelStop(condor_id='{CID}'")
+
+
+async def test_after_a_normal_end_of_day_the_header_says_stopped_not_unknown() -> None:
+    engine = FakeEngine(snapshot(view(), next_event="session close",
+                                 next_event_at=T0 - timedelta(minutes=1)))  # fmt: skip
+    app = make_app(engine, attached=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until_shown(pilot, "engine running")
+        engine.emit(api.EngineStopped(reason="end of day"))
+        engine.lose()
+        shown = await until_shown(pilot, "ENGINE STOPPED")
+        header = "\n".join(shown.splitlines()[:2])
+        assert "engine STOPPED" in header, header
+        for stale in ("UNKNOWN", "broker unknown", "(in now)", "next: session close"):
+            assert stale not in header, header
+
+
+def test_the_console_refuses_to_run_when_stdout_is_not_a_terminal(
+    condordesk_home: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from condordesk.cli import main; "
+         "sys.exit(main(['tui', '--profile', 'sim']))"],
+        cwd=ROOT, env={**os.environ, "CONDORDESK_HOME": str(condordesk_home)},
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "standard output is not a terminal" in done.stderr
+    assert done.stdout == ""
+    assert not (condordesk_home / "run" / "engine-sim.sock").exists()

@@ -9,8 +9,8 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from console.format import duration, et_stamp, et_time, money, price
-from console.model import Model
+from console.format import et_stamp, money, price
+from console.model import Model, next_text
 from tui.widgets.live import show
 
 _STATE_STYLES = {
@@ -46,7 +46,11 @@ def title_line(model: Model) -> Text:
     state = model.engine_state.upper()
     if model.engine_state == "paused" and model.paused_reasons:
         state = f"PAUSED: {' · '.join(model.paused_reasons)}"
-    if model.link != "live":  # what the engine does now is not known
+    if model.link == "stopped" or model.engine_state == "stopped":  # it said it stopped
+        line.append("STOPPED", style="bold red")
+        line.append("  │  broker ")
+        line.append("—")
+    elif model.link != "live":  # what the engine does now is not known
         line.append(f"UNKNOWN (last seen {state})", style="bold red")
         line.append("  │  broker ")
         line.append("unknown", style="bold red")
@@ -72,10 +76,9 @@ def market_line(model: Model) -> Text:
     total = money(model.total_pnl)
     line.append(total, style=f"bold {_pnl_style(total)}")
     line.append(f" (realized {money(model.realized_pnl)} · open {money(model.unrealized_pnl)})")
-    if model.next_event and model.next_event_at is not None:
-        line.append(f"  │  next: {model.next_event} {et_time(model.next_event_at, seconds=False)}")
-        if model.ts is not None:
-            line.append(f" (in {duration(model.next_event_at - model.ts)})")
+    upcoming = next_text(model)
+    if model.link == "live" and model.engine_state != "stopped" and upcoming:
+        line.append(f"  │  next: {upcoming}")
     if model.alerts:
         line.append("  │  ")
         line.append(f"⚠ {len(model.alerts)} alert(s): k", style="bold white on red")
