@@ -40,7 +40,7 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk import __version__, backup, cli_admin, doctor
+from condordesk import __version__, backup, cli_admin, doctor, fsafe
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
 from condordesk.errors import CondordeskError, ConfigError
@@ -239,7 +239,10 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
         report["commissions"],
     )
     if args.summary_json:
-        args.summary_json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        # an export: owner-only, never written through a symlink (issue 13)
+        fsafe.write_private(
+            args.summary_json, json.dumps(report, indent=2) + "\n", private_dir=False
+        )
         logger.info("summary written to {}", args.summary_json)
     return EXIT_OK
 

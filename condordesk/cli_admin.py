@@ -23,6 +23,7 @@ import sys
 from importlib import resources
 from typing import Any
 
+from condordesk import fsafe
 from condordesk.config import paths
 from condordesk.config.loader import load_profile
 from condordesk.config.profile import Profile
@@ -279,7 +280,7 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
     text = render_template(args.name, args.mode, args.account)
     paths.ensure(target.parent)
     tmp = target.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
+    fsafe.write_private(tmp, text)  # 0600 from the start, never through a symlink
     try:
         profile = load_profile(str(tmp)).profile
     except ConfigError:

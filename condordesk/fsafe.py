@@ -193,12 +193,18 @@ def opener(path: str, flags: int) -> int:
     return open_private(Path(path), flags)
 
 
-def write_private(path: Path, data: bytes | str) -> Path:
+def write_private(path: Path, data: bytes | str, *, private_dir: bool = True) -> Path:
     """Write a whole file atomically: a private temporary file beside it, renamed into place.
 
+    The temporary file is created ``O_EXCL | O_NOFOLLOW`` (0600) and renamed over the
+    destination, so even in a shared directory (an export to ``/tmp``) nothing is written
+    through a symlink and nobody reads the file while it is written.
+
     Args:
-        path: The destination (its directory is created private if missing).
+        path: The destination.
         data: The content (``str`` is written as UTF-8).
+        private_dir: Create the directory 0700 if missing and refuse an unsafe existing one
+            (condordesk's own files); False for an export to a directory the user chose.
 
     Returns:
         ``path``.
@@ -206,7 +212,8 @@ def write_private(path: Path, data: bytes | str) -> Path:
     Raises:
         UnsafePath: the directory is not safe or the destination is a directory or symlink.
     """
-    ensure_dir(path.parent)
+    if private_dir:
+        ensure_dir(path.parent)
     if os.path.islink(path) or os.path.isdir(path):
         raise UnsafePath(f"{path} is a symlink or a directory: not replacing it")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -136,3 +136,23 @@ def test_paths_ensure_checks_an_existing_runtime_dir(tmp_path: Path) -> None:
     run.chmod(0o777)
     with pytest.raises(UnsafePath, match="writable by group or others"):
         paths.ensure(run)
+
+
+def test_an_export_to_a_shared_directory_is_private_and_refuses_a_planted_symlink(
+    tmp_path: Path, open_umask: None
+) -> None:
+    shared = tmp_path / "tmp"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    (shared / "planted.json").symlink_to(victim)
+
+    fsafe.write_private(shared / "summary.json", "{}\n", private_dir=False)
+    with pytest.raises(UnsafePath, match="symlink"):
+        fsafe.write_private(shared / "planted.json", "{}\n", private_dir=False)
+
+    assert victim.read_text() == "precious", "never written through the symlink"
+    assert (shared / "summary.json").read_text() == "{}\n"
+    assert mode(shared / "summary.json") == 0o600
+    assert sorted(p.name for p in shared.iterdir()) == ["planted.json", "summary.json"]
