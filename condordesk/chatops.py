@@ -169,6 +169,7 @@ class CommandBot:
         """Start long polling in the background."""
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="telegram-commands")
+            self._task.add_done_callback(_never_silently)
 
     async def stop(self) -> None:
         """Stop polling."""
@@ -199,7 +200,10 @@ class CommandBot:
             if failures:
                 logger.info("telegram commands: polling again after {} failure(s)", failures)
                 failures = 0
-            self._dispatch(updates)
+            try:
+                self._dispatch(updates)
+            except Exception as exc:  # a bug must not end the polling
+                logger.error("telegram commands: could not handle updates: {!r}", exc)
 
     def _backoff(self, exc: Exception, failures: int) -> float:
         if isinstance(exc, RateLimited):
@@ -340,6 +344,12 @@ class CommandBot:
                 "someone has your Telegram account or the bot.",
             )
         )
+
+
+def _never_silently(task: asyncio.Task[None]) -> None:
+    """The polling task only ends when stopped; anything else is logged loudly."""
+    if not task.cancelled() and task.exception() is not None:
+        logger.critical("telegram commands stopped: {!r}", task.exception())
 
 
 Proposal = tuple[api.Command, str] | str | None
