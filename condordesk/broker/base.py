@@ -178,9 +178,15 @@ class Broker(ABC):
         """The broker's clock (UTC). The loopback gateway reports its simulated time."""
 
     @abstractmethod
-    async def settlement_price(self, expiry: date) -> Decimal | None:
+    async def settlement_price(
+        self, expiry: date, cutoff: datetime | None = None
+    ) -> Decimal | None:
         """The SPX value options expiring ``expiry`` cash-settled at (PM settlement), or None
-        if the broker cannot tell (yet)."""
+        if the broker cannot tell (yet).
+
+        ``cutoff`` is when those options stopped trading, from the caller's calendar (13:00 ET
+        on an early-close day); an adapter that cannot tell the day's close itself answers
+        None before it (16:00 ET when not given)."""
 
     @abstractmethod
     def events(self) -> AsyncIterator[BrokerEvent]:

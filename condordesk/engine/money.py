@@ -14,7 +14,7 @@ in the day it was noticed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -69,12 +69,12 @@ def settle(desk: Desk, live: LiveCondor, price: Decimal | None) -> bool:
     return False
 
 
-async def settle_expired(desk: Desk, through: date) -> int:
+async def settle_expired(desk: Desk, through: date, cutoff: datetime | None = None) -> int:
     """Settle every live condor expiring on or before ``through`` that still holds options,
     asking the broker for each expiry's settlement price once.
 
-    Call it after the cut-off of ``through`` (before it the broker answers None for today's
-    expiry and the condors would be flagged pending for nothing).
+    Call it after ``cutoff``, the cut-off of ``through`` (before it the broker answers None for
+    that expiry and the condors would be flagged pending for nothing).
 
     Returns:
         How many such condors are still live (pending, or with an exit flow still running).
@@ -85,15 +85,15 @@ async def settle_expired(desk: Desk, through: date) -> int:
     for live in expired:
         expiry = live.condor.expiry
         if expiry not in prices:
-            prices[expiry] = await _price(desk, expiry)
+            prices[expiry] = await _price(desk, expiry, cutoff if expiry == through else None)
         if not settle(desk, live, prices[expiry]):
             left += 1
     return left
 
 
-async def _price(desk: Desk, expiry: date) -> Decimal | None:
+async def _price(desk: Desk, expiry: date, cutoff: datetime | None) -> Decimal | None:
     try:
-        return await desk.broker.settlement_price(expiry)
+        return await desk.broker.settlement_price(expiry, cutoff)
     except BrokerError as exc:
         logger.warning("settlement price of {} not available: {}", expiry, exc)
         return None

@@ -537,7 +537,7 @@ class Engine:
         until the grace ends; a condor whose price is still unknown stays settlement pending
         and reconciliation keeps asking), then book the day."""
         deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
-        while await settle_expired(self.desk, session.day):
+        while await settle_expired(self.desk, session.day, session.close):
             if self.clock.now() >= deadline or self._stopping:
                 self.alert(
                     "critical",

@@ -251,6 +251,24 @@ async def test_settlement_price_from_the_daily_bar() -> None:
     assert await broker.settlement_price(date(2026, 11, 26)) is None  # no bar that day
 
 
+async def test_settlement_price_on_an_early_close_comes_after_the_13_00_cut_off() -> None:
+    ib = FakeIB()
+
+    async def history(*args: Any, **kwargs: Any) -> list[_Bar]:
+        return [_Bar(date(2026, 11, 27), 6032.17)]
+
+    ib.reqHistoricalDataAsync = history  # type: ignore[attr-defined]
+    broker, clock = make(ib)
+    await broker.connect()
+    expiry = date(2026, 11, 27)  # the day after Thanksgiving: the equity close is 13:00 ET
+    cutoff = datetime(2026, 11, 27, 18, 0, tzinfo=UTC)
+    clock.t = datetime(2026, 11, 27, 17, 59, tzinfo=UTC)  # 12:59 ET: the bar still moves
+    assert await broker.settlement_price(expiry, cutoff) is None
+    clock.t = datetime(2026, 11, 27, 18, 5, tzinfo=UTC)  # 13:05 ET
+    assert await broker.settlement_price(expiry, cutoff) == Decimal("6032.17")
+    assert await broker.settlement_price(expiry) is None  # without the calendar: 16:00 ET
+
+
 def test_pacer_spreads_bursts_over_the_window() -> None:
     """Pacing counts event-loop seconds (a broker clock's date may jump when it syncs)."""
 

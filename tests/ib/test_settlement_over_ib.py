@@ -8,6 +8,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from condordesk.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.domain.condor import CondorState, ExitReason
@@ -19,16 +21,21 @@ from condordesk.store.journal import Journal
 from tests.engine.harness import make_profile
 
 ACCOUNT = "DU1234567"
-DAY = date(2026, 11, 30)
 
 
+@pytest.mark.parametrize(
+    "day",
+    [date(2026, 11, 30), date(2026, 11, 27)],  # a regular day; an early close (13:00 cut-off)
+    ids=["regular", "early-close"],
+)
 def test_a_condor_expiring_over_ib_is_booked_on_its_expiry_day(
-    tmp_path: Path, warm_calendar: None
+    day: date, tmp_path: Path, warm_calendar: None
 ) -> None:
     from condordesk.gateway import Gateway
 
     profile = make_profile(  # one condor held to the cut-off
-        strategy={"max_concurrent": 1, "entry_end": "10:00"},
+        simulator={"start_date": day.isoformat()},
+        strategy={"max_concurrent": 1},
         risk={"first_trade_profit_pct": 0, "profit_close_price": 0, "expiry_safety_time": "16:00"},
     )
     rt = build_sim(profile, journal_path=tmp_path / "gateway-side.sqlite3")
@@ -50,15 +57,15 @@ def test_a_condor_expiring_over_ib_is_booked_on_its_expiry_day(
     run_virtual(main())
 
     (rec,) = journal.condors()
-    assert rec.day == DAY
+    assert rec.day == day
     assert rec.state is CondorState.CLOSED and rec.exit_reason is ExitReason.EXPIRED
-    assert rec.closed_ts is not None and rec.closed_ts.astimezone(ET).date() == DAY
-    price = rt.broker._market.settlement_price(DAY)  # type: ignore[attr-defined]
+    assert rec.closed_ts is not None and rec.closed_ts.astimezone(ET).date() == day
+    price = rt.broker._market.settlement_price(day)  # type: ignore[attr-defined]
     assert rec.credit is not None
     value = rec.condor.value_at_expiry(price)
     want = (rec.credit - value) * 100 * rec.condor.quantity - rec.commissions
     assert rec.realized_pnl == want
-    daily = journal.daily(DAY)
+    daily = journal.daily(day)
     assert daily is not None and Decimal(daily["realized_pnl"]) == want
     (session_closed,) = [e for e in events if isinstance(e, api.SessionClosed)]
     assert session_closed.realized_pnl == want and session_closed.condors_closed == 1

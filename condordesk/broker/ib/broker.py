@@ -332,14 +332,17 @@ class IBBroker(IBSession, Broker):
         stamp: datetime = await self._call(self._ib.reqCurrentTimeAsync(), "current time")
         return stamp.astimezone(UTC)
 
-    async def settlement_price(self, expiry: date) -> Decimal | None:
-        """The SPX daily close of ``expiry`` (the PM settlement value), once it is past 16:00 ET.
+    async def settlement_price(
+        self, expiry: date, cutoff: datetime | None = None
+    ) -> Decimal | None:
+        """The SPX daily close of ``expiry`` (the PM settlement value), once it is past the
+        cut-off (``cutoff``, else 16:00 ET: before it the day's bar is still moving).
 
         Taken from a daily historical bar of the index; None before the close, when the bar
         is not there (yet), or when IB does not answer in time (no market-data permission).
         """
         self._require_link()
-        if self._clock.now_et() < datetime.combine(expiry, SETTLEMENT_TIME_ET, tzinfo=ET):
+        if self._clock.now() < (cutoff or datetime.combine(expiry, SETTLEMENT_TIME_ET, tzinfo=ET)):
             return None
         await self._pacer.take()
         try:

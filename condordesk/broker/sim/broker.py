@@ -263,8 +263,11 @@ class SimBroker(FaultsMixin, Broker):
         self._require_link()
         return self._clock.now()
 
-    async def settlement_price(self, expiry: date) -> Decimal | None:
-        """The simulated settlement level of ``expiry``, once that session has closed."""
+    async def settlement_price(
+        self, expiry: date, cutoff: datetime | None = None
+    ) -> Decimal | None:
+        """The simulated settlement level of ``expiry``, once that session has closed (the
+        simulator knows its sessions: ``cutoff`` is not needed)."""
         self._require_link()
         now = self._clock.now()
         self._sync(now)
