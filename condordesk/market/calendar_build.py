@@ -6,9 +6,9 @@ pandas, which costs about 75 MB of memory). The engine never imports it: it runs
     python -m condordesk.market.calendar_build FIRST_YEAR LAST_YEAR
 
 and reads the JSON this prints on stdout (see :mod:`condordesk.market.calendar`, which also
-caches it). The output holds the raw NYSE (XNYS) sessions, open and close in UTC; mapping
-them to index-option hours (13:15 ET closes on early-close days) happens in the engine, where
-it is tested.
+caches it). The output holds the raw NYSE (XNYS) sessions, open and close in UTC; the NYSE
+close is the cut-off of expiring SPXW (13:00 ET on early-close days), mapped to sessions in
+:mod:`condordesk.market.calendar`, where it is tested.
 
 Output format (``FORMAT`` = 1)::
 
