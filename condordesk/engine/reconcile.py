@@ -544,7 +544,15 @@ def _unexplained(
     for contract in sorted(c for c, d in diff.items() if d):
         owners = [cid for cid, legs in own.items() if legs.get(contract)]
         have = ctx.broker.positions.get(contract, 0)
-        if not owners:
+        if not owners and _settled_leftover(ctx, contract):
+            ctx.plan.note(
+                "expired_position",
+                "info",
+                f"the broker still lists {have:+d} {contract.symbol}, which expired "
+                f"{contract.expiry} and is booked as cash-settled",
+                "nothing to do: the broker removes it with its overnight settlement",
+            )
+        elif not owners:
             ctx.plan.note(
                 "unknown_position",
                 "critical",
@@ -561,6 +569,19 @@ def _unexplained(
                 "entries paused; compare with the account and close the difference at the broker",
                 owners[0],
             )
+
+
+def _settled_leftover(ctx: _Context, contract: OptionContract) -> bool:
+    """True when ``contract`` has expired and belongs to a condor journaled as settled: after
+    the cut-off IB lists expired options until its overnight processing, which is no news."""
+    if contract.expiry > ctx.today:
+        return False
+    return any(
+        rec.state is CondorState.CLOSED
+        and rec.exit_reason is ExitReason.EXPIRED
+        and contract in rec.condor.contracts
+        for rec in ctx.journal.condors(day=contract.expiry)
+    )
 
 
 def _stops(ctx: _Context, rec: CondorRecord) -> None:

@@ -271,3 +271,31 @@ def test_on_an_early_close_a_condor_settles_on_the_13_00_print(tmp_path: Path) -
     path = out.runtime.broker._market.path(EARLY)  # type: ignore[attr-defined]
     assert path.time_of(path.last) == at(EARLY, "13:00")  # the print it settled on
     assert closed.realized_pnl == expected_pnl(out.runtime, EARLY)
+
+
+def test_expired_legs_the_broker_still_lists_after_booking_are_no_unexplained_position(
+    tmp_path: Path,
+) -> None:
+    # IB lists expired options until its overnight processing: a restart at 17:00 on the
+    # expiry day must not pause entries over the legs of a condor booked as settled
+    from datetime import UTC, datetime
+
+    from condordesk.domain.condor import IronCondor
+    from condordesk.domain.orders import Position
+    from condordesk.engine.reconcile import BrokerView, analyze
+    from condordesk.store.journal import CondorRecord, Journal
+
+    journal = Journal(tmp_path / "j.sqlite3")
+    condor = IronCondor(DAY, Decimal(5900), Decimal(5910), Decimal(6090), Decimal(6100))
+    opened = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    journal.insert_condor(CondorRecord("c1", DAY, condor, CondorState.OPEN, opened, Decimal("1")))
+    journal.update_condor("c1", state=CondorState.CLOSED, exit_reason=ExitReason.EXPIRED)
+    held = [Position(c, condor.position_sign(c)) for c in condor.contracts]
+    stranger = IronCondor(DAY, Decimal(5800), Decimal(5810), Decimal(6190), Decimal(6200))
+    extra = Position(stranger.contracts[0], 1)
+
+    plan = analyze(journal, BrokerView.of(held, [], []), DAY, {})
+    assert plan.unexplained == []
+    assert {f.code for f in plan.findings} == {"expired_position"}
+    plan = analyze(journal, BrokerView.of([*held, extra], [], []), DAY, {})
+    assert [f.code for f in plan.unexplained] == ["unknown_position"]  # others still count
