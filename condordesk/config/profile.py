@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Literal, Self
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -22,8 +23,25 @@ from pydantic import (
 )
 
 from condordesk.config import logspec
+from condordesk.domain.prices import COMBO_TICK, round_to_tick
 
 Points = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=2)]
+
+
+def _on_combo_grid(value: Decimal) -> Decimal:
+    """Combo prices (credits, stop offsets, the profit close) trade in 0.05 steps: an
+    off-grid offset would make every stop the engine sends an off-tick price."""
+    if value % COMBO_TICK != 0:
+        raise ValueError(
+            f"{value} is not on the {COMBO_TICK} combo price grid (use a multiple of "
+            f"{COMBO_TICK}, e.g. {round_to_tick(value, COMBO_TICK, 'down')} or "
+            f"{round_to_tick(value, COMBO_TICK, 'up')})"
+        )
+    return value
+
+
+ComboPrice = Annotated[Points, AfterValidator(_on_combo_grid)]
+"""A combo price or offset in points, on the combo tick grid."""
 
 
 def _clock_time(value: object) -> object:
@@ -74,9 +92,9 @@ class StrategyConfig(_Section):
     target_delta: float = Field(0.10, gt=0, lt=0.5)
     delta_tolerance: float = Field(0.04, ge=0, lt=0.5)
     wing_widths: tuple[Decimal, ...] = Field((Decimal(10), Decimal(15), Decimal(20)), min_length=1)
-    min_credit: Points = Decimal("1.00")
-    max_credit: Points = Decimal("2.00")
-    entry_concession: Points = Decimal("0.05")
+    min_credit: ComboPrice = Decimal("1.00")
+    max_credit: ComboPrice = Decimal("2.00")
+    entry_concession: ComboPrice = Decimal("0.05")
     premium_balance: tuple[float, float] = (0.5, 2.0)
     contracts: int = Field(1, ge=1, le=100)
     max_concurrent: int = Field(2, ge=1, le=20)
@@ -111,9 +129,9 @@ class RiskConfig(_Section):
     """Stops, profit taking, expiry safety and loss limits."""
 
     stop_multiple: float = Field(2.0, gt=1.0, le=10.0)
-    stop_limit_offset: Points = Decimal("0.50")
-    stop_market_offset: Points = Decimal("0.30")
-    profit_close_price: Points = Decimal("0.05")
+    stop_limit_offset: ComboPrice = Decimal("0.50")
+    stop_market_offset: ComboPrice = Decimal("0.30")
+    profit_close_price: ComboPrice = Decimal("0.05")
     first_trade_profit_pct: float = Field(50.0, ge=0, lt=100)
     first_trade_window_min: int = Field(60, ge=0, le=390)
     expiry_safety_time: ClockTime = time(15, 45)

@@ -8,6 +8,7 @@ from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.pauses import ACK_LIFTS, DAILY_LOSS, FLATTEN, OPERATOR, RESUME_LIFTS
 from condordesk.engine.reconcile import OPERATOR_CANCELLED
+from condordesk.engine.validate import command_problem
 
 if TYPE_CHECKING:
     from condordesk.engine.service import Engine
@@ -25,8 +26,9 @@ def accept(engine: Engine, command: api.Command) -> api.Ack:
             return api.Ack(False, f"no live condor {condor_id}")
         if live.state is not CondorState.OPEN:
             return api.Ack(False, f"condor {condor_id} is {live.state.value}, not open")
-    if isinstance(command, api.MoveStop) and command.trigger <= 0:
-        return api.Ack(False, "stop trigger must be positive")
+        problem = command_problem(live, command)  # prices on the grid and within range
+        if problem is not None:
+            return api.Ack(False, problem)
     return api.Ack(True)
 
 

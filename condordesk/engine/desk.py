@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -29,8 +28,8 @@ from condordesk.broker.base import (
     OrderUpdated,
     PositionsSettled,
 )
-from condordesk.domain.combo import entry_order, stop_orders
-from condordesk.domain.condor import CondorState, ExitReason, IronCondor, check_transition
+from condordesk.domain.combo import entry_order
+from condordesk.domain.condor import CondorState, ExitReason, check_transition
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
     OrderReport,
@@ -52,14 +51,16 @@ from condordesk.engine.book import (
     role_of,
     signed_combo,
 )
+from condordesk.engine.budget import overruns
 from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
 from condordesk.engine.money import amend_commissions, settle
 from condordesk.engine.orders import OrderTracker
+from condordesk.engine.stops import StopDesk
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.market.clock import Clock
-from condordesk.risk.rules import RiskRules, stop_plan
-from condordesk.store.journal import Journal, StopRecord
+from condordesk.risk.rules import RiskRules
+from condordesk.store.journal import Journal
 
 _D0 = Decimal(0)
 
@@ -71,11 +72,6 @@ Checkpoint = Callable[[str], Awaitable[None]]
 
 async def _no_checkpoint(step: str) -> None:
     return None
-
-
-def _resized(live: LiveCondor, units: int) -> IronCondor:
-    """The condor as ``units`` units (what is left of it after a partial exit)."""
-    return dataclasses.replace(live.condor, quantity=units)
 
 
 class Desk:
@@ -115,6 +111,9 @@ class Desk:
         self._units: dict[str, int] = {}  # units held per condor, until its next fill
         self.checkpoint: Checkpoint = _no_checkpoint
         self.exits = ExitFlows(self)
+        self.stops = StopDesk(self)
+        self.stop_lock = self.stops.lock
+        """Every stop placement, move and re-arm holds it (so does a reconciliation)."""
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -133,7 +132,10 @@ class Desk:
     async def send(
         self, live: LiveCondor, role: OrderRole, request: OrderRequest
     ) -> OrderReport | None:
-        """Journal the intent, send, record the ack. None when the broker refused it."""
+        """Journal the intent, send, record the ack. None when the broker refused it, or when
+        a close or stop would break the exit budget (then nothing is journaled or sent)."""
+        if role is not OrderRole.ENTRY and not await self.exit_room(live, request):
+            return None
         self.journal.record_intent(live.id, role, request, self.clock.now())
         await self.checkpoint(f"intent:{role.value}")
         self.bus.publish(
@@ -282,153 +284,55 @@ class Desk:
         await self.checkpoint("opened")
         await self.place_stops(live)
 
-    # -- stops ----------------------------------------------------------------------------
+    # -- stops (see condordesk.engine.stops) ----------------------------------------------
 
     async def move_stops(self, live: LiveCondor, trigger: Decimal, reason: str) -> bool:
-        """Replace the stop pair with one at ``trigger``, make before break: the new pair joins
-        the same OCA group (so one fill among the four cancels the other three) and is verified
-        at the broker before the old pair is cancelled, so the condor is never without a stop.
-        If the new pair does not verify, both are cancelled and the stops are placed afresh
-        (:meth:`place_stops`, which closes the condor if even that fails)."""
-        old = [
-            rec.order_id
-            for rec in self.journal.orders(live.id, working_only=True)
-            if rec.role in STOP_EXITS and rec.order_id is not None
-        ]
-        if await self.place_stops(live, trigger=trigger, attempts=1):
-            for order_id in old:
-                await self.cancel(order_id)
-            logger.info("stops of {} moved to {} ({})", live.id, trigger, reason)
-            return True
-        logger.error("moved stops of {} not verified; placing them afresh", live.id)
-        await self.cancel_stops(live, f"{reason}: the new pair did not verify")
-        return await self.place_stops(live, trigger=trigger)
+        """Move the working stop pair to ``trigger`` by modifying both orders in place (same
+        order ids, same OCA group), then verify it; see :meth:`StopDesk.move`."""
+        return await self.stops.move(live, trigger, reason)
 
     async def place_stops(
         self, live: LiveCondor, trigger: Decimal | None = None, attempts: int = 2
     ) -> bool:
-        """Place (or replace) the OCA stop pair and verify it at the broker. After ``attempts``
-        failed tries the condor is closed (protection failed); with ``attempts=1`` a failed try
-        returns False and leaves the rest to the caller."""
-        assert live.credit is not None
-        units = self.units(live)
-        if units < 1:
-            self.alert(
-                "critical",
-                "position_mismatch",
-                f"condor {live.id}: no whole unit is held to protect; check the broker",
-            )
-            return False
-        sized = live.condor if units == live.condor.quantity else _resized(live, units)
-        plan = stop_plan(live.credit, self.rules)
-        if trigger is not None:
-            plan = dataclasses.replace(
-                plan,
-                trigger=trigger,
-                limit=trigger + self.rules.stop_limit_offset,
-                backup_trigger=trigger + self.rules.stop_market_offset,
-            )
-        for attempt in range(1, max(attempts, 1) + 1):
-            live.stop_generation += 1
-            gen = live.stop_generation
-            primary, backup = stop_orders(
-                sized,
-                trigger=plan.trigger,
-                limit=plan.limit,
-                backup_trigger=plan.backup_trigger,
-                limit_ref=order_ref(live.id, OrderRole.STOP_LIMIT, gen),
-                market_ref=order_ref(live.id, OrderRole.STOP_MARKET, gen),
-                oca_group=live.oca_group,
-            )
-            with self.journal.transaction():
-                self.journal.record_stop(
-                    StopRecord(
-                        live.id,
-                        live.oca_group,
-                        primary.order_ref,
-                        backup.order_ref,
-                        plan.trigger,
-                        plan.limit,
-                        plan.backup_trigger,
-                        "placed",
-                        self.clock.now(),
-                    )
-                )
-                self.journal.update_condor(
-                    live.id,
-                    stop_trigger=plan.trigger,
-                    stop_limit=plan.limit,
-                    stop_backup=plan.backup_trigger,
-                )
-            live.stop, live.stop_state = plan, "placed"
-            reports = [
-                await self.send(live, OrderRole.STOP_LIMIT, primary),
-                await self.send(live, OrderRole.STOP_MARKET, backup),
-            ]
-            live.stop_order_ids = [r.order_id for r in reports if r is not None]
-            self.bus.publish(
-                api.StopPlaced(
-                    condor_id=live.id,
-                    trigger=plan.trigger,
-                    limit=plan.limit,
-                    backup_trigger=plan.backup_trigger,
-                    order_ids=list(live.stop_order_ids),
-                )
-            )
-            if await self.verify_stops(live):
-                return True
-            logger.error("stops of {} not verified (attempt {})", live.id, attempt)
-            if attempts == 1:
-                return False  # the caller decides (a move keeps the old pair until then)
-            await self.cancel_stops(live, "replacing unverified stops")
-        self.alert(
-            "critical", "stop_failed", f"condor {live.id}: stops could not be placed; closing it"
-        )
-        self.spawn(self.close(live, ExitReason.PROTECTION_FAILED))
-        return False
+        """Arm the condor's stop pair for the units held (a working pair is re-priced in
+        place; a new one only once none works); see :meth:`StopDesk.arm`."""
+        return await self.stops.arm(live, trigger, attempts)
 
     async def verify_stops(self, live: LiveCondor) -> bool:
-        """True when both stop orders are working at the broker with the planned prices, for
-        the units still held."""
-        if live.stop is None or live.state is not CondorState.OPEN:
-            return False
-        units = self.units(live)
-        gen = live.stop_generation
-        want = {
-            order_ref(live.id, OrderRole.STOP_LIMIT, gen): (live.stop.trigger, live.stop.limit),
-            order_ref(live.id, OrderRole.STOP_MARKET, gen): (live.stop.backup_trigger, None),
-        }
-        seen = 0
-        for rep in await self.broker.open_orders():
-            if (
-                rep.order_ref in want
-                and rep.status is OrderStatus.WORKING
-                and rep.request is not None
-            ):
-                stop_px, limit_px = want[rep.order_ref]
-                ok = (
-                    rep.request.quantity == units
-                    and rep.request.stop_price == stop_px
-                    and rep.request.limit_price == limit_px
-                    and rep.remaining == units
-                )
-                seen += ok
-        if seen == len(want):
-            if live.stop_state != "verified":
-                live.stop_state = "verified"
-                self.journal.update_stop(live.oca_group, "verified")
-                self.bus.publish(api.StopVerified(condor_id=live.id))
-            return True
-        return False
+        """True when both stop orders work at the broker with the planned prices and size."""
+        return await self.stops.verify(live)
 
     async def cancel_stops(self, live: LiveCondor, reason: str) -> None:
         """Cancel the working orders of the current stop pair."""
-        for rec in self.journal.orders(live.id, working_only=True):
-            if rec.role in STOP_EXITS and rec.order_id is not None:
-                await self.cancel(rec.order_id)
-        live.stop_state = "cancelled"
-        self.journal.update_stop(live.oca_group, "cancelled")
-        self.bus.publish(api.StopCancelled(condor_id=live.id, reason=reason))
+        await self.stops.cancel(live, reason)
+
+    async def exit_room(
+        self, live: LiveCondor, request: OrderRequest, replacing: int | None = None
+    ) -> bool:
+        """The exit budget, asked of the broker now: True if ``request`` (a close or a stop,
+        or a modification of order ``replacing``) cannot make exits exceed what is held.
+        Otherwise (or if the broker cannot tell) alert critically with the numbers: False."""
+        try:
+            positions = await self.broker.positions()
+            working = await self.broker.open_orders()
+        except BrokerError as exc:
+            self.alert(
+                "critical",
+                "exit_budget",
+                f"condor {live.id}: {request.order_ref} not sent, the broker's positions and "
+                f"orders are unknown ({exc})",
+            )
+            return False
+        over = overruns(positions, working, request, replacing=replacing)
+        if not over:
+            return True
+        self.alert(
+            "critical",
+            "exit_budget",
+            f"condor {live.id}: {request.order_ref} for {request.quantity} not sent, it could "
+            f"reverse a position ({'; '.join(str(o) for o in over)})",
+        )
+        return False
 
     async def cancel(self, order_id: int) -> None:
         """Ask the broker to cancel an order (failures are logged, not raised)."""

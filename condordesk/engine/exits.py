@@ -274,6 +274,6 @@ class ExitFlows:
                 "close_failed",
                 f"condor {live.id}: could not close ({reason.value}); stops stay working",
             )
-        if not await desk.verify_stops(live):
-            await desk.cancel_stops(live, f"re-arming for the {units} unit(s) still held")
+        if not await desk.verify_stops(live):  # re-armed through the stop lock, in place if
+            # a whole pair still works, else a new pair once nothing of the old one works
             await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

@@ -140,8 +140,9 @@ class Engine:
         self._last_reconcile: datetime | None = None
         self.known_findings: set[str] = set()  # keys of the last reconciliation's findings
         self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
-        self.stop_lock = asyncio.Lock()
-        """Held by a reconciliation and by stop commands, so neither sees the other half done."""
+        self.stop_lock = self.desk.stop_lock
+        """Held by a reconciliation, by stop commands and by every stop placement of the desk
+        (re-entrant for the task holding it), so none sees another half done."""
         self._daily_loss_hit = False
         self.outlook = Outlook()  # figures for consoles (expected move, greeks, P&L trail)
         # a supervisor's hook (systemd's watchdog), set by the composition root: called with

@@ -40,15 +40,29 @@ class StopPlan:
     backup_trigger: Decimal
 
 
-def stop_plan(credit: Decimal, rules: RiskRules) -> StopPlan:
-    """Stops from the entry credit: trigger at credit x multiple (combo ticks, rounded up);
-    the stop-limit's limit ``stop_limit_offset`` above it; the stop-market backup triggers
-    ``stop_market_offset`` above the trigger, so it only fires when the primary did not fill."""
-    trigger = round_to_tick(credit * Decimal(repr(rules.stop_multiple)), COMBO_TICK, "up")
+def stop_plan(
+    credit: Decimal,
+    rules: RiskRules,
+    *,
+    trigger: Decimal | None = None,
+    max_value: Decimal | None = None,
+) -> StopPlan:
+    """Stops from the entry credit: trigger at credit x multiple (combo ticks, rounded up),
+    or at ``trigger`` if given; the stop-limit's limit ``stop_limit_offset`` above it; the
+    stop-market backup triggers ``stop_market_offset`` above the trigger, so it only fires
+    when the primary did not fill. Every price is on the combo tick grid and, given the
+    condor's ``max_value`` (its wider wing), at most that: a condor is never worth more."""
+    base = credit * Decimal(repr(rules.stop_multiple)) if trigger is None else trigger
+
+    def price(value: Decimal) -> Decimal:
+        on_grid = round_to_tick(value, COMBO_TICK, "up")
+        return on_grid if max_value is None else min(on_grid, max_value)
+
+    first = price(base)
     return StopPlan(
-        trigger=trigger,
-        limit=trigger + rules.stop_limit_offset,
-        backup_trigger=trigger + rules.stop_market_offset,
+        trigger=first,
+        limit=price(first + rules.stop_limit_offset),
+        backup_trigger=price(first + rules.stop_market_offset),
     )
 
 

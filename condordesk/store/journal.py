@@ -410,6 +410,22 @@ class Journal:
         """Set the state of a stop pair."""
         self._exec("UPDATE stops SET state = ? WHERE oca_group = ?", (state, oca_group))
 
+    def reprice_stop(
+        self,
+        oca_group: str,
+        trigger: Decimal,
+        limit_price: Decimal,
+        backup_trigger: Decimal,
+        state: str,
+    ) -> None:
+        """Set the prices of a stop pair modified in place (before the modification leaves,
+        and again with the prices actually working if it was refused)."""
+        self._exec(
+            "UPDATE stops SET trigger = ?, limit_price = ?, backup_trigger = ?, state = ? "
+            "WHERE oca_group = ?",
+            (str(trigger), str(limit_price), str(backup_trigger), state, oca_group),
+        )
+
     def stops(self, condor_id: str) -> list[StopRecord]:
         """Stop pairs of a condor, oldest first."""
         rows = self._exec("SELECT * FROM stops WHERE condor_id = ? ORDER BY rowid", (condor_id,))

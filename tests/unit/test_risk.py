@@ -80,6 +80,16 @@ def test_stop_limit_and_backup_sit_above_the_trigger_by_their_offsets() -> None:
     assert all(p % D("0.05") == 0 for p in (plan.trigger, plan.limit, plan.backup_trigger))
 
 
+def test_stop_prices_are_on_the_grid_and_never_above_the_condor_s_maximum_value() -> None:
+    capped = stop_plan(D("4.00"), replace(RULES, stop_multiple=3.0), max_value=D("10"))
+    assert (capped.trigger, capped.limit, capped.backup_trigger) == (D("10"), D("10"), D("10"))
+    near = stop_plan(D("1.00"), RULES, trigger=D("9.60"), max_value=D("10"))
+    assert (near.trigger, near.limit, near.backup_trigger) == (D("9.60"), D("10"), D("9.90"))
+    off_grid = stop_plan(D("1.00"), replace(RULES, stop_limit_offset=D("0.03")), trigger=D("2.40"))
+    assert off_grid.limit == D("2.45")  # never an off-tick price, even from a bad offset
+    assert all(p % D("0.05") == 0 for p in (near.trigger, near.limit, near.backup_trigger))
+
+
 # --- profit target ------------------------------------------------------------------------------
 
 OPENED = et(10, 0)
