@@ -11,6 +11,9 @@ The engine knows nothing of this module: the composition root hands it a
 :class:`Heartbeat` (a plain ``Callable[[str], None]`` taking the engine's status line), which
 the engine calls from its main loop. The first call reports ``READY=1``; the following ones feed
 the watchdog, so a main loop that hangs stops feeding it and systemd restarts the service.
+When the engine knows it cannot trade safely and will not recover by itself (its journal has
+refused writes for too long), it calls :meth:`Heartbeat.fail`: ``WATCHDOG=trigger`` tells
+systemd at once that the watchdog failed, and the watchdog is fed no more.
 Sending never raises: a vanished socket is logged once and then ignored, because a trading
 engine must not stop for its supervisor's sake.
 """
@@ -105,6 +108,10 @@ class Notifier:
         """``STOPPING=1`` with a status line."""
         return self.send("STOPPING=1", _status(status))
 
+    def watchdog_trigger(self, status: str) -> bool:
+        """``WATCHDOG=trigger`` with a status line: the service failed its watchdog."""
+        return self.send("WATCHDOG=trigger", _status(status))
+
 
 def _status(text: str) -> str:
     line = " ".join(text.split())  # one line: systemd shows STATUS on a single line
@@ -143,6 +150,7 @@ class Heartbeat:
         self.notifier = notifier
         self.interval_s = interval_s
         self.ready = False
+        self.failed = False
         self._last_status: str | None = None
 
     @classmethod
@@ -160,11 +168,24 @@ class Heartbeat:
             self.ready = True  # never READY twice, even if the first send failed
             self._last_status = status
             return
+        if self.failed:  # the watchdog is failed for good: status lines only
+            if status != self._last_status:
+                self.notifier.status(status)
+                self._last_status = status
+            return
         if status != self._last_status:
             self.notifier.send("WATCHDOG=1", _status(status))
             self._last_status = status
         else:
             self.notifier.watchdog()
+
+    def fail(self, status: str) -> None:
+        """Fail the watchdog now (``WATCHDOG=trigger``) and feed it no more; systemd then
+        treats the service as hung (and restarts it, if the unit says so)."""
+        if not self.failed:
+            self.failed = True
+            self._last_status = status
+            self.notifier.watchdog_trigger(status)
 
     def stopping(self, status: str = "stopping") -> None:
         """Report ``STOPPING=1`` (the engine was asked to stop)."""
@@ -176,6 +197,7 @@ class Supervised(Protocol):
 
     heartbeat: Callable[[str], None] | None
     heartbeat_s: float | None
+    heartbeat_failed: Callable[[str], None] | None
 
 
 DEFAULT_BEAT_S = 60.0
@@ -198,6 +220,7 @@ def attach(
         return None
     real_s = beat.interval_s or DEFAULT_BEAT_S
     engine.heartbeat = beat
+    engine.heartbeat_failed = beat.fail
     engine.heartbeat_s = real_s / clock.loop_seconds(1.0)
     logger.info(
         "systemd: notifying {}, {}",

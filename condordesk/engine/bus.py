@@ -4,6 +4,11 @@ Each subscriber has a bounded queue. Transient events (marks) replace the subscr
 previous undelivered event of the same kind and condor instead of queueing; a subscriber
 whose queue is full of lifecycle events is dropped back to a :class:`Resync` carrying a
 fresh snapshot, so a slow console can never stall the engine.
+
+Delivery never depends on the journal: an event whose journal write fails still reaches the
+listeners (the alert router, the summary) and the subscribers, and the journal writes it when
+its disk takes writes again (:meth:`~condordesk.store.journal.Journal.flush`). A listener
+that raises is logged and skipped; the others and the publisher carry on.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 from loguru import logger
 
 from condordesk.engine.api import Event, Resync, Snapshot, event_kind, from_wire, to_wire
+from condordesk.errors import JournalError
 from condordesk.market.clock import Clock
 from condordesk.store.journal import Journal
 
@@ -71,11 +77,19 @@ class EventBus:
         stamped = dataclasses.replace(event, seq=self.seq, ts=self._clock.now())
         if not stamped.transient:
             payload: dict[str, Any] = to_wire(stamped)
-            self._journal.append_event(
-                stamped.seq, stamped.ts or self._clock.now(), event_kind(stamped), payload
-            )
+            try:  # queued by the journal when its disk refuses it; raises only when full
+                self._journal.append_event(
+                    stamped.seq, stamped.ts or self._clock.now(), event_kind(stamped), payload
+                )
+            except JournalError as exc:
+                logger.error("event {} not journaled: {}", stamped.seq, exc)
         for listener in self._listeners:
-            listener(stamped)
+            try:
+                listener(stamped)
+            except Exception as exc:  # one broken listener never stops the others, nor us
+                logger.opt(exception=exc).error(
+                    "event listener {!r} failed on {}", listener, type(stamped).__name__
+                )
         for sub in self._subscribers:
             sub.offer(stamped)
         return stamped

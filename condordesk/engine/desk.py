@@ -57,7 +57,7 @@ from condordesk.engine.exits import STOP_EXITS, ExitFlows
 from condordesk.engine.money import amend_commissions, settle
 from condordesk.engine.orders import OrderTracker
 from condordesk.engine.stops import StopDesk
-from condordesk.errors import BrokerError, OrderRejected
+from condordesk.errors import BrokerError, JournalError, OrderRejected
 from condordesk.market.clock import Clock
 from condordesk.risk.rules import RiskRules
 from condordesk.store.journal import Journal
@@ -72,6 +72,10 @@ Checkpoint = Callable[[str], Awaitable[None]]
 
 async def _no_checkpoint(step: str) -> None:
     return None
+
+
+def _log_fault(where: str, exc: BaseException) -> None:
+    logger.opt(exception=exc).critical("{} failed: {}", where, exc)
 
 
 class Desk:
@@ -106,7 +110,8 @@ class Desk:
         self._tasks: set[asyncio.Task[None]] = set()
         self._fills_arrived = asyncio.Event()
         self._handled: set[tuple[str, OrderStatus]] = set()
-        self._applied: set[str] = set()  # exec ids applied by this desk
+        self._applied: set[str] = set()  # exec ids applied (journaled) by this desk
+        self._unjournaled: dict[str, ExecutionReceived] = {}  # fills the journal refused
         self._commissioned: set[str] = set()  # exec ids whose commission is journaled
         self._units: dict[str, int] = {}  # units held per condor, until its next fill
         self.checkpoint: Checkpoint = _no_checkpoint
@@ -114,14 +119,24 @@ class Desk:
         self.stops = StopDesk(self)
         self.stop_lock = self.stops.lock
         """Every stop placement, move and re-arm holds it (so does a reconciliation)."""
+        self.on_fault: Callable[[str, BaseException], None] = _log_fault
+        """Hears a background task that died (the engine contains it)."""
 
     # -- helpers --------------------------------------------------------------------------
 
     def spawn(self, coro: object) -> None:
-        """Run ``coro`` in the background (awaited by :meth:`drain`)."""
+        """Run ``coro`` in the background (awaited by :meth:`drain`). A task that dies of an
+        exception is handed to :attr:`on_fault`, never lost."""
         task = asyncio.ensure_future(coro)  # type: ignore[call-overload]
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        name = getattr(task.get_coro(), "__qualname__", task.get_name())
+        self.on_fault(f"background task {name}", exc)
 
     def set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None:
         """Move ``live`` to ``state`` (a legal transition) and journal it with ``fields``."""
@@ -133,7 +148,14 @@ class Desk:
         self, live: LiveCondor, role: OrderRole, request: OrderRequest
     ) -> OrderReport | None:
         """Journal the intent, send, record the ack. None when the broker refused it, or when
-        a close or stop would break the exit budget (then nothing is journaled or sent)."""
+        a close or stop would break the exit budget (then nothing is journaled or sent).
+
+        Raises:
+            JournalError: the intent, or a fill received before it, cannot be journaled: the
+                order does not leave (no order is sized on a position the journal lacks).
+        """
+        if self._unjournaled and not self.retry_fills():
+            raise JournalError("a fill is not journaled yet: no order leaves before it is")
         if role is not OrderRole.ENTRY and not await self.exit_room(live, request):
             return None
         self.journal.record_intent(live.id, role, request, self.clock.now())
@@ -453,12 +475,21 @@ class Desk:
         e = event.execution
         if e.exec_id in self._applied:
             return False  # applied in this session already (a replay or a reconciliation)
+        parsed = parse_order_ref(e.order_ref)
+        condor_id = parsed[0] if parsed else None
+        try:
+            recorded = self.journal.record_fill(e, condor_id)
+        except JournalError as exc:  # applied only once journaled: kept, and tried again
+            self._unjournaled[e.exec_id] = event
+            logger.error(
+                "fill {} of {} not journaled (kept to retry): {}", e.exec_id, e.order_ref, exc
+            )
+            return False
+        self._unjournaled.pop(e.exec_id, None)
         if len(self._applied) > 50_000:
             self._applied.clear()  # bounded; the journal's exec-id key still makes replays no-ops
         self._applied.add(e.exec_id)
-        parsed = parse_order_ref(e.order_ref)
-        condor_id = parsed[0] if parsed else None
-        if not self.journal.record_fill(e, condor_id):
+        if not recorded:
             return False  # a replay
         self._units.pop(condor_id or "", None)
         self._fills_arrived.set()
@@ -474,6 +505,17 @@ class Desk:
             )
         )
         return True
+
+    @property
+    def unjournaled(self) -> int:
+        """Fills the journal refused so far, waiting for :meth:`retry_fills`."""
+        return len(self._unjournaled)
+
+    def retry_fills(self) -> bool:
+        """Apply again the fills the journal refused; True once none is left."""
+        for event in list(self._unjournaled.values()):
+            self._on_execution(event)
+        return not self._unjournaled
 
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)

@@ -35,8 +35,9 @@ from condordesk.engine.pauses import (
 )
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
 from condordesk.engine.repair import repair
+from condordesk.engine.safety import Safety
 from condordesk.engine.summary import RunSummary
-from condordesk.errors import BrokerError, CondordeskError
+from condordesk.errors import BrokerError
 from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET, Clock
 from condordesk.risk.rules import (
@@ -55,6 +56,8 @@ SETTLEMENT_GRACE_S = 900.0
 PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
 _PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
 RECENT_EVENTS = 150
+CONSUMER_RESTART_S = 1.0
+"""Clock seconds before a broken broker-event stream is opened again."""
 """Journaled events a snapshot carries for a console's lists and log."""
 
 
@@ -149,6 +152,9 @@ class Engine:
         # the status line from the main loop, at least every heartbeat_s seconds of the clock
         self.heartbeat: Callable[[str], None] | None = None
         self.heartbeat_s: float | None = None
+        self.heartbeat_failed: Callable[[str], None] | None = None  # fails the watchdog
+        self.safety = Safety(self)  # contained faults, and a journal that refuses writes
+        self.desk.on_fault = self.safety.contain
 
     # -- EngineHandle ---------------------------------------------------------------------
 
@@ -236,7 +242,11 @@ class Engine:
             )
         )
         if ack.accepted:
-            await carry_out(self, command)
+            try:
+                await carry_out(self, command)
+            except Exception as exc:  # contained: the engine carries on in the safe state
+                self.safety.contain(f"command {type(command).__name__}", exc)
+                return api.Ack(False, f"failed while carried out: {exc}")
         return ack
 
     async def history(self, since: date | None = None) -> list[api.TradeRecord]:
@@ -348,7 +358,16 @@ class Engine:
             parts.append(f"{len(self.open_alerts)} alert(s) open")
         if (coming := self._next_event()) is not None:
             parts.append(f"next: {coming[0]} at {coming[1].astimezone(ET):%a %H:%M} ET")
-        return "; ".join(parts)
+        return "; ".join([*self.safety.status(), *parts])
+
+    def _beat(self) -> None:
+        """Call the supervisor's hook with the status line (a failure is contained)."""
+        if self.heartbeat is None:
+            return
+        try:
+            self.heartbeat(self.status_line())
+        except Exception as exc:
+            self.safety.contain("the heartbeat", exc)
 
     async def _wait(self, seconds: float, *, hibernate_until: datetime | None = None) -> None:
         """Every wait of the main loop: with a heartbeat, in pieces of at most
@@ -356,7 +375,7 @@ class Engine:
         if self.heartbeat is None:
             await self._wait_once(seconds, hibernate_until)
             return
-        self.heartbeat(self.status_line())
+        self._beat()
         every = timedelta(seconds=self.heartbeat_s or 60.0)
         until = hibernate_until or self.clock.now() + timedelta(seconds=seconds)
         while not self._stopping and (left := until - self.clock.now()) > timedelta(0):
@@ -366,7 +385,7 @@ class Engine:
             else:
                 await self._wait_once(0, self.clock.now() + piece)
             if left > every:
-                self.heartbeat(self.status_line())
+                self._beat()
 
     async def _wait_once(self, seconds: float, hibernate_until: datetime | None) -> None:
         coro = (
@@ -404,10 +423,12 @@ class Engine:
                 self.account,
             )
             await self.reconcile("start")
+            self.safety.started()
             await self._schedule()
         finally:
             await self.desk.drain()
             consumer.cancel()
+            await self.safety.stop()
             self.state = "stopped"
             self.bus.publish(
                 api.EngineStopped(reason="stop requested" if self._stopping else "done")
@@ -420,13 +441,21 @@ class Engine:
         return self.summary
 
     async def _consume(self) -> None:
-        async for event in self.broker.events():
+        """Apply the broker's events until its stream ends (the broker closed). An event that
+        cannot be applied, or a stream that breaks, is contained; a broken stream is opened
+        again (the containment's reconciliation catches up what was missed)."""
+        while True:
             try:
-                self.desk.on_broker_event(event)
-            except CondordeskError as exc:
-                self.alert(
-                    "critical", "broker_event", f"could not apply {type(event).__name__}: {exc}"
-                )
+                async for event in self.broker.events():
+                    try:
+                        self.desk.on_broker_event(event)
+                    except Exception as exc:
+                        self.safety.contain(f"applying the broker's {type(event).__name__}", exc)
+                return
+            except Exception as exc:
+                self.safety.contain("the broker-event consumer", exc)
+            await self.clock.sleep(CONSUMER_RESTART_S)
+            logger.warning("broker-event consumer restarted")
 
     async def reconcile(self, why: str) -> Plan:
         """Reconcile the journal with the broker and repair what is safe to repair; pause
@@ -488,7 +517,7 @@ class Engine:
                     if self._stopping:
                         break
                 await self.desk.checkpoint("reset")
-                self._daily_reset(session)
+                self._new_day(session)
             if self.clock.now() < session.open:
                 await self._wait((session.open - self.clock.now()).total_seconds())
                 if self._stopping:
@@ -496,10 +525,25 @@ class Engine:
             await self._trade_session(session)
             if self._stopping:
                 break
-            await self._end_session(session)
+            await self._after_session(session)
             done += 1
             if self.max_sessions and done >= self.max_sessions:
                 break
+
+    def _new_day(self, session: Session) -> None:
+        """The daily reset, contained; a fault of the last session is lifted."""
+        try:
+            self._daily_reset(session)
+        except Exception as exc:
+            self.safety.contain("the daily reset", exc)
+        self.safety.new_session()
+
+    async def _after_session(self, session: Session) -> None:
+        """The end of the session, contained."""
+        try:
+            await self._end_session(session)
+        except Exception as exc:
+            self.safety.contain("the end of the session", exc)
 
     def _daily_reset(self, session: Session) -> None:
         self.day, self.session = session.day, session
@@ -573,16 +617,27 @@ class Engine:
         if not self.desk.connected:
             return
         try:
-            self.spot = await self.broker.underlying_price()
-            for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
-                await self._monitor(live, session)
-            self._check_daily_loss()
-            await self._maybe_reconcile()
-            if self.spot is not None:
-                await self.entries.maybe_enter(session, self.spot, self.paused_reason)
+            await self._cycle_steps(session)
         except BrokerError as exc:
             self.alert("warning", "broker_error", f"trading cycle skipped: {exc}")
-        self._publish_market(session)
+        except Exception as exc:  # contained: logged, alerted, entries paused, stops kept
+            self.safety.contain("the trading cycle", exc)
+        try:
+            self._publish_market(session)
+        except Exception as exc:
+            self.safety.contain("the market update", exc)
+
+    async def _cycle_steps(self, session: Session) -> None:
+        self.spot = await self.broker.underlying_price()
+        if self.journal.failing:  # fail closed: no exit or entry can be journaled; stops work
+            self._check_daily_loss()
+            return
+        for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
+            await self._monitor(live, session)
+        self._check_daily_loss()
+        await self._maybe_reconcile()
+        if self.spot is not None:
+            await self.entries.maybe_enter(session, self.spot, self.paused_reason)
 
     async def _monitor(self, live: LiveCondor, session: Session) -> None:
         if self.spot is None or live.credit is None or live.opened is None:
@@ -633,8 +688,11 @@ class Engine:
             lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED
             for lc in self.desk.live.values()
         )
+        due = self.safety.take_reconcile()  # after a contained fault or a journal outage
         if self.desk.reconnected:
             await self.reconcile("reconnected")
+        elif due is not None:
+            await self.reconcile(due)
         elif degraded or self._last_reconcile is None or now - self._last_reconcile >= interval:
             await self.reconcile("stop event" if degraded else "periodic")
 

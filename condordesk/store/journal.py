@@ -1,16 +1,28 @@
 """The SQLite journal: every intent, order, fill, stop, condor and event, durably.
 
-One file per profile, WAL mode, ``synchronous=NORMAL`` for speed on lifecycle writes (an
-intent is committed before the order leaves). The schema is versioned (``PRAGMA
-user_version``) and migrated forward on open. A fill is keyed by the broker's exec id:
-recording the same execution twice is a no-op, which makes broker replays harmless.
+One file per profile, WAL mode with ``synchronous=FULL``: a commit returns only once the WAL
+is on the disk, so an intent committed before its order leaves survives a power cut (NORMAL
+could lose the last commits). The schema is versioned (``PRAGMA user_version``) and migrated
+forward on open. A fill is keyed by the broker's exec id: recording the same execution twice
+is a no-op, which makes broker replays harmless.
+
+Failing writes (disk full, I/O error, a lock held too long) are of two kinds. A write that
+must be on the disk before the engine acts (a condor, an order intent, a stop pair, a fill)
+raises :class:`~condordesk.errors.JournalError`: the order does not leave, the fill is not
+applied, and the caller retries. A write that records what already happened (an order's
+status, a condor's state, an event, a stop's state, a setting) is queued in memory, in order,
+and written by :meth:`Journal.flush` once the disk takes writes again; while anything is
+queued, later writes queue behind it, so the journal never records them out of order. The
+queue is bounded (:data:`PENDING_MAX`); when it is full a write raises rather than dropping
+anything. :attr:`Journal.on_failure` hears the first failure of an outage.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +39,9 @@ from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
 from condordesk.store.serial import request_from_json, request_to_json
 
 _D0 = Decimal(0)
+PENDING_MAX = 100_000
+"""Most writes queued in memory while the disk refuses them (then writes raise)."""
+_PROBE = "INSERT OR REPLACE INTO kv (key, value) VALUES ('journal_probe', '1')"
 
 
 def _private_files(path: Path) -> None:
@@ -129,6 +144,14 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
+        self._pending: deque[tuple[str, tuple[Any, ...]]] = deque()
+        self.failing = False
+        """True from a failed write until :meth:`flush` finds the disk writable again."""
+        self.last_error = ""
+        self.on_failure: Callable[[str], None] | None = None
+        """Called (with the error) at the first failed write of an outage, outside any
+        transaction (so that it may write, queued, itself); it must not raise."""
+        self._notify_due = False
         try:
             if str(path) != ":memory:":
                 _private_files(self.path)
@@ -136,7 +159,7 @@ class Journal:
             self._db.row_factory = sqlite3.Row
             self._check_version()
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except sqlite3.Error as exc:
@@ -163,23 +186,115 @@ class Journal:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """Group writes atomically (nestable: inner blocks join the outer one)."""
+        """Group writes atomically (nestable: inner blocks join the outer one). Every write
+        inside raises on failure (none is queued), and the whole group is rolled back."""
         if self._db.in_transaction:
             yield
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        self._catch_up()
+        self._strict("BEGIN IMMEDIATE")
         try:
             yield
+            self._strict("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # a failed statement may have rolled back already
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error as exc:
+                    self._failed(exc)
+            self._notify()
             raise
-        self._db.execute("COMMIT")
 
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, tuple(params))
         except sqlite3.Error as exc:
+            raise JournalError(f"journal read failed: {exc}") from exc
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        self.last_error = str(exc)
+        if not self.failing:
+            self.failing = True
+            self._notify_due = True
+        if not self._db.in_transaction:
+            self._notify()
+
+    def _notify(self) -> None:
+        if self._notify_due:
+            self._notify_due = False
+            if self.on_failure is not None:
+                self.on_failure(self.last_error)
+
+    def _strict(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A write the caller must not go past unless it is on the disk: raises on failure."""
+        try:
+            return self._db.execute(sql, tuple(params))
+        except sqlite3.Error as exc:
+            self._failed(exc)
             raise JournalError(f"journal write failed: {exc}") from exc
+
+    def _catch_up(self) -> None:
+        """Write the queued writes first (nothing overtakes them); raises if they cannot be."""
+        if self._pending and not self._drain():
+            raise JournalError(
+                f"journal write failed: {len(self._pending)} earlier write(s) still queued "
+                f"({self.last_error})"
+            )
+
+    def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """A write that must be on the disk before the caller acts (intent, fill, stop pair)."""
+        if not self._db.in_transaction:
+            self._catch_up()
+        return self._strict(sql, params)
+
+    def _record(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor | None:
+        """A write recording what already happened: queued (None) when the disk refuses it,
+        or while earlier writes wait; inside a transaction it raises like :meth:`_write`."""
+        args = tuple(params)
+        if self._db.in_transaction:
+            return self._strict(sql, args)
+        if not self._pending:
+            try:
+                return self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                self._failed(exc)
+        if len(self._pending) >= PENDING_MAX:
+            raise JournalError(
+                f"journal write failed: {len(self._pending)} writes queued, none dropped "
+                f"({self.last_error})"
+            )
+        self._pending.append((sql, args))
+        return None
+
+    def _drain(self) -> bool:
+        """Write the queued writes in order, stopping at the first failure."""
+        while self._pending:
+            sql, args = self._pending[0]
+            try:
+                self._db.execute(sql, args)
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return False
+            self._pending.popleft()
+        return True
+
+    @property
+    def pending(self) -> int:
+        """Writes queued in memory, waiting for the disk."""
+        return len(self._pending)
+
+    def flush(self) -> bool:
+        """Write what is queued and check that the disk takes writes. True when the journal
+        is whole again (nothing queued, a write succeeded); :attr:`failing` is then False."""
+        if not self._drain():
+            return False
+        try:
+            self._db.execute(_PROBE)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return False
+        self.failing = False
+        return True
 
     def close(self) -> None:
         """Checkpoint and close."""
@@ -193,7 +308,7 @@ class Journal:
     def insert_condor(self, rec: CondorRecord) -> None:
         """Journal a new condor (state ``working``) before its entry order leaves."""
         c = rec.condor
-        self._exec(
+        self._write(
             "INSERT INTO condors (id, day, state, created_ts, expiry, long_put, short_put, "
             "short_call, long_call, quantity, target_credit, first_trade) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -238,7 +353,7 @@ class Journal:
             raise ValueError(f"unknown condor fields: {sorted(unknown)}")
         cols = ", ".join(f"{k} = ?" for k in fields)
         values = [_to_sql(v) for v in fields.values()]
-        self._exec(f"UPDATE condors SET {cols} WHERE id = ?", [*values, condor_id])  # noqa: S608
+        self._record(f"UPDATE condors SET {cols} WHERE id = ?", [*values, condor_id])  # noqa: S608
 
     def condor(self, condor_id: str) -> CondorRecord | None:
         """One condor by id."""
@@ -266,7 +381,7 @@ class Journal:
         self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime
     ) -> None:
         """Journal an order before it is sent (status ``intent``)."""
-        self._exec(
+        self._write(
             "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
             "VALUES (?,?,?,?,?,?)",
             (
@@ -292,7 +407,7 @@ class Journal:
         reason: str | None = None,
     ) -> None:
         """Record what the broker said about an order (ids, status, fills, reason)."""
-        self._exec(
+        self._record(
             "UPDATE orders SET updated_ts = ?, "
             "order_id = COALESCE(?, order_id), perm_id = COALESCE(?, perm_id), "
             "filled = CASE WHEN status IN ('filled', 'cancelled', 'rejected') THEN filled "
@@ -344,7 +459,7 @@ class Journal:
     def record_fill(self, execution: Execution, condor_id: str | None) -> bool:
         """Journal an execution. Returns False (and changes nothing) if it was seen before."""
         e = execution
-        cur = self._exec(
+        cur = self._write(
             "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
             "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -363,12 +478,13 @@ class Journal:
         return cur.rowcount == 1
 
     def record_commission(self, exec_id: str, commission: Decimal) -> bool:
-        """Attach a commission to a fill. False if the fill is unknown or already has it."""
-        cur = self._exec(
+        """Attach a commission to a fill. False if the fill is unknown or already has it (or
+        the write is queued: the caller asks again later)."""
+        cur = self._record(
             "UPDATE fills SET commission = ? WHERE exec_id = ? AND commission IS NULL",
             (str(commission), exec_id),
         )
-        return cur.rowcount == 1
+        return cur is not None and cur.rowcount == 1
 
     def fills(self, condor_id: str | None = None, order_ref: str | None = None) -> list[FillRecord]:
         """Fills, in execution order."""
@@ -390,7 +506,7 @@ class Journal:
 
     def record_stop(self, stop: StopRecord) -> None:
         """Journal an OCA stop pair (before its orders leave)."""
-        self._exec(
+        self._write(
             "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
             "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
             (
@@ -408,7 +524,7 @@ class Journal:
 
     def update_stop(self, oca_group: str, state: str) -> None:
         """Set the state of a stop pair."""
-        self._exec("UPDATE stops SET state = ? WHERE oca_group = ?", (state, oca_group))
+        self._record("UPDATE stops SET state = ? WHERE oca_group = ?", (state, oca_group))
 
     def reprice_stop(
         self,
@@ -420,7 +536,7 @@ class Journal:
     ) -> None:
         """Set the prices of a stop pair modified in place (before the modification leaves,
         and again with the prices actually working if it was refused)."""
-        self._exec(
+        self._write(
             "UPDATE stops SET trigger = ?, limit_price = ?, backup_trigger = ?, state = ? "
             "WHERE oca_group = ?",
             (str(trigger), str(limit_price), str(backup_trigger), state, oca_group),
@@ -448,7 +564,7 @@ class Journal:
 
     def append_event(self, seq: int, ts: datetime, kind: str, payload: dict[str, Any]) -> None:
         """Journal an engine event."""
-        self._exec(
+        self._record(
             "INSERT OR REPLACE INTO events (seq, ts, kind, payload) VALUES (?,?,?,?)",
             (seq, ts.isoformat(), kind, json.dumps(payload, default=str)),
         )
@@ -471,7 +587,7 @@ class Journal:
 
     def save_daily(self, day: date, **figures: Decimal | int) -> None:
         """Upsert a day's figures (realized, commissions, opened, closed, ...)."""
-        self._exec(
+        self._record(
             "INSERT INTO daily (day, figures) VALUES (?, ?) "
             "ON CONFLICT(day) DO UPDATE SET figures = excluded.figures",
             (day.isoformat(), json.dumps({k: str(v) for k, v in figures.items()})),
@@ -490,9 +606,9 @@ class Journal:
     def set_state(self, key: str, value: str | None) -> None:
         """Set or clear a persisted engine setting."""
         if value is None:
-            self._exec("DELETE FROM kv WHERE key = ?", (key,))
+            self._record("DELETE FROM kv WHERE key = ?", (key,))
         else:
-            self._exec("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+            self._record("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
 
     def purge_before(self, cutoff: date) -> int:
         """Delete finished condors (with their orders, fills, stops), events and daily rows
@@ -502,15 +618,17 @@ class Journal:
         with self.transaction():
             old = "SELECT id FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')"
             for table in ("fills", "stops", "orders"):
-                removed += self._exec(
+                removed += self._write(
                     f"DELETE FROM {table} WHERE condor_id IN ({old})",  # noqa: S608 (fixed names)
                     (day,),
                 ).rowcount
-            removed += self._exec(
+            removed += self._write(
                 "DELETE FROM condors WHERE day < ? AND state IN ('closed', 'cancelled')", (day,)
             ).rowcount
-            removed += self._exec("DELETE FROM events WHERE substr(ts, 1, 10) < ?", (day,)).rowcount
-            removed += self._exec("DELETE FROM daily WHERE day < ?", (day,)).rowcount
+            removed += self._write(
+                "DELETE FROM events WHERE substr(ts, 1, 10) < ?", (day,)
+            ).rowcount
+            removed += self._write("DELETE FROM daily WHERE day < ?", (day,)).rowcount
         return removed
 
 

@@ -1,0 +1,207 @@
+"""The engine's safe state: faults contained, and a journal that refuses writes survived.
+
+Nothing that goes wrong inside the engine stops it. An exception in a trading cycle, an exit
+flow, a background task, the broker-event consumer, an operator command or the heartbeat is
+*contained* (:meth:`Safety.contain`): logged with its traceback, alerted as critical, entries
+paused (kind ``fault``), the stops left as they are at the broker, and a reconciliation with
+the broker's truth is due at the next cycle (it repairs a state the engine could not reach
+legally, e.g. a condor left closing by a flow that died). The ``fault`` pause lasts the
+session: the next daily reset (or a restart) lifts it.
+
+When the journal refuses writes (disk full, I/O error, a lock held too long) the engine
+*fails closed* (:meth:`Safety.journal_failed`): entries are paused at once (kind
+``journal``), the alert reaches the listeners (the phone) even though it cannot be journaled
+yet, systemd hears it in the status line, and a recovery task retries the queued writes and
+the refused fills with a growing backoff on the engine's clock. Nothing is dropped: an
+execution counts as applied only once journaled. When the journal takes writes again, the
+engine lifts its own ``journal`` pause (no other), alerts that it is back, and reconciles.
+If the journal stays down longer than :data:`OUTAGE_MAX_S`, the supervisor's watchdog is
+failed, so systemd sees a service that cannot work instead of a quiet one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from loguru import logger
+
+from condordesk.engine.pauses import FAULT, JOURNAL
+from condordesk.errors import JournalError
+
+if TYPE_CHECKING:
+    from condordesk.engine.service import Engine
+
+RETRY_FIRST_S = 1.0
+"""First wait (clock seconds) before the queued journal writes are tried again."""
+RETRY_MAX_S = 30.0
+"""Longest wait between two tries (the wait doubles after each failed try)."""
+OUTAGE_MAX_S = 300.0
+"""A journal down this long (clock seconds) fails the supervisor's watchdog."""
+
+
+class Safety:
+    """The safe-state keeper of one :class:`~condordesk.engine.service.Engine`.
+
+    Args:
+        engine: The engine it guards; its journal's failures are reported here from now on.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.journal_down_since: datetime | None = None
+        self.reconcile_due: str | None = None
+        """Why a reconciliation is due at the next cycle (None when none is)."""
+        self.faults = 0
+        self.watchdog_failed = False
+        self._recovery: asyncio.Task[None] | None = None
+        engine.journal.on_failure = self.journal_failed
+
+    # -- faults -----------------------------------------------------------------------------
+
+    def contain(self, where: str, exc: BaseException) -> None:
+        """Take the engine to the safe state after ``exc`` escaped ``where``. Never raises."""
+        try:
+            self._contain(where, exc)
+        except Exception as inner:  # the last line: log it, whatever it is
+            logger.opt(exception=inner).critical("containing a fault in {} failed", where)
+
+    def _contain(self, where: str, exc: BaseException) -> None:
+        engine = self._engine
+        if isinstance(exc, JournalError) and engine.journal.failing:
+            # the journal's own failure: already paused and alerted, the recovery reconciles
+            logger.error("{} stopped: {}", where, exc)
+            return
+        self.faults += 1
+        logger.opt(exception=exc).critical("{} failed: {}: {}", where, type(exc).__name__, exc)
+        engine.add_pause(FAULT, f"fault: {where} failed ({type(exc).__name__})", "engine")
+        engine.alert(
+            "critical",
+            "fault",
+            f"{where} failed ({type(exc).__name__}: {exc}); entries paused, stops kept at the "
+            "broker, reconciling with the broker",
+        )
+        self.reconcile_due = "fault"
+        self.tell_supervisor()
+
+    def take_reconcile(self) -> str | None:
+        """The reason of a due reconciliation (and it is no longer due), or None."""
+        due, self.reconcile_due = self.reconcile_due, None
+        return due
+
+    def started(self) -> None:
+        """The engine is connected and reconciled: a journal pause left by an earlier run is
+        lifted if the journal takes writes now."""
+        if JOURNAL in self._engine.pauses and not self._engine.journal.failing:
+            self._engine.lift_pause(JOURNAL, "engine")
+
+    def new_session(self) -> None:
+        """A daily reset: a fault of the last session no longer holds entries back."""
+        self._engine.lift_pause(FAULT, "engine")
+
+    # -- the journal ---------------------------------------------------------------------
+
+    def journal_failed(self, error: str) -> None:
+        """The journal refused a write (its first failure of an outage). Never raises."""
+        try:
+            engine = self._engine
+            self.journal_down_since = engine.clock.now()
+            engine.add_pause(JOURNAL, f"journal: cannot write ({error})", "engine")
+            engine.alert(
+                "critical",
+                "journal",
+                f"the journal cannot be written ({error}): entries paused, stops stay at the "
+                "broker, retrying the writes",
+            )
+            self.tell_supervisor()
+            self._start_recovery()
+        except Exception as exc:
+            logger.opt(exception=exc).critical("handling a journal failure failed")
+
+    def _start_recovery(self) -> None:
+        if self._recovery is not None and not self._recovery.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous caller): the engine's next start retries
+            return
+        self._recovery = loop.create_task(self._recover(), name="journal-recovery")
+        self._recovery.add_done_callback(self._recovery_done)
+
+    def _recovery_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            self.contain("journal recovery", exc)
+
+    def whole(self) -> bool:
+        """Try the queued writes and the refused fills; True once nothing is left."""
+        engine = self._engine
+        return engine.journal.flush() and engine.desk.retry_fills() and engine.journal.flush()
+
+    async def _recover(self) -> None:
+        engine = self._engine
+        delay = RETRY_FIRST_S
+        while True:
+            await engine.clock.sleep(delay)
+            if self.whole():
+                break
+            delay = min(delay * 2, RETRY_MAX_S)
+            self._check_outage()
+        since = self.journal_down_since
+        self.journal_down_since = None
+        seconds = (engine.clock.now() - since).total_seconds() if since else 0.0
+        engine.lift_pause(JOURNAL, "engine")
+        engine.alert(
+            "info",
+            "journal_restored",
+            f"the journal takes writes again after {seconds:.0f}s: the queued writes and fills "
+            "are journaled; reconciling with the broker",
+        )
+        self.reconcile_due = "journal restored"
+        self.tell_supervisor()
+
+    def _check_outage(self) -> None:
+        engine, since = self._engine, self.journal_down_since
+        if self.watchdog_failed or since is None:
+            return
+        if (engine.clock.now() - since).total_seconds() < OUTAGE_MAX_S:
+            return
+        self.watchdog_failed = True
+        engine.alert(
+            "critical",
+            "journal_outage",
+            f"the journal has refused writes for {OUTAGE_MAX_S:.0f}s "
+            f"({engine.journal.pending} write(s) queued); failing the supervisor's watchdog",
+        )
+        if engine.heartbeat_failed is not None:
+            engine.heartbeat_failed(engine.status_line())
+
+    def status(self) -> list[str]:
+        """What a supervisor's status line must say first (empty when all is well)."""
+        if self.journal_down_since is None:
+            return []
+        queued = self._engine.journal.pending + self._engine.desk.unjournaled
+        return [f"JOURNAL FAILING ({queued} write(s) waiting)"]
+
+    def tell_supervisor(self) -> None:
+        """Send the status line to the supervisor now (systemd's STATUS=)."""
+        engine = self._engine
+        if engine.heartbeat is None:
+            return
+        try:
+            engine.heartbeat(engine.status_line())
+        except Exception as exc:
+            logger.opt(exception=exc).error("could not report the status to the supervisor")
+
+    async def stop(self) -> None:
+        """At shutdown: a last try at the queued writes, then stop retrying."""
+        if self._engine.journal.failing and not self.whole():
+            logger.critical(
+                "stopping with {} journal write(s) and {} fill(s) not journaled; the next "
+                "start reconciles them from the broker",
+                self._engine.journal.pending,
+                self._engine.desk.unjournaled,
+            )
+        if self._recovery is not None and not self._recovery.done():
+            self._recovery.cancel()
+            await asyncio.gather(self._recovery, return_exceptions=True)

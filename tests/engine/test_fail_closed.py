@@ -1,0 +1,198 @@
+"""Fail closed without the journal: when its disk refuses writes the engine stops entering at
+once, keeps its stops at the broker, alerts without the journal, tells systemd, retries the
+writes (an exec id counts as applied only once journaled) and recovers by itself."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from condordesk.bootstrap import Runtime, build_sim
+from condordesk.broker.base import ExecutionReceived
+from condordesk.domain.condor import CondorState
+from condordesk.domain.orders import parse_order_ref
+from condordesk.engine import api
+from condordesk.engine.safety import OUTAGE_MAX_S
+from condordesk.systemd import Heartbeat, Notifier
+from tests.engine.harness import make_profile, run_engine, until
+from tests.engine.test_trading_day import assert_flat
+from tests.unit.test_journal import execution
+from tests.unit.test_journal_durable import DiskFull, disk_full
+
+pytestmark = pytest.mark.usefixtures("warm_calendar")
+
+
+def _first_protected(rt: Runtime) -> str | None:
+    for cid, live in rt.engine.desk.live.items():
+        if live.state is CondorState.OPEN and live.stop_state == "verified":
+            return cid
+    return None
+
+
+class Outage:
+    """Fills the disk once the first condor is protected, gaps SPX through its put wing so
+    its stop fires, and frees the disk ``seconds`` after the stop's fills reached the engine."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.disk: DiskFull | None = None
+        self.full_at: datetime | None = None
+        self.back_at: datetime | None = None
+        self.condor_id = ""
+
+    async def __call__(self, rt: Runtime) -> None:
+        await until(rt, lambda: _first_protected(rt) is not None)
+        self.condor_id = cid = _first_protected(rt) or ""
+        live = rt.engine.desk.live[cid]
+        self.disk = disk_full(rt.journal)
+        self.disk.full, self.full_at = True, rt.clock.now()
+        spot = rt.engine.spot or Decimal(0)
+        rt.broker.gap(float(live.condor.long_put - spot) - 10.0)  # type: ignore[attr-defined]
+        await until(rt, lambda: live.state is not CondorState.OPEN, step=1.0)
+        await until(rt, lambda: rt.engine.desk.unjournaled >= 4, step=1.0)
+        await rt.clock.sleep(self.seconds)
+        self.disk.full, self.back_at = False, rt.clock.now()
+
+
+def _entries_between(events: list[api.Event], start: datetime, end: datetime) -> list[str]:
+    return [
+        e.order_ref
+        for e in events
+        if isinstance(e, api.OrderSubmitted)
+        and e.role == "entry"
+        and e.ts is not None
+        and start <= e.ts <= end
+    ]
+
+
+@pytest.mark.parametrize("seconds", [5.0, 40.0], ids=["within-fill-timeout", "longer"])
+def test_a_full_disk_at_a_stop_fill_pauses_entries_and_the_fill_lands_when_it_is_back(
+    tmp_path: Path, seconds: float
+) -> None:
+    """The issue's reproduction: the disk is full for a moment when a stop fills. Entries stop
+    at once, the alert still reaches the listeners, the stop's fills are journaled once writes
+    return (within the exit flow's wait, or after it by the recovery and a reconciliation),
+    the journal pause lifts by itself, and the day ends with even legs."""
+    outage = Outage(seconds)
+    profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "14:00"})
+    out = run_engine(profile, tmp_path, outage)
+    rt, journal = out.runtime, out.runtime.journal
+    assert outage.full_at is not None and outage.back_at is not None
+    assert outage.disk is not None and outage.disk.refused > 0
+
+    alerts = [a for a in out.of(api.AlertRaised) if a.code == "journal"]
+    assert alerts and alerts[0].level == "critical"
+    assert outage.full_at <= alerts[0].ts <= outage.back_at  # heard while nothing was written
+    pauses = [p for p in out.of(api.EntriesPaused) if p.reason.startswith("journal")]
+    assert pauses and pauses[0].ts <= outage.back_at
+    assert _entries_between(out.events, outage.full_at, outage.back_at) == []
+    restored = [a for a in out.of(api.AlertRaised) if a.code == "journal_restored"]
+    assert restored and restored[0].ts >= outage.back_at
+    assert "journal" not in rt.engine.pauses  # lifted by the engine itself
+
+    closed = next(c for c in out.of(api.CondorClosed) if c.condor_id == outage.condor_id)
+    assert closed.reason in ("stop_limit", "stop_market")
+    stop_fills = [
+        f
+        for f in journal.fills(outage.condor_id)
+        if (p := parse_order_ref(f.order_ref)) and p[1].value.startswith("stop")
+    ]
+    assert len(stop_fills) == 4  # one unit, four legs: each applied once, none lost
+    assert journal.pending == 0 and rt.engine.desk.unjournaled == 0
+    kinds = [(kind, payload.get("code")) for _seq, _ts, kind, payload in journal.events()]
+    assert ("AlertRaised", "journal") in kinds  # journaled later, when the disk was back
+    assert journal.condor(outage.condor_id).state is CondorState.CLOSED  # type: ignore[union-attr]
+    assert out.of(api.CondorOpened)[-1].ts > outage.back_at  # trading resumed by itself
+    assert_flat(rt)
+
+
+def test_an_exec_id_counts_as_applied_only_once_journaled(tmp_path: Path) -> None:
+    rt = build_sim(make_profile(), journal_path=tmp_path / "j.sqlite3")
+    desk = rt.engine.desk
+    disk = disk_full(rt.journal)
+    disk.full = True
+    fill = ExecutionReceived(execution("e1", "manual"))
+
+    desk.on_broker_event(fill)
+    assert desk.unjournaled == 1
+    desk.on_broker_event(fill)  # the broker's replay while the disk is still full
+    assert rt.journal.fills() == []
+    assert "journal" in rt.engine.pauses
+
+    disk.full = False
+    assert desk.retry_fills()
+    assert [f.exec_id for f in rt.journal.fills()] == ["e1"]
+    assert desk.unjournaled == 0
+    assert not desk._on_execution(fill)  # applied now: a replay is a no-op
+
+
+class NotifySocket:
+    """A fake ``$NOTIFY_SOCKET``: a datagram socket the test reads."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.setblocking(False)
+        self.path = path
+        self.messages: list[tuple[datetime, str]] = []
+
+    def read(self, now: datetime) -> None:
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except BlockingIOError:
+                return
+            self.messages.append((now, data.decode()))
+
+
+def test_systemd_hears_the_outage_and_the_watchdog_fails_if_it_lasts(tmp_path: Path) -> None:
+    notify = NotifySocket(tmp_path / "notify")
+    profile = make_profile(strategy={"max_concurrent": 1})
+    rt = build_sim(profile, journal_path=tmp_path / "j.sqlite3")
+    beat = Heartbeat(Notifier(str(notify.path)), 15.0)
+    beats: list[datetime] = []
+
+    def heartbeat(status: str) -> None:
+        beats.append(rt.clock.now())
+        beat(status)
+
+    rt.engine.heartbeat, rt.engine.heartbeat_s = heartbeat, 15.0
+    rt.engine.heartbeat_failed = beat.fail
+    full_from: list[int] = []  # index of the first datagram sent after the disk filled
+
+    async def reader(rt: Runtime) -> None:
+        while True:
+            notify.read(rt.clock.now())
+            await rt.clock.sleep(5)
+
+    async def fault(rt: Runtime) -> None:
+        await until(rt, lambda: rt.engine.state == "armed")
+        notify.read(rt.clock.now())
+        full_from.append(len(notify.messages))
+        disk_full(rt.journal).full = True
+        await until(rt, lambda: beat.failed)
+        await rt.clock.sleep(120)
+        notify.read(rt.clock.now())
+        rt.engine.request_stop()
+
+    try:
+        out = run_engine(profile, tmp_path, reader, fault, runtime=rt)
+    finally:
+        notify.sock.close()
+    down = next(a for a in out.of(api.AlertRaised) if a.code == "journal")
+    outage = next(a for a in out.of(api.AlertRaised) if a.code == "journal_outage")
+    assert OUTAGE_MAX_S <= (outage.ts - down.ts).total_seconds() <= OUTAGE_MAX_S + 60
+    during = [(ts, m) for ts, m in notify.messages[full_from[0] :]]
+    told = next(i for i, (_ts, m) in enumerate(during) if "STATUS=JOURNAL FAILING" in m)
+    assert (during[told][0] - down.ts).total_seconds() <= 5  # at once (read every 5 s)
+    triggers = [i for i, (_ts, m) in enumerate(during) if "WATCHDOG=trigger" in m]
+    assert len(triggers) == 1 and triggers[0] > told
+    waiting = during[told : triggers[0]]
+    assert any("WATCHDOG=1" in m for _ts, m in waiting)  # alive while within the bound
+    during = [m for _ts, m in during]  # type: ignore[misc]
+    assert any(ts > outage.ts for ts in beats)  # the engine still beats...
+    assert not any("WATCHDOG=1" in m for m in during[triggers[0] + 1 :])  # ...but never feeds
