@@ -209,6 +209,33 @@ async def test_order_events_are_deduplicated_and_rejections_mapped() -> None:
     assert statuses == [Status.WORKING, Status.REJECTED]
 
 
+async def test_a_refused_modification_is_no_status_change_and_the_real_status_follows() -> None:
+    """ib_async marks a trade Cancelled on error 104 (and ValidationError on a warning such
+    as 110) when IB refuses a modification; the order is unchanged at the broker, so no
+    event goes out, and the status IB then sends (the fill that raced it) is reported."""
+    ib = FakeIB()
+    broker, _ = make(ib)
+    await broker.connect()
+    events = broker.events()
+    trade = _bag_trade("Submitted")
+    ib.orderStatusEvent.emit(trade)
+    trade.log.append(TradeLogEntry(T0, "Submitted", "Modify"))
+    trade.orderStatus.status = "Cancelled"
+    trade.log.append(TradeLogEntry(T0, "Cancelled", "Error 104, reqId 3: Can't modify", 104))
+    ib.orderStatusEvent.emit(trade)  # ib_async's own mark, not IB's
+    assert trade.orderStatus.status == "Submitted"
+    trade.log.append(TradeLogEntry(T0, "Submitted", "Modify"))
+    trade.orderStatus.status = "ValidationError"
+    trade.log.append(TradeLogEntry(T0, "ValidationError", "Warning 110: price", 110))
+    ib.orderStatusEvent.emit(trade)
+    assert trade.orderStatus.status == "Submitted"
+    trade.orderStatus.status, trade.orderStatus.filled = "Filled", 1
+    trade.log.append(TradeLogEntry(T0, "Filled", ""))
+    ib.orderStatusEvent.emit(trade)
+    statuses = [e.report.status for e in events.drain() if isinstance(e, OrderUpdated)]
+    assert statuses == [Status.WORKING, Status.FILLED]
+
+
 def test_backoff_is_capped() -> None:
     assert backoff(0) >= 1.0
     assert 15.0 <= backoff(10) <= 18.0
