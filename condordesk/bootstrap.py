@@ -19,6 +19,7 @@ from condordesk.broker.base import Broker
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.config import paths
 from condordesk.config.profile import Profile
+from condordesk.engine.live import account_mode
 from condordesk.engine.service import Engine
 from condordesk.errors import ConfigError
 from condordesk.market.calendar import TradingCalendar
@@ -148,7 +149,8 @@ def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
         raise ConfigError(
             f"profile {profile.name}: broker.kind is {profile.broker.kind!r}, not 'ib'"
         )
-    if profile.mode == "live" and not live_confirmed:
+    real = account_mode("ib", profile.broker.account) == "live"
+    if (profile.mode == "live" or real) and not live_confirmed:
         raise ConfigError(
             f"profile {profile.name} trades a LIVE account ({profile.broker.account}): "
             "add --live to confirm"
@@ -164,7 +166,9 @@ def build_ib(profile: Profile, *, live_confirmed: bool) -> Runtime:
     calendar = load_calendar(clock.now_et().date(), 250)
     journal = _open_journal(paths.journal_path(profile), profile)
     broker = build_ib_broker(profile, clock)
-    engine = Engine(profile, broker, journal, clock, calendar, max_sessions=None)
+    engine = Engine(
+        profile, broker, journal, clock, calendar, max_sessions=None, live_confirmed=live_confirmed
+    )
     alerts = _alerts(profile, engine, journal)
     return Runtime(profile, clock, calendar, journal, broker, engine, False, alerts)
 
