@@ -20,10 +20,10 @@ from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, record_trade, record_view
 from condordesk.engine.bus import EventBus
-from condordesk.engine.clearing import VERIFIED_AGAIN, cleared_by_verified_stop
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
+from condordesk.engine.live import LiveAccountRefused, account_mode, refusal
 from condordesk.engine.money import book_day, settle_expired
 from condordesk.engine.outlook import Outlook, recent_events, upcoming
 from condordesk.engine.pauses import (
@@ -106,8 +106,11 @@ class Engine:
         calendar: TradingCalendar,
         *,
         max_sessions: int | None = None,
+        live_confirmed: bool = False,
     ) -> None:
         self.profile = profile
+        self.live_confirmed = live_confirmed
+        self.mode: str = profile.mode  # until the broker names the account (then it decides)
         self.broker = broker
         self.journal = journal
         self.clock = clock
@@ -172,7 +175,7 @@ class Engine:
             seq=self.bus.seq,
             ts=self.clock.now(),
             profile=self.profile.name,
-            mode=self.profile.mode,
+            mode=self.mode,
             account=self.account,
             state=self.state,
             paused_reason=self.paused_reason,
@@ -263,19 +266,6 @@ class Engine:
             self._book(event.condor_id, event.realized_pnl)
         elif isinstance(event, api.CondorAmended):
             self._book(event.condor_id, event.change)
-        elif isinstance(event, api.StopVerified):
-            self._clear_alerts(event.condor_id)
-
-    def _clear_alerts(self, condor_id: str) -> None:
-        """A condor protected again closes its "unprotected" alerts (see :mod:`.clearing`).
-        Published once the StopVerified being delivered has reached every subscriber."""
-        for code, text in cleared_by_verified_stop(condor_id, self.open_alerts):
-            self.open_alerts.remove(text)
-            logger.info("alert cleared: {} ({})", text, VERIFIED_AGAIN)
-            cleared = api.AlertCleared(
-                code=code, condor_id=condor_id, alert=text, reason=VERIFIED_AGAIN
-            )
-            asyncio.get_running_loop().call_soon(self.bus.publish, cleared)
 
     def _book(self, condor_id: str, pnl_change: Decimal) -> None:
         """Money of a condor lands on its own trading day: today's tally only if it is
@@ -425,15 +415,14 @@ class Engine:
             self.desk.connected = True
             await self.clock.sync(self.broker.server_time)
             self.account = await self.broker.account()
+            self._check_account()
             self.bus.publish(
-                api.EngineStarted(
-                    profile=self.profile.name, mode=self.profile.mode, account=self.account
-                )
+                api.EngineStarted(profile=self.profile.name, mode=self.mode, account=self.account)
             )
             logger.info(
                 "engine started: profile {} ({}) account {}",
                 self.profile.name,
-                self.profile.mode,
+                self.mode,
                 self.account,
             )
             await self.reconcile("start")
@@ -453,6 +442,24 @@ class Engine:
                 len(self.desk.live),
             )
         return self.summary
+
+    def _check_account(self) -> None:
+        """Live means live: the account decides the mode; a real account without --live
+        stops the engine here, before any order (reconcile repairs included)."""
+        self.mode = account_mode(self.profile.broker.kind, self.account)
+        if self.mode == "live" and not self.live_confirmed:
+            message = refusal(self.profile.name, self.profile.mode, self.account)
+            self.alert("critical", "live_account", message)
+            self._stopping = True
+            raise LiveAccountRefused(message)
+        if self.mode != self.profile.mode:
+            logger.warning(
+                "profile {} says mode {!r}; account {} is {}: the account decides",
+                self.profile.name,
+                self.profile.mode,
+                self.account,
+                self.mode,
+            )
 
     async def _consume(self) -> None:
         """Apply the broker's events until its stream ends (the broker closed). An event that
