@@ -9,6 +9,7 @@ clients ask; :func:`raise_nofile` lifts the soft limit of open files to the hard
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import resource
 from collections.abc import Callable
@@ -140,12 +141,4 @@ def fit_to_nofile(limits: Limits, nofile: int) -> Limits:
         clients,
         reserved,
     )
-    return Limits(
-        max_clients=clients,
-        reserved=reserved,
-        command_idle_s=limits.command_idle_s,
-        max_buffered=limits.max_buffered,
-        write_timeout_s=limits.write_timeout_s,
-        rate=limits.rate,
-        burst=limits.burst,
-    )
+    return dataclasses.replace(limits, max_clients=clients, reserved=reserved)
