@@ -257,6 +257,7 @@ class _Context:
     fills: dict[str, list[_Fill]]
     plan: Plan
     watching: bool = False
+    expired: set[str] = field(default_factory=set)  # condors settled (or pending) in this plan
 
     def orders(self, condor_id: str) -> list[OrderRecord]:
         return self.journal.orders(condor_id)
@@ -387,8 +388,12 @@ def _condor_state(
         return True
     held = {c: ctx.broker.positions.get(c, 0) for c in rec.condor.contracts}
     pending = rec.state is CondorState.CLOSING and rec.exit_reason is ExitReason.EXPIRED
-    if pending or (rec.condor.expiry < ctx.today and not any(held.values())):
-        _expired(ctx, rec, settlements.get(rec.condor.expiry), pending)
+    price = settlements.get(rec.condor.expiry)
+    gone = rec.condor.expiry < ctx.today and not any(held.values())
+    # a known settlement price means its options expired, even if the broker still lists them
+    # (a restart on the expiry evening, before IB's overnight processing)
+    if pending or gone or (rec.condor.expiry <= ctx.today and price is not None):
+        _expired(ctx, rec, price, pending)
         return True
     if rec.state is CondorState.CLOSING:
         _closing_condor(ctx, rec)
@@ -398,6 +403,7 @@ def _condor_state(
 def _expired(ctx: _Context, rec: CondorRecord, price: Decimal | None, pending: bool) -> None:
     """An expired condor: journaled as expired at the settlement value when the price is
     known, booked on its expiry day; otherwise settlement pending (never closed at a guess)."""
+    ctx.expired.add(rec.id)
     if price is not None:
         value = rec.condor.value_at_expiry(price)
         ctx.plan.actions.append(CloseCondorRecord(rec.id, ExitReason.EXPIRED, settlement=value))
@@ -572,14 +578,17 @@ def _unexplained(
 
 
 def _settled_leftover(ctx: _Context, contract: OptionContract) -> bool:
-    """True when ``contract`` has expired and belongs to a condor journaled as settled: after
-    the cut-off IB lists expired options until its overnight processing, which is no news."""
+    """True when ``contract`` has expired and belongs to a condor journaled as settled (or
+    settled, or left pending, by this reconciliation): after the cut-off IB lists expired
+    options until its overnight processing, which is no news."""
     if contract.expiry > ctx.today:
         return False
     return any(
-        rec.state is CondorState.CLOSED
-        and rec.exit_reason is ExitReason.EXPIRED
-        and contract in rec.condor.contracts
+        contract in rec.condor.contracts
+        and (
+            rec.id in ctx.expired
+            or (rec.state is CondorState.CLOSED and rec.exit_reason is ExitReason.EXPIRED)
+        )
         for rec in ctx.journal.condors(day=contract.expiry)
     )
 

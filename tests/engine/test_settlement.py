@@ -299,3 +299,32 @@ def test_expired_legs_the_broker_still_lists_after_booking_are_no_unexplained_po
     assert {f.code for f in plan.findings} == {"expired_position"}
     plan = analyze(journal, BrokerView.of([*held, extra], [], []), DAY, {})
     assert [f.code for f in plan.unexplained] == ["unknown_position"]  # others still count
+
+
+def test_a_restart_on_the_expiry_evening_settles_a_condor_the_broker_still_lists(
+    tmp_path: Path,
+) -> None:
+    from datetime import UTC, datetime
+
+    from condordesk.domain.condor import IronCondor
+    from condordesk.domain.orders import Execution, OrderAction, Position
+    from condordesk.engine.reconcile import BrokerView, CloseCondorRecord, analyze
+    from condordesk.store.journal import CondorRecord, Journal
+
+    journal = Journal(tmp_path / "j.sqlite3")
+    condor = IronCondor(DAY, Decimal(5900), Decimal(5910), Decimal(6090), Decimal(6100))
+    opened = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    journal.insert_condor(CondorRecord("c1", DAY, condor, CondorState.OPEN, opened, Decimal("1")))
+    for n, c in enumerate(condor.contracts):  # its entry filled
+        side = OrderAction.BUY if condor.position_sign(c) > 0 else OrderAction.SELL
+        fill = Execution(f"e{n}", 1, 1, "cd:c1:entry", c, side, 1, Decimal("0.50"), opened)
+        journal.record_fill(fill, "c1")
+    held = [Position(c, condor.position_sign(c)) for c in condor.contracts]
+    view = BrokerView.of(held, [], [])
+
+    assert not [a for a in analyze(journal, view, DAY, {DAY: None}).actions
+                if isinstance(a, CloseCondorRecord)]  # fmt: skip
+    plan = analyze(journal, view, DAY, {DAY: Decimal("5905")})  # after the cut-off
+    closes = [a for a in plan.actions if isinstance(a, CloseCondorRecord)]
+    assert closes == [CloseCondorRecord("c1", ExitReason.EXPIRED, settlement=Decimal("5"))]
+    assert plan.unexplained == []
