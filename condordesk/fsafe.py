@@ -20,7 +20,9 @@ use.
 from __future__ import annotations
 
 import contextlib
+import grp
 import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -39,11 +41,25 @@ def _owner_ok(uid: int) -> bool:
     return uid in (os.geteuid(), 0)
 
 
-def check_dir(path: Path) -> None:
+def _private_group(gid: int) -> bool:
+    """A user-private group (Debian/Ubuntu with umask 002): this user's own primary group,
+    named after it, with no other members; group-writable then means owner-writable."""
+    try:
+        group = grp.getgrgid(gid)
+        user = pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return False
+    return gid == os.getegid() and group.gr_name == user and set(group.gr_mem) <= {user}
+
+
+def check_dir(path: Path, *, ancestor: bool = False) -> None:
     """Refuse a directory that another user could change.
 
     Args:
         path: An existing directory.
+        ancestor: ``path`` is only where condordesk creates its own directory: a symlink
+            owned by root or this user is followed, and a sticky world-writable directory
+            (``/tmp``) is accepted, since nobody else can replace what is created in it.
 
     Raises:
         UnsafePath: ``path`` is a symlink or not a directory, is owned by another user (root
@@ -51,6 +67,8 @@ def check_dir(path: Path) -> None:
     """
     try:
         st = os.lstat(path)
+        if ancestor and stat.S_ISLNK(st.st_mode) and _owner_ok(st.st_uid):
+            st = os.stat(path)
     except FileNotFoundError:
         raise UnsafePath(f"{path} does not exist") from None
     if stat.S_ISLNK(st.st_mode):
@@ -62,7 +80,10 @@ def check_dir(path: Path) -> None:
             f"directory {path} is owned by uid {st.st_uid}, not by this user "
             f"(uid {os.geteuid()}): refusing to use it; chown it or choose another path"
         )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    writable = st.st_mode & stat.S_IWOTH or (
+        st.st_mode & stat.S_IWGRP and not _private_group(st.st_gid)
+    )
+    if writable and not (ancestor and st.st_mode & stat.S_ISVTX):
         raise UnsafePath(
             f"directory {path} is writable by group or others "
             f"(mode {stat.S_IMODE(st.st_mode):04o}): refusing to use it; chmod 700 {path}"
@@ -96,7 +117,7 @@ def ensure_dir(path: Path) -> Path:
     if missing:
         if os.path.lexists(probe) and not os.path.isdir(probe):
             raise NotADirectoryError(f"{probe} exists and is not a directory")
-        check_dir(probe)
+        check_dir(probe, ancestor=True)
     for directory in reversed(missing):
         with contextlib.suppress(FileExistsError):  # made meanwhile: checked like any other
             os.mkdir(directory, DIR_MODE)

@@ -156,3 +156,54 @@ def test_an_export_to_a_shared_directory_is_private_and_refuses_a_planted_symlin
     assert (shared / "summary.json").read_text() == "{}\n"
     assert mode(shared / "summary.json") == 0o600
     assert sorted(p.name for p in shared.iterdir()) == ["planted.json", "summary.json"]
+
+
+def test_a_private_dir_may_be_created_inside_a_sticky_shared_dir_like_tmp(
+    tmp_path: Path,
+) -> None:
+    """``/tmp/runtime-<uid>`` (no XDG_RUNTIME_DIR): made by us, 0700, so nobody can swap it."""
+    sticky = tmp_path / "tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    made = fsafe.ensure_dir(sticky / "runtime-0" / "condordesk")
+    assert mode(made) == 0o700 and mode(sticky / "runtime-0") == 0o700
+    with pytest.raises(UnsafePath, match="writable by group or others"):
+        fsafe.ensure_dir(sticky)  # but never as the directory condordesk itself uses
+
+
+def test_a_world_writable_dir_without_the_sticky_bit_is_no_place_to_create_in(
+    tmp_path: Path,
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(UnsafePath, match="writable by group or others"):
+        fsafe.ensure_dir(shared / "mine")
+
+
+def test_a_dir_reached_through_a_root_owned_symlink_may_be_created_in(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir(mode=0o755)
+    (tmp_path / "var-run").symlink_to(real)  # like /var/run -> /run
+    assert mode(fsafe.ensure_dir(tmp_path / "var-run" / "condordesk")) == 0o700
+
+
+def test_group_writable_is_accepted_only_for_the_users_private_group(tmp_path: Path) -> None:
+    """Debian/Ubuntu's user-private groups with umask 002: the group is the user alone."""
+    import grp
+    import pwd
+
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    own = grp.getgrgid(os.getegid())
+    if own.gr_name != me or set(own.gr_mem) - {me}:
+        pytest.skip("this user's primary group is not a private group")
+    shared = tmp_path / "g"
+    shared.mkdir()
+    shared.chmod(0o770)
+    assert fsafe.ensure_dir(shared) == shared
+    other = next((g for g in grp.getgrall() if g.gr_gid != os.getegid()), None)
+    if other is None or os.geteuid() != 0:
+        return
+    os.chown(shared, -1, other.gr_gid)
+    with pytest.raises(UnsafePath, match="writable by group"):
+        fsafe.ensure_dir(shared)
