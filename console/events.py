@@ -90,6 +90,7 @@ _LINES: dict[type[api.Event], Callable[[Any], tuple[Level, str]]] = {
     api.FillRecorded: lambda e: (
         "info", f"fill {e.symbol} {e.side} {e.quantity} @ {price(e.price)}"),
     api.AlertRaised: lambda e: (e.level, f"ALERT {e.code}: {e.message}"),
+    api.AlertCleared: lambda e: ("ok", f"alert cleared ({e.reason}): {e.alert}"),
     api.AlertsAcknowledged: lambda e: ("ok", f"alerts acknowledged (by {e.origin})"),
     api.BrokerConnectionChanged: _connection,
     api.CommandReceived: _command,

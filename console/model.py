@@ -403,6 +403,12 @@ def _on_alert(model: Model, e: api.AlertRaised) -> set[Part]:
     return set()
 
 
+def _on_cleared(model: Model, e: api.AlertCleared) -> set[Part]:
+    if e.alert in model.alerts:
+        model.alerts.remove(e.alert)
+    return set()
+
+
 def _on_acknowledged(model: Model, e: api.AlertsAcknowledged) -> set[Part]:
     model.alerts.clear()
     return set()
@@ -444,6 +450,7 @@ _HANDLERS: dict[type[api.Event], Callable[[Model, Any], set[Part]]] = {
     api.CondorClosed: _on_closed,
     api.CondorAmended: _on_amended,
     api.AlertRaised: _on_alert,
+    api.AlertCleared: _on_cleared,
     api.AlertsAcknowledged: _on_acknowledged,
     api.BrokerConnectionChanged: _on_connection,
     api.MarketUpdated: _on_market,

@@ -262,6 +262,17 @@ class AlertRaised(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AlertCleared(Event):
+    """An open alert's condition is over (a condor's stops are verified at the broker again):
+    it is no longer open. ``alert`` is the open alert as it read (``"code: message"``)."""
+
+    code: str
+    condor_id: str
+    alert: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AlertsAcknowledged(Event):
     """The operator acknowledged the open alerts."""
 
@@ -551,6 +562,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CondorClosed,
         CondorAmended,
         AlertRaised,
+        AlertCleared,
         AlertsAcknowledged,
         BrokerConnectionChanged,
         CommandReceived,

@@ -179,3 +179,18 @@ def test_a_new_engine_run_with_a_fresh_journal_is_followed_from_its_first_event(
     assert model.log[-1].text == "entries PAUSED: x (by cli)"
     apply(model, at(13, api.AlertRaised(level="warning", code="c", message="m")))
     assert model.log[-1].text == "ALERT c: m" and model.alerts == ["c: m"]
+
+
+def test_an_alert_whose_condition_cleared_closes_and_says_so() -> None:
+    first = "unprotected: condor 20261130-01 has no stop (tui cancelled it)"
+    second = "stop_missing: condor 20261130-01 had no complete, correct stop pair at the broker"
+    other = "unprotected: condor 20261130-02 has no stop (gui cancelled it)"
+    model = model_of(snapshot(view(), open_alerts=[first, second, other]))
+    why = "stops verified at the broker again"
+    for seq, (code, text) in enumerate([("unprotected", first), ("stop_missing", second)], 101):
+        apply(model, at(seq, api.AlertCleared(code=code, condor_id=CID, alert=text, reason=why)))
+    assert model.alerts == [other]
+    assert model.log[-1] == dataclasses.replace(
+        model.log[-1], level="ok",
+        text=f"alert cleared (stops verified at the broker again): {second}",
+    )  # fmt: skip

@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from condordesk.engine import api
+from condordesk.engine.clearing import VERIFIED_AGAIN, cleared_by_verified_stop
 
 D = Decimal
 T0 = datetime(2026, 11, 30, 15, 10, tzinfo=UTC)  # 10:10 in New York
@@ -99,6 +100,7 @@ class FakeEngine:
         self.seq = snap.seq
         self.now = snap.ts
         self.commands: list[api.Command] = []
+        self.alerts: list[str] = list(snap.open_alerts)  # open, as the engine keeps them
         self.trades: list[api.TradeRecord] = []  # the journal's finished condors (history)
         self.reject: dict[type[api.Command], str] = {}
         self.down = False
@@ -176,22 +178,11 @@ class FakeEngine:
             self.emit(api.StopVerified(condor_id=c.condor_id))
         elif isinstance(c, api.CancelStop):
             self.emit(api.StopCancelled(condor_id=c.condor_id, reason=f"cancelled by {c.origin}"))
-            self.emit(
-                api.AlertRaised(
-                    level="warning", code="unprotected", message=f"condor {c.condor_id} has no stop"
-                )
-            )
+            message = f"condor {c.condor_id} has no stop"
+            self.alerts.append(f"unprotected: {message}")
+            self.emit(api.AlertRaised(level="warning", code="unprotected", message=message))
         elif isinstance(c, api.ArmStops):
-            self.emit(
-                api.StopPlaced(
-                    condor_id=c.condor_id,
-                    trigger=D("2.90"),
-                    limit=D("3.40"),
-                    backup_trigger=D("3.20"),
-                    order_ids=[41, 42],
-                )
-            )
-            self.emit(api.StopVerified(condor_id=c.condor_id))
+            self._arm(c.condor_id)
         elif isinstance(c, api.CloseCondor):
             self._close(c.condor_id, c.limit or D("1.00"), "manual")
         elif isinstance(c, api.FlattenAll):
@@ -200,7 +191,19 @@ class FakeEngine:
                 if v.state == "open":
                     self._close(v.id, D("1.00"), "flatten")
         elif isinstance(c, api.AcknowledgeAlerts):
+            self.alerts.clear()
             self.emit(api.AlertsAcknowledged(origin=c.origin))
+
+    def _arm(self, condor_id: str) -> None:
+        """Stops placed and verified; like the engine, that closes the condor's protection
+        alerts (AlertCleared after the StopVerified)."""
+        self.emit(api.StopPlaced(condor_id=condor_id, trigger=D("2.90"), limit=D("3.40"),
+                                 backup_trigger=D("3.20"), order_ids=[41, 42]))  # fmt: skip
+        self.emit(api.StopVerified(condor_id=condor_id))
+        for code, text in cleared_by_verified_stop(condor_id, self.alerts):
+            self.alerts.remove(text)
+            self.emit(api.AlertCleared(code=code, condor_id=condor_id, alert=text,
+                                       reason=VERIFIED_AGAIN))  # fmt: skip
 
     def _close(self, condor_id: str, price: Decimal, reason: str) -> None:
         self.emit(api.CondorClosing(condor_id=condor_id, reason=reason, limit=price))

@@ -183,13 +183,17 @@ async def test_cancelling_a_stop_warns_then_shows_the_condor_unprotected_and_re_
     await confirm_shown(pilot, "ArmStops(condor_id='20261130-01', origin='tui')",
                         "places a new OCA stop pair triggering at 2.90")  # fmt: skip
     await pilot.press("y")
-    await until_shown(pilot, "2.90 verified")
+    await until_shown(pilot, "2.90 verified", "alert cleared (stops verified at the broker")
+    assert pilot.app.model.log[-1].text == (  # type: ignore[attr-defined]
+        "alert cleared (stops verified at the broker again): unprotected: condor "
+        "20261130-01 has no stop"
+    )
     assert engine.commands[-1] == api.ArmStops(origin="tui", condor_id=CID)
+    assert "alert(s): k" not in screen_text(pilot.app)
     await pilot.press("k")
-    await confirm_shown(pilot, "AcknowledgeAlerts(origin='tui')", "unprotected: condor")
+    await confirm_shown(pilot, "AcknowledgeAlerts(origin='tui')", "(no open alert)")
     await pilot.press("y")
     await until_shown(pilot, "alerts acknowledged (by tui)")
-    assert "alert(s): k" not in screen_text(pilot.app)
 
 
 async def test_closing_at_market(pilot: Pilot[None], engine: FakeEngine) -> None:
@@ -488,3 +492,23 @@ def test_the_console_refuses_to_run_when_stdout_is_not_a_terminal(
     assert "standard output is not a terminal" in done.stderr
     assert done.stdout == ""
     assert not (condordesk_home / "run" / "engine-sim.sock").exists()
+
+
+async def test_two_unprotected_alerts_close_themselves_once_the_stops_are_re_armed() -> None:
+    alerts = [
+        "unprotected: condor 20261130-01 has no stop (tui cancelled it)",
+        "stop_missing: condor 20261130-01 had no complete, correct stop pair at the broker",
+    ]
+    engine = FakeEngine(snapshot(view(stop_state="cancelled-by-operator"), open_alerts=alerts))
+    app = make_app(engine)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until_shown(pilot, "attached to the engine", "⚠ 2 alert(s): k")
+        await pilot.press("a")
+        await confirm_shown(pilot, "ArmStops(condor_id='20261130-01', origin='tui')")
+        await pilot.press("y")
+        await until_shown(pilot, "2.90 verified", "alert cleared (stops verified at the broker")
+        cleared = [line.text for line in app.model.log if line.text.startswith("alert cleared")]
+        assert cleared == [f"alert cleared (stops verified at the broker again): {a}"
+                           for a in alerts]  # fmt: skip
+        assert "alert(s)" not in screen_text(pilot.app)
+        assert app.model.alerts == []

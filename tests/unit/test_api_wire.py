@@ -191,6 +191,13 @@ EVENT_SAMPLES: dict[str, api.Event] = {
     "AlertRaised": api.AlertRaised(
         **E, level="critical", code="unprotected", message="c1 has no working stop"
     ),
+    "AlertCleared": api.AlertCleared(
+        **E,
+        code="unprotected",
+        condor_id="c1",
+        alert="unprotected: condor c1 has no stop",
+        reason="stops verified at the broker again",
+    ),
     "AlertsAcknowledged": api.AlertsAcknowledged(**E, origin="gui"),
     "BrokerConnectionChanged": api.BrokerConnectionChanged(
         **E, connected=False, reason="1100 connectivity lost"
