@@ -20,6 +20,7 @@ from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, record_trade, record_view
 from condordesk.engine.bus import EventBus
+from condordesk.engine.clearing import VERIFIED_AGAIN, cleared_by_verified_stop
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
@@ -266,6 +267,19 @@ class Engine:
             self._book(event.condor_id, event.realized_pnl)
         elif isinstance(event, api.CondorAmended):
             self._book(event.condor_id, event.change)
+        elif isinstance(event, api.StopVerified):
+            self._clear_alerts(event.condor_id)
+
+    def _clear_alerts(self, condor_id: str) -> None:
+        """A condor protected again closes its "unprotected" alerts (see :mod:`.clearing`).
+        Published once the StopVerified being delivered has reached every subscriber."""
+        for code, text in cleared_by_verified_stop(condor_id, self.open_alerts):
+            self.open_alerts.remove(text)
+            logger.info("alert cleared: {} ({})", text, VERIFIED_AGAIN)
+            cleared = api.AlertCleared(
+                code=code, condor_id=condor_id, alert=text, reason=VERIFIED_AGAIN
+            )
+            asyncio.get_running_loop().call_soon(self.bus.publish, cleared)
 
     def _book(self, condor_id: str, pnl_change: Decimal) -> None:
         """Money of a condor lands on its own trading day: today's tally only if it is
