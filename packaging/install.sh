@@ -24,6 +24,7 @@
 set -euo pipefail
 
 SERVICE_USER=condordesk
+GW_USER=condordesk-gw  # VNC and IB Gateway: never the engine's user
 ROOT=/
 DRY=0
 VNC=0
@@ -63,6 +64,7 @@ fi
 PREFIX=/opt/condordesk
 VENV=$PREFIX/venv
 STATE=/var/lib/condordesk
+GW_STATE=/var/lib/condordesk-gw
 UNITS=/etc/systemd/system
 CHANGES=0
 
@@ -94,18 +96,18 @@ refuse_symlinks() {  # refuse_symlinks PATH: no component of $ROOT$PATH below $R
   done
 }
 
-owner_ids() {  # uid:gid of the service user inside ROOT, or nothing
-  awk -F: -v u="$SERVICE_USER" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" 2>/dev/null || true
+owner_ids() {  # owner_ids [USER]: uid:gid of USER (the service user) inside ROOT, or nothing
+  awk -F: -v u="${1:-$SERVICE_USER}" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" 2>/dev/null || true
 }
 
-ensure_dir() {  # ensure_dir PATH MODE [service-owned]
+ensure_dir() {  # ensure_dir PATH MODE [OWNER]: OWNER a system user (root when absent)
   local path="$1" mode="$2" owned="${3:-}"
   refuse_symlinks "$path"
   if [ -e "$ROOT$path" ] && [ ! -d "$ROOT$path" ]; then
     echo "install.sh: $path exists and is not a directory" >&2; exit 1
   fi
   if [ ! -d "$ROOT$path" ]; then
-    change "create directory $path (mode $mode${owned:+, owner $SERVICE_USER})" \
+    change "create directory $path (mode $mode${owned:+, owner $owned})" \
       install -d -m "$mode" "$ROOT$path"
   elif [ "$(stat -c %a "$ROOT$path")" != "${mode#0}" ]; then
     change "set mode $mode on $path" chmod -- "$mode" "$ROOT$path"
@@ -113,10 +115,10 @@ ensure_dir() {  # ensure_dir PATH MODE [service-owned]
     same "$path"
   fi
   if [ -n "$owned" ] && [ "$DRY" = 0 ]; then
-    local ids; ids="$(owner_ids)"
+    local ids; ids="$(owner_ids "$owned")"
     if [ -n "$ids" ] && [ "$(stat -c %u:%g "$ROOT$path")" != "$ids" ]; then
       if [ "$(id -u)" = 0 ]; then
-        change "set owner $SERVICE_USER on $path" chown --no-dereference -- "$ids" "$ROOT$path"
+        change "set owner $owned on $path" chown --no-dereference -- "$ids" "$ROOT$path"
       else
         echo "note: not root, $path stays owned by $(id -un)"
       fi
@@ -162,13 +164,17 @@ ensure_enabled() {  # ensure_enabled UNIT
 
 # -- the user ------------------------------------------------------------------------------
 ensure_file "$HERE/sysusers.d/condordesk.conf" /etc/sysusers.d/condordesk.conf 0644
-if [ -n "$(owner_ids)" ]; then
-  same "user $SERVICE_USER"
+missing_users=()
+for u in "$SERVICE_USER" "$GW_USER"; do
+  [ -n "$(owner_ids "$u")" ] || missing_users+=("$u")
+done
+if [ "${#missing_users[@]}" = 0 ]; then
+  same "users $SERVICE_USER, $GW_USER"
 elif [ -n "$ROOT" ]; then
-  change "create user $SERVICE_USER (systemd-sysusers --root $ROOT)" \
+  change "create user ${missing_users[*]} (systemd-sysusers --root $ROOT)" \
     systemd-sysusers --root="$ROOT" "$ROOT/etc/sysusers.d/condordesk.conf"
 else
-  change "create user $SERVICE_USER (systemd-sysusers)" \
+  change "create user ${missing_users[*]} (systemd-sysusers)" \
     systemd-sysusers /etc/sysusers.d/condordesk.conf
 fi
 
@@ -178,10 +184,15 @@ ensure_dir $PREFIX/share/doc 0755
 ensure_dir /etc/condordesk 0755
 ensure_dir /etc/condordesk/nftables 0755
 ensure_dir /etc/credstore.encrypted 0700
-ensure_dir $STATE 0700 owned
-for sub in config config/profiles data log cache run ibc; do
-  ensure_dir "$STATE/$sub" 0700 owned
+ensure_dir $STATE 0700 "$SERVICE_USER"
+for sub in config config/profiles data log cache run; do
+  ensure_dir "$STATE/$sub" 0700 "$SERVICE_USER"
 done
+if [ "$VNC" = 1 ]; then  # IB Gateway's settings and IBC's config.ini (written by the operator)
+  for sub in "" /ibc /tws; do
+    ensure_dir "$GW_STATE$sub" 0700 "$GW_USER"
+  done
+fi
 
 # -- the app in its own virtual environment -------------------------------------------------
 install_app() {  # install_app STAMP: pip install the source, then record what was installed

@@ -4,6 +4,7 @@ VNC listens on one address, never a wildcard, so a flushed firewall cannot expos
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -85,6 +86,24 @@ def test_vnc_and_the_gateway_run_as_their_own_user_never_the_engines(
     passwd = (staged / "etc/passwd").read_text()
     users = {line.split(":")[0]: line.split(":")[2] for line in passwd.splitlines()}
     assert "condordesk-gw" in users and users["condordesk-gw"] != users["condordesk"]
+    for sub in ("", "ibc", "tws"):  # IBC's config.ini and the Gateway's settings
+        st = (staged / "var/lib/condordesk-gw" / sub).stat()
+        assert st.st_mode & 0o777 == 0o700
+        if os.geteuid() == 0:
+            assert st.st_uid == int(users["condordesk-gw"])
+
+
+def test_an_older_install_gets_the_gateway_user_on_the_next_run(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    root.mkdir()
+    assert install(root, "--no-app", "--profile", "paper").returncode == 0
+    passwd = root / "etc/passwd"
+    older = [ln for ln in passwd.read_text().splitlines() if not ln.startswith("condordesk-gw:")]
+    passwd.write_text("\n".join(older) + "\n")  # as installed before condordesk-gw existed
+    run = install(root, "--no-app", "--profile", "paper", "--vnc")
+    assert run.returncode == 0, run.stderr
+    assert "create user condordesk-gw" in run.stdout
+    assert "\ncondordesk-gw:" in passwd.read_text()
 
 
 def test_vnc_listens_on_one_address_loopback_by_default() -> None:
