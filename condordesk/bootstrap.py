@@ -194,9 +194,14 @@ def _alerts(profile: Profile, engine: Engine, journal: Journal) -> Alerts:
         raise
 
 
-def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
-    """A broker session of its own for ``condordesk reconcile``: the profile's client id + 1,
-    so it can look while the engine trades.
+def build_reconcile_client(profile: Profile, clock: Clock, *, repair: bool = False) -> Broker:
+    """A broker session of its own for ``condordesk reconcile``.
+
+    Looking (``repair`` False) uses the profile's client id + 1, so it can look while the
+    engine trades. Repairing uses the profile's OWN client id: IB lets only the client that
+    placed an order modify or cancel it (error 10147 otherwise), so stops that a repair
+    places must be the engine's; a repair refuses to run while the engine runs, so the id is
+    free.
 
     Raises:
         ConfigError: the profile's broker cannot be reached from another process.
@@ -208,4 +213,4 @@ def build_reconcile_client(profile: Profile, clock: Clock) -> Broker:
             "start, after every reconnect and every few minutes) and its findings are in the log "
             "and the journal. Reconcile on demand needs a broker of its own: an ib profile"
         )
-    return build_ib_broker(profile, clock, client_id_offset=1, reconnect=False)
+    return build_ib_broker(profile, clock, client_id_offset=0 if repair else 1, reconnect=False)

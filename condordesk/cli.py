@@ -342,7 +342,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
             "itself; run reconcile without --repair to look"
         )
     clock = LiveClock()
-    broker = build_reconcile_client(profile, clock)
+    broker = build_reconcile_client(profile, clock, repair=args.repair)
     journal = Journal(paths.journal_path(profile))
 
     async def main() -> Any:
