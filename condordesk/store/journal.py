@@ -148,6 +148,8 @@ class Journal:
         self.failing = False
         """True from a failed write until :meth:`flush` finds the disk writable again."""
         self.last_error = ""
+        self.refused: list[tuple[str, tuple[Any, ...], str]] = []
+        """Queued writes the database refused as wrong once the disk was back (kept to see)."""
         self.on_failure: Callable[[str], None] | None = None
         """Called (with the error) at the first failed write of an outage, outside any
         transaction (so that it may write, queued, itself); it must not raise."""
@@ -229,6 +231,8 @@ class Journal:
         """A write the caller must not go past unless it is on the disk: raises on failure."""
         try:
             return self._db.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as exc:  # a wrong write, not a failing disk
+            raise JournalError(f"journal write refused: {exc}") from exc
         except sqlite3.Error as exc:
             self._failed(exc)
             raise JournalError(f"journal write failed: {exc}") from exc
@@ -256,6 +260,8 @@ class Journal:
         if not self._pending:
             try:
                 return self._db.execute(sql, args)
+            except sqlite3.IntegrityError as exc:  # would never succeed: not queued
+                raise JournalError(f"journal write refused: {exc}") from exc
             except sqlite3.Error as exc:
                 self._failed(exc)
         if len(self._pending) >= PENDING_MAX:
@@ -272,6 +278,8 @@ class Journal:
             sql, args = self._pending[0]
             try:
                 self._db.execute(sql, args)
+            except sqlite3.IntegrityError as exc:  # it can never be written: set aside, kept
+                self.refused.append((sql, args, str(exc)))
             except sqlite3.Error as exc:
                 self._failed(exc)
                 return False

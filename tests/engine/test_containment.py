@@ -13,8 +13,10 @@ import pytest
 
 from condordesk.bootstrap import Runtime
 from condordesk.domain.condor import CondorState, IllegalTransition
+from condordesk.domain.orders import OrderRole
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor
+from condordesk.errors import JournalError
 from tests.engine.harness import Outcome, make_profile, run_engine, until
 from tests.engine.test_trading_day import _slide_down, assert_flat
 
@@ -187,3 +189,31 @@ def test_a_heartbeat_that_raises_is_contained(tmp_path: Path) -> None:
     out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
     _assert_safe_state(out, "the heartbeat")
     assert len(calls) > 3  # called again after it failed
+
+
+def test_a_close_the_journal_refuses_does_not_kill_the_engine(tmp_path: Path) -> None:
+    """The issue's crash loop: a rule's close whose intent the journal refuses (a reused ref,
+    UNIQUE constraint failed) used to end ``engine.run()``. Now the cycle contains it, the
+    reconcile opens the condor again, and the rules close it on a later cycle."""
+    refused: list[str] = []
+
+    async def script(rt: Runtime) -> None:
+        journal = rt.journal
+        original = journal.record_intent
+
+        def record_intent(condor_id: str, role: OrderRole, *args: Any) -> None:
+            if role is OrderRole.CLOSE and not refused:
+                refused.append(condor_id)
+                raise JournalError("journal write refused: UNIQUE constraint failed")
+            original(condor_id, role, *args)
+
+        journal.record_intent = record_intent  # type: ignore[method-assign]
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    assert refused, "no close was sent"
+    faults = _faults(out)
+    assert faults and "UNIQUE constraint failed" in faults[0].message
+    _assert_safe_state(out, "")
+    closed = [c for c in out.of(api.CondorClosed) if c.condor_id == refused[0]]
+    assert closed, "the condor was closed after all"
+    assert_flat(out.runtime)

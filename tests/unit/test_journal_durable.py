@@ -183,3 +183,15 @@ def test_the_queue_is_bounded_and_a_write_past_it_raises_never_drops(
     disk.full = False
     assert journal.flush()
     assert [e[0] for e in journal.events()] == [1, 2, 3]
+
+
+def test_a_refused_write_is_an_error_not_an_outage(journal: Journal) -> None:
+    """A UNIQUE constraint (a reused ref) says the write is wrong, not that the disk fails: it
+    raises at once, the journal is not failing, and nothing waits behind it."""
+    journal.insert_condor(record("c1"))
+    journal.record_intent("c1", OrderRole.ENTRY, request("c1"), T0)
+    with pytest.raises(JournalError, match="refused"):
+        journal.record_intent("c1", OrderRole.ENTRY, request("c1"), T0)
+    assert not journal.failing and journal.pending == 0
+    journal.update_condor("c1", note="still written")
+    assert journal.condor("c1").note == "still written"  # type: ignore[union-attr]
