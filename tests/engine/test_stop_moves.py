@@ -5,6 +5,7 @@ the broker holds."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -354,3 +355,28 @@ def test_a_close_for_more_than_the_broker_holds_is_not_sent(tmp_path: Path) -> N
     assert f"{short_put.symbol}: 0 held, working exits could take 0, this order 1 more" in (
         budget[0].message
     )
+
+
+def test_every_stop_placement_waits_for_the_one_stop_lock(tmp_path: Path) -> None:
+    """While a reconciliation (or a stop command) holds Engine.stop_lock, a re-arm from
+    another task waits; the holder itself may arm without deadlocking."""
+    seen: dict[str, Any] = {}
+
+    async def operator(rt: Runtime) -> None:
+        engine = rt.engine
+        live = await protected(rt)
+        assert engine.stop_lock is engine.desk.stop_lock
+        live.stop_state = "degraded"
+        async with engine.stop_lock:
+            other = asyncio.ensure_future(engine.desk.place_stops(live))
+            await rt.clock.sleep(30)
+            seen["done_while_held"] = other.done()
+            seen["nested"] = await engine.desk.place_stops(live)  # re-entrant for the holder
+        seen["other"] = await other
+        seen["orders"] = await stop_orders(rt, live.id)
+        engine.request_stop()
+
+    run_engine(ONE_LOT, tmp_path, operator)
+    assert seen["done_while_held"] is False
+    assert seen["nested"] is True and seen["other"] is True
+    assert len(seen["orders"]) == 2  # still the one pair
