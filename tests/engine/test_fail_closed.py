@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from condordesk.alerts import AlertRouter
 from condordesk.bootstrap import Runtime, build_sim
 from condordesk.broker.base import ExecutionReceived
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import parse_order_ref
 from condordesk.engine import api
 from condordesk.engine.safety import OUTAGE_MAX_S
+from condordesk.notify import MemoryNotifier
 from condordesk.systemd import Heartbeat, Notifier
 from tests.engine.harness import make_profile, run_engine, until
 from tests.engine.test_trading_day import assert_flat
@@ -43,8 +45,11 @@ class Outage:
         self.full_at: datetime | None = None
         self.back_at: datetime | None = None
         self.condor_id = ""
+        self.phone: list[str] = []  # what the alert router had queued while the disk was full
 
     async def __call__(self, rt: Runtime) -> None:
+        notifier = MemoryNotifier(clock=rt.clock)
+        rt.engine.bus.add_listener(AlertRouter(notifier, "sim"))  # the phone's path
         await until(rt, lambda: _first_protected(rt) is not None)
         self.condor_id = cid = _first_protected(rt) or ""
         live = rt.engine.desk.live[cid]
@@ -55,6 +60,7 @@ class Outage:
         await until(rt, lambda: live.state is not CondorState.OPEN, step=1.0)
         await until(rt, lambda: rt.engine.desk.unjournaled >= 4, step=1.0)
         await rt.clock.sleep(self.seconds)
+        self.phone = [m.text for m in notifier.messages]
         self.disk.full, self.back_at = False, rt.clock.now()
 
 
@@ -90,6 +96,7 @@ def test_a_full_disk_at_a_stop_fill_pauses_entries_and_the_fill_lands_when_it_is
     pauses = [p for p in out.of(api.EntriesPaused) if p.reason.startswith("journal")]
     assert pauses and pauses[0].ts <= outage.back_at
     assert _entries_between(out.events, outage.full_at, outage.back_at) == []
+    assert any("journal cannot be written" in text for text in outage.phone)
     restored = [a for a in out.of(api.AlertRaised) if a.code == "journal_restored"]
     assert restored and restored[0].ts >= outage.back_at
     assert "journal" not in rt.engine.pauses  # lifted by the engine itself
