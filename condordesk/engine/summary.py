@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -43,6 +44,14 @@ class RunSummary:
     warnings: int = 0
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
+    def _session(self, day: date | None) -> SessionFigures | None:
+        """The figures of trading day ``day`` (None: the latest session)."""
+        if day is not None:
+            for figures in reversed(self.sessions):
+                if figures.day == day.isoformat():
+                    return figures
+        return self.sessions[-1] if self.sessions else None
+
     def on_event(self, event: api.Event) -> None:  # noqa: C901
         """Fold one event into the counters."""
         if isinstance(event, api.SessionOpened):
@@ -57,11 +66,16 @@ class RunSummary:
             self.closed_by_reason[event.reason] += 1
             self.commissions += event.commissions
             self.realized_pnl += event.realized_pnl
-            if self.sessions:
-                day = self.sessions[-1]
+            if (day := self._session(event.day)) is not None:
                 day.closed += 1
                 day.realized_pnl += event.realized_pnl
                 day.commissions += event.commissions
+        elif isinstance(event, api.CondorAmended):  # a late commission report
+            self.commissions -= event.change
+            self.realized_pnl += event.change
+            if (day := self._session(event.day)) is not None:
+                day.realized_pnl += event.change
+                day.commissions -= event.change
         elif isinstance(event, api.EntryNotFilled):
             self.entries_not_filled += 1
         elif isinstance(event, api.StopPlaced):

@@ -198,6 +198,8 @@ def test_commissions_reported_after_the_close_update_the_condor_and_the_day(
     (session_closed,) = out.of(api.SessionClosed)
     assert session_closed.realized_pnl == rec.realized_pnl
     assert session_closed.commissions == rec.commissions
+    assert out.summary.realized_pnl == rec.realized_pnl  # the run's summary follows too
+    assert out.summary.commissions == rec.commissions
 
 
 def test_a_commission_reported_the_next_day_is_booked_on_the_condors_day(tmp_path: Path) -> None:
