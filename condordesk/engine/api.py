@@ -345,7 +345,10 @@ class FlattenAll(Command):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MoveStop(Command):
-    """Replace a condor's stop pair with one triggering at ``trigger``."""
+    """Move a condor's stop pair to trigger at ``trigger``: the two working orders are
+    modified in place (same orders, same OCA group; nothing is cancelled first). The engine
+    refuses a trigger off the 0.05 grid, not above zero, above the condor's wing width, or at
+    or below its current mark (that is a close)."""
 
     condor_id: str
     trigger: Decimal
