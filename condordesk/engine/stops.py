@@ -272,16 +272,30 @@ class StopDesk:
             working = await self.working(live)
             pair = self._current_pair(live, working)
             if pair:
-                refused = await self._modify_pair(live, pair, plan, units)
-                if refused is None:
-                    return await self.verify(live)
-                if refused.code == MODIFY_FILLED or self._any_stop_filled(live):
-                    return False
-                if await self.verify(live):
-                    return True  # the pair works as it was: still protected
-            if not await self._clear(live, pair or working):
+                return await self._rearm_in_place(live, pair, plan, units)
+            if not await self._clear(live, working):
                 return False  # a stop filled meanwhile: the exit flow takes over
             return await self._place(live, plan, units, attempts)
+
+    async def _rearm_in_place(
+        self, live: LiveCondor, pair: list[OrderReport], plan: StopPlan, units: int
+    ) -> bool:
+        """The condor's pair works: bring it to ``plan`` and ``units`` by modifications (none
+        when it already is). Never cancelled: if the broker refuses, it keeps working as it
+        is and the operator is told."""
+        if _plan_of(pair) == plan and all(
+            rep.request is not None and rep.request.quantity == units == rep.remaining
+            for rep in pair
+        ):
+            live.stop = plan
+            return await self.verify(live)
+        refused = await self._modify_pair(live, pair, plan, units)
+        if refused is None:
+            return await self.verify(live)
+        if refused.code == MODIFY_FILLED or self._any_stop_filled(live):
+            return False  # a stop filled: the exit flow takes over
+        await self._keep_old(live, plan.trigger, refused.reason)
+        return live.stop_state == "verified"  # protected as it was
 
     async def _clear(self, live: LiveCondor, working: list[OrderReport]) -> bool:
         """Cancel ``working`` stop orders and wait until the broker has them done. False if

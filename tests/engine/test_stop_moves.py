@@ -380,3 +380,26 @@ def test_every_stop_placement_waits_for_the_one_stop_lock(tmp_path: Path) -> Non
     assert seen["done_while_held"] is False
     assert seen["nested"] is True and seen["other"] is True
     assert len(seen["orders"]) == 2  # still the one pair
+
+
+def test_a_refused_re_arm_never_cancels_the_working_pair(tmp_path: Path) -> None:
+    """A move while the engine thinks the pair degraded (a stale cancel report) arms the stops
+    at the new trigger; the broker refuses the modification: the pair that works is kept."""
+    seen: dict[str, Any] = {}
+
+    async def operator(rt: Runtime) -> None:
+        live = await protected(rt)
+        assert live.stop is not None
+        before = await stop_orders(rt, live.id)
+        live.stop_state = "degraded"
+        rt.broker.reject_next("not today")  # type: ignore[attr-defined]
+        new = live.stop.trigger + Decimal("0.50")
+        await rt.engine.submit(api.MoveStop(condor_id=live.id, trigger=new, origin="tui"))
+        seen.update(before=before, after=await stop_orders(rt, live.id), state=live.stop_state)
+        rt.engine.request_stop()
+
+    out = run_engine(ONE_LOT, tmp_path, operator)
+    assert seen["after"] == seen["before"]
+    assert seen["state"] == "verified"
+    assert not out.of(api.StopCancelled)
+    assert [a.code for a in out.of(api.AlertRaised)].count("stop_move_refused") == 1
