@@ -39,6 +39,10 @@ RETRY_MAX_S = 30.0
 """Longest wait between two tries (the wait doubles after each failed try)."""
 OUTAGE_MAX_S = 300.0
 """A journal down this long (clock seconds) fails the supervisor's watchdog."""
+REPEAT_QUIET_S = 600.0
+"""The same fault again (same place, same exception type) within this many clock seconds is
+logged but neither alerted nor reconciled again (a fault that repeats every cycle must not
+flood the phone or the broker)."""
 
 
 class Safety:
@@ -55,6 +59,7 @@ class Safety:
         """Why a reconciliation is due at the next cycle (None when none is)."""
         self.faults = 0
         self.watchdog_failed = False
+        self._seen: dict[tuple[str, str], datetime] = {}  # last alert per (where, type)
         self._recovery: asyncio.Task[None] | None = None
         engine.journal.on_failure = self.journal_failed
 
@@ -76,6 +81,11 @@ class Safety:
         self.faults += 1
         logger.opt(exception=exc).critical("{} failed: {}: {}", where, type(exc).__name__, exc)
         engine.add_pause(FAULT, f"fault: {where} failed ({type(exc).__name__})", "engine")
+        now, key = engine.clock.now(), (where, type(exc).__name__)
+        last = self._seen.get(key)
+        if last is not None and (now - last).total_seconds() < REPEAT_QUIET_S:
+            return  # already alerted and reconciled for this very fault
+        self._seen[key] = now
         engine.alert(
             "critical",
             "fault",

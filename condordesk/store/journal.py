@@ -305,8 +305,9 @@ class Journal:
         return True
 
     def close(self) -> None:
-        """Checkpoint and close."""
+        """Write what is queued (if the disk takes it), checkpoint and close."""
         try:
+            self._drain()
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             self._db.close()

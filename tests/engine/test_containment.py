@@ -6,6 +6,7 @@ repairs the state from the broker's truth, and ``Engine.run()`` carries on to it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from condordesk.domain.condor import CondorState, IllegalTransition
 from condordesk.domain.orders import OrderRole
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor
+from condordesk.engine.safety import REPEAT_QUIET_S
 from condordesk.errors import JournalError
 from tests.engine.harness import Outcome, make_profile, run_engine, until
 from tests.engine.test_trading_day import _slide_down, assert_flat
@@ -217,3 +219,25 @@ def test_a_close_the_journal_refuses_does_not_kill_the_engine(tmp_path: Path) ->
     closed = [c for c in out.of(api.CondorClosed) if c.condor_id == refused[0]]
     assert closed, "the condor was closed after all"
     assert_flat(out.runtime)
+
+
+def test_a_fault_that_repeats_every_cycle_is_alerted_once_per_quiet_period(
+    tmp_path: Path,
+) -> None:
+    calls: list[int] = []
+
+    async def script(rt: Runtime) -> None:
+        def broken(session: Any) -> None:
+            calls.append(1)
+            raise ZeroDivisionError("a bug in the market update")
+
+        rt.engine._publish_market = broken  # type: ignore[method-assign]
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    alerts = [a for a in _faults(out) if "the market update" in a.message]
+    session_s = 6.5 * 3600
+    assert len(calls) > 100  # it failed on every cycle...
+    assert 2 <= len(alerts) <= session_s / REPEAT_QUIET_S + 1  # ...and was alerted sparingly
+    gaps = [(b.ts - a.ts).total_seconds() for a, b in pairwise(alerts)]
+    assert min(gaps) >= REPEAT_QUIET_S
+    assert out.of(api.EngineStopped)[-1].reason == "done"
