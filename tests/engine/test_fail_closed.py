@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from condordesk import systemd
 from condordesk.alerts import AlertRouter
 from condordesk.bootstrap import Runtime, build_sim
 from condordesk.broker.base import ExecutionReceived
@@ -19,7 +20,6 @@ from condordesk.domain.orders import parse_order_ref
 from condordesk.engine import api
 from condordesk.engine.safety import OUTAGE_MAX_S
 from condordesk.notify import MemoryNotifier
-from condordesk.systemd import Heartbeat, Notifier
 from tests.engine.harness import make_profile, run_engine, until
 from tests.engine.test_trading_day import assert_flat
 from tests.unit.test_journal import execution
@@ -160,15 +160,16 @@ def test_systemd_hears_the_outage_and_the_watchdog_fails_if_it_lasts(tmp_path: P
     notify = NotifySocket(tmp_path / "notify")
     profile = make_profile(strategy={"max_concurrent": 1})
     rt = build_sim(profile, journal_path=tmp_path / "j.sqlite3")
-    beat = Heartbeat(Notifier(str(notify.path)), 15.0)
+    env = {"NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "30000000"}
+    beat = systemd.attach(rt.engine, rt.clock, env)  # as the service's composition root does
+    assert beat is not None and rt.engine.heartbeat_failed == beat.fail
     beats: list[datetime] = []
 
     def heartbeat(status: str) -> None:
         beats.append(rt.clock.now())
         beat(status)
 
-    rt.engine.heartbeat, rt.engine.heartbeat_s = heartbeat, 15.0
-    rt.engine.heartbeat_failed = beat.fail
+    rt.engine.heartbeat = heartbeat  # the same hook, counting its calls
     full_from: list[int] = []  # index of the first datagram sent after the disk filled
 
     async def reader(rt: Runtime) -> None:
