@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 RETRY_FIRST_S = 1.0
 """First wait (clock seconds) before the queued journal writes are tried again."""
-RETRY_MAX_S = 30.0
+RETRY_MAX_S = 10.0
 """Longest wait between two tries (the wait doubles after each failed try)."""
 OUTAGE_MAX_S = 300.0
 """A journal down this long (clock seconds) fails the supervisor's watchdog."""

@@ -8,6 +8,7 @@ import socket
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -204,3 +205,35 @@ def test_systemd_hears_the_outage_and_the_watchdog_fails_if_it_lasts(tmp_path: P
     during = [m for _ts, m in during]  # type: ignore[misc]
     assert any(ts > outage.ts for ts in beats)  # the engine still beats...
     assert not any("WATCHDOG=1" in m for m in during[triggers[0] + 1 :])  # ...but never feeds
+
+
+def test_an_entry_that_fills_while_the_disk_is_full_is_protected_once_it_is_back(
+    tmp_path: Path,
+) -> None:
+    """The disk fills between the entry's intent and its fill: the fill cannot be journaled,
+    so no stop can be journaled either. Once the disk is back the fill lands, the condor is
+    opened and protected, and the day ends flat."""
+    state: dict[str, Any] = {}
+
+    async def script(rt: Runtime) -> None:
+        disk = disk_full(rt.journal)
+
+        async def hook(step: str) -> None:
+            if step == "sent:entry" and "cid" not in state:
+                state["cid"] = next(iter(rt.engine.desk.live))
+                disk.full, state["full_at"] = True, rt.clock.now()
+
+        rt.engine.desk.checkpoint = hook
+        await until(rt, lambda: "cid" in state, step=1.0)
+        await rt.clock.sleep(20)
+        disk.full, state["back_at"] = False, rt.clock.now()
+
+    profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "10:30"})
+    out = run_engine(profile, tmp_path, script)
+    cid = state["cid"]
+    opened = [o for o in out.of(api.CondorOpened) if o.condor_id == cid]
+    assert opened and opened[0].ts >= state["back_at"]
+    verified = [v for v in out.of(api.StopVerified) if v.condor_id == cid]
+    assert verified and (verified[0].ts - state["back_at"]).total_seconds() < 120
+    assert len([f for f in out.runtime.journal.fills(cid) if f.order_ref.endswith("entry")]) == 4
+    assert_flat(out.runtime)
