@@ -258,6 +258,7 @@ class _Context:
     plan: Plan
     watching: bool = False
     expired: set[str] = field(default_factory=set)  # condors settled (or pending) in this plan
+    in_flight: frozenset[str] = frozenset()  # refs whose send awaits the broker's answer
 
     def orders(self, condor_id: str) -> list[OrderRecord]:
         return self.journal.orders(condor_id)
@@ -289,22 +290,30 @@ def analyze(
     settlements: dict[date, Decimal | None],
     *,
     watching: bool = False,
+    in_flight: Iterable[str] = (),
 ) -> Plan:
     """Compare the journal with the broker. Pure with respect to the broker; reads the journal.
 
     ``watching`` says the engine has been following the broker all along (a periodic check),
     so an exit found filled is news of the last moments, not something that happened while it
-    was away."""
+    was away. ``in_flight`` are the refs of orders whose send still awaits the broker's answer
+    (or got it after the broker was read): their condors are busy and left alone (no order
+    resolved, no stop re-armed, nothing cancelled, no position judged) until the next check."""
     live = journal.condors(states=[CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING])
+    flying = frozenset(in_flight)
+    busy = {p[0] for ref in flying if (p := parse_order_ref(ref))}
     fills = _collect_fills(journal, broker, (r.id for r in live))
-    ctx = _Context(journal, broker, today, fills, Plan(), watching)
+    ctx = _Context(journal, broker, today, fills, Plan(), watching, in_flight=flying)
     _resolve_orders(ctx)
+    idle = [r for r in live if r.id not in busy]
     flat_now: set[str] = set()
-    for rec in live:
+    for rec in idle:
         if _condor_state(ctx, rec, settlements):
             flat_now.add(rec.id)
-    flat_now |= _positions(ctx, [r for r in live if r.id not in flat_now])
-    for rec in live:
+    flat_now |= _positions(
+        ctx, [r for r in idle if r.id not in flat_now], [r for r in live if r.id in busy]
+    )
+    for rec in idle:
         if rec.id not in flat_now and rec.state is CondorState.OPEN:
             _stops(ctx, rec)
     _stray_orders(ctx, {r.id for r in live} - flat_now)
@@ -314,6 +323,8 @@ def analyze(
 def _resolve_orders(ctx: _Context) -> None:
     """Intents never acknowledged, and orders the journal thinks are working: ask the broker."""
     for rec in ctx.journal.orders(working_only=True):
+        if rec.order_ref in ctx.in_flight:
+            continue  # its send awaits the broker's answer: the sender settles it
         at_broker = ctx.broker.working(rec.order_ref) or [
             o
             for o in ctx.broker.open_orders  # a ref lost on the way: match the perm id
@@ -484,11 +495,14 @@ def _closing_condor(ctx: _Context, rec: CondorRecord) -> None:
     )
 
 
-def _positions(ctx: _Context, live: Sequence[CondorRecord]) -> set[str]:
+def _positions(
+    ctx: _Context, live: Sequence[CondorRecord], busy: Sequence[CondorRecord] = ()
+) -> set[str]:
     """Per contract: what the live condors hold by the journal against what the broker holds.
     Condors may share a contract (one's short put is another's long put), so the comparison is
     on totals; differences are then put down to the condors whose legs they match. Returns the
-    ids of condors found flat at the broker (closed by hand)."""
+    ids of condors found flat at the broker (closed by hand). The contracts of ``busy`` condors
+    (an order of theirs in flight) are not judged this time."""
     own = {rec.id: _net(ctx.fills.get(rec.id, [])) for rec in live}
     diff: dict[OptionContract, int] = defaultdict(int)
     for held in own.values():
@@ -496,6 +510,9 @@ def _positions(ctx: _Context, live: Sequence[CondorRecord]) -> set[str]:
             diff[contract] -= qty
     for contract, qty in ctx.broker.positions.items():
         diff[contract] += qty
+    for rec in busy:
+        for contract in rec.condor.contracts:
+            diff[contract] = 0
     gone: set[str] = set()
     for rec in live:
         legs = own[rec.id]
@@ -666,6 +683,8 @@ def _stray_orders(ctx: _Context, live_ids: set[str]) -> None:
     for o in ctx.broker.open_orders:
         parsed = parse_order_ref(o.order_ref)
         if parsed is None or parsed[0] in live_ids or o.status.is_done:
+            continue
+        if o.order_ref in ctx.in_flight:
             continue
         known = ctx.journal.condor(parsed[0])
         what = "a closed condor" if known else "a condor this journal does not know"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -42,14 +43,20 @@ async def read_broker(broker: Broker) -> BrokerView:
 
 
 async def plan_for(
-    broker: Broker, journal: Journal, today: date, *, watching: bool = False
+    broker: Broker,
+    journal: Journal,
+    today: date,
+    *,
+    watching: bool = False,
+    in_flight: Iterable[str] = (),
 ) -> Plan:
-    """Read the broker and analyze (changes nothing); see :func:`analyze` for ``watching``."""
+    """Read the broker and analyze (changes nothing); see :func:`analyze` for ``watching``
+    and ``in_flight`` (read when analyzing: a set that grows while the broker is read counts)."""
     view = await read_broker(broker)
     # today's expiry too: a condor settlement pending since today's cut-off is asked again
     expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry <= today}
     settlements = {d: await broker.settlement_price(d) for d in expiries}
-    return analyze(journal, view, today, settlements, watching=watching)
+    return analyze(journal, view, today, settlements, watching=watching, in_flight=in_flight)
 
 
 def load_live(desk: Desk, journal: Journal) -> None:
@@ -70,10 +77,13 @@ def load_live(desk: Desk, journal: Journal) -> None:
 async def repair(
     desk: Desk, journal: Journal, broker: Broker, today: date, *, watching: bool = False
 ) -> Plan:
-    """Apply the broker's executions, analyze, and carry out every action of the plan."""
+    """Apply the broker's executions, analyze, and carry out every action of the plan.
+    Orders whose send awaits the broker's answer, and condors whose entry flow runs, are
+    left alone (see :meth:`Desk.sends_watched`)."""
     load_live(desk, journal)
-    await desk.sync_executions()
-    plan = await plan_for(broker, journal, today, watching=watching)
+    with desk.sends_watched() as busy:
+        await desk.sync_executions()
+        plan = await plan_for(broker, journal, today, watching=watching, in_flight=busy)
     for action in plan.actions:
         await _apply(action, desk, journal)
     return plan
