@@ -476,20 +476,26 @@ class Engine:
             )
 
     async def _consume(self) -> None:
-        """Apply the broker's events until its stream ends (the broker closed). An event that
-        cannot be applied, or a stream that breaks, is contained; a broken stream is opened
-        again (the containment's reconciliation catches up what was missed)."""
+        """Apply the broker's events while the engine runs. An event that cannot be applied,
+        or a stream that breaks or ends (the broker closed it), is contained, and the stream
+        is opened again, less often while it keeps failing (the containment's reconciliation
+        catches up what was missed)."""
+        delay = CONSUMER_RESTART_S
         while True:
             try:
                 async for event in self.broker.events():
+                    delay = CONSUMER_RESTART_S
                     try:
                         self.desk.on_broker_event(event)
                     except Exception as exc:
                         self.safety.contain(f"applying the broker's {type(event).__name__}", exc)
-                return
+                if self._stopping:
+                    return
+                raise ConnectionError("the broker's event stream ended")
             except Exception as exc:
                 self.safety.contain("the broker-event consumer", exc)
-            await self.clock.sleep(CONSUMER_RESTART_S)
+            await self.clock.sleep(delay)
+            delay = min(delay * 2, 60.0)
             logger.warning("broker-event consumer restarted")
 
     async def reconcile(self, why: str) -> Plan:

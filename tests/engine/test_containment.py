@@ -241,3 +241,29 @@ def test_a_fault_that_repeats_every_cycle_is_alerted_once_per_quiet_period(
     gaps = [(b.ts - a.ts).total_seconds() for a, b in pairwise(alerts)]
     assert min(gaps) >= REPEAT_QUIET_S
     assert out.of(api.EngineStopped)[-1].reason == "done"
+
+
+def test_an_event_stream_that_ends_while_the_engine_runs_is_not_silent(tmp_path: Path) -> None:
+    """The broker's stream ends on its own (as at the broker's close): the engine does not
+    run on deaf; it is a fault, and the stream is opened again."""
+    state = {"streams": 0}
+
+    async def script(rt: Runtime) -> None:
+        original = rt.broker.events
+
+        async def ending() -> AsyncIterator[Any]:
+            state["streams"] += 1
+            if state["streams"] == 1:
+                await until(rt, lambda: rt.engine.state == "armed")
+                return
+            async for event in original():
+                yield event
+
+        rt.broker.events = ending  # type: ignore[method-assign]
+
+    profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "10:30"})
+    out = run_engine(profile, tmp_path, script)
+    _assert_safe_state(out, "broker-event consumer")
+    assert "stream ended" in _faults(out)[0].message
+    assert state["streams"] >= 2
+    assert_flat(out.runtime)
