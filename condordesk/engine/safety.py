@@ -103,7 +103,9 @@ class Safety:
     def started(self) -> None:
         """The engine is connected and reconciled: a journal pause left by an earlier run is
         lifted if the journal takes writes now."""
-        if JOURNAL in self._engine.pauses and not self._engine.journal.failing:
+        if self._engine.journal.failing:  # it failed before the loop ran: retry from now
+            self._start_recovery()
+        elif JOURNAL in self._engine.pauses:
             self._engine.lift_pause(JOURNAL, "engine")
 
     def new_session(self) -> None:
@@ -153,14 +155,23 @@ class Safety:
         delay = RETRY_FIRST_S
         while True:
             await engine.clock.sleep(delay)
-            if self.whole():
-                break
-            delay = min(delay * 2, RETRY_MAX_S)
-            self._check_outage()
+            if not self.whole():
+                delay = min(delay * 2, RETRY_MAX_S)
+                self._check_outage()
+                continue
+            self._restored()
+            if not engine.journal.failing:  # (the restoring writes may have failed again)
+                return
+            delay = RETRY_FIRST_S
+
+    def _restored(self) -> None:
+        engine = self._engine
         since = self.journal_down_since
         self.journal_down_since = None
         seconds = (engine.clock.now() - since).total_seconds() if since else 0.0
         engine.lift_pause(JOURNAL, "engine")
+        if engine.journal.failing:  # lifting it was a write, and the disk refused it again
+            return
         engine.alert(
             "info",
             "journal_restored",

@@ -237,3 +237,35 @@ def test_an_entry_that_fills_while_the_disk_is_full_is_protected_once_it_is_back
     assert verified and (verified[0].ts - state["back_at"]).total_seconds() < 120
     assert len([f for f in out.runtime.journal.fills(cid) if f.order_ref.endswith("entry")]) == 4
     assert_flat(out.runtime)
+
+
+def test_a_disk_that_fills_again_while_the_engine_recovers_keeps_it_paused(
+    tmp_path: Path,
+) -> None:
+    """The disk frees, and fills again at the very write that lifts the journal pause: the
+    engine stays paused and keeps retrying, and recovers when the disk is free for good."""
+    state: dict[str, Any] = {}
+
+    async def script(rt: Runtime) -> None:
+        await until(rt, lambda: rt.engine.state == "armed")
+        disk = disk_full(rt.journal)
+        disk.full = True
+        await until(rt, lambda: "journal" in rt.engine.pauses, step=1.0)
+        await rt.clock.sleep(10)
+        # freed, and full again at the write of the pauses without the journal one (its lift)
+        disk.full, disk.full_again_at = False, "('pauses', '[]')"
+        await until(rt, lambda: disk.full, step=0.5)
+        state["again"] = rt.clock.now()
+        assert "journal" in rt.engine.pauses
+        await rt.clock.sleep(30)
+        assert "journal" in rt.engine.pauses and rt.journal.failing
+        disk.full, state["back"] = False, rt.clock.now()
+        await until(rt, lambda: "journal" not in rt.engine.pauses, step=1.0)
+        state["lifted"] = rt.clock.now()
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    assert state["back"] <= state["lifted"]
+    assert (state["lifted"] - state["back"]).total_seconds() <= 15
+    restored = [a for a in out.of(api.AlertRaised) if a.code == "journal_restored"]
+    assert len(restored) == 1 and restored[0].ts >= state["back"]
+    assert out.runtime.journal.pending == 0

@@ -112,8 +112,11 @@ class DiskFull:
         self.real = real
         self.full = False
         self.refused = 0
+        self.full_again_at: str | None = None  # fills again at the first write naming this
 
     def execute(self, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        if self.full_again_at is not None and self.full_again_at in repr(params):
+            self.full, self.full_again_at = True, None
         if self.full and sql.lstrip().upper().startswith(self._WRITES):
             self.refused += 1
             raise sqlite3.OperationalError("database or disk is full")
