@@ -447,6 +447,7 @@ class TradeRecord:
     exit_reason: str | None
     opened_ts: datetime | None
     closed_ts: datetime | None
+    commissions_estimated: bool = False
 
 
 @dataclass(frozen=True, slots=True)

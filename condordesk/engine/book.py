@@ -265,8 +265,9 @@ def commissions_of(fills: Iterable[FillRecord]) -> tuple[Decimal, bool]:
     return total, estimated
 
 
-def record_trade(rec: CondorRecord) -> TradeRecord:
-    """A finished condor as a console's history shows it."""
+def record_trade(rec: CondorRecord, commissions_estimated: bool = False) -> TradeRecord:
+    """A finished condor as a console's history shows it (``commissions_estimated``: some of
+    its commission reports have not come yet, the schedule's estimate stands in)."""
     return TradeRecord(
         id=rec.id,
         day=rec.day,
@@ -280,4 +281,5 @@ def record_trade(rec: CondorRecord) -> TradeRecord:
         exit_reason=rec.exit_reason.value if rec.exit_reason else None,
         opened_ts=rec.opened_ts,
         closed_ts=rec.closed_ts,
+        commissions_estimated=commissions_estimated,
     )

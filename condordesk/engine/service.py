@@ -18,7 +18,7 @@ from condordesk.broker.base import Broker
 from condordesk.config.profile import Profile
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
-from condordesk.engine.book import LiveCondor, record_trade, record_view
+from condordesk.engine.book import LiveCondor, commissions_of, record_trade, record_view
 from condordesk.engine.bus import EventBus
 from condordesk.engine.clearing import VERIFIED_AGAIN, cleared_by_verified_stop
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
@@ -257,10 +257,14 @@ class Engine:
     async def history(self, since: date | None = None) -> list[api.TradeRecord]:
         """The journal's finished condors from trading day ``since`` on, oldest first."""
         return [
-            record_trade(r)
+            record_trade(r, r.state is CondorState.CLOSED and self._estimated(r.id))
             for r in self.journal.condors()
             if not r.state.is_live and (since is None or r.day >= since)
         ]
+
+    def _estimated(self, condor_id: str) -> bool:
+        """True while some commission of the condor is the schedule's estimate."""
+        return commissions_of(self.journal.fills(condor_id))[1]
 
     def _on_own_event(self, event: api.Event) -> None:
         if isinstance(event, api.CondorClosed):

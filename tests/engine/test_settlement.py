@@ -170,6 +170,7 @@ def test_commissions_reported_after_the_close_update_the_condor_and_the_day(
     tmp_path: Path,
 ) -> None:
     tallies: list[Decimal] = []
+    flags: list[bool] = []  # the history's "estimated" mark, before and after the reports
 
     async def late_reports(rt: Runtime) -> None:
         rt.broker.hold_commissions()  # type: ignore[attr-defined]
@@ -179,9 +180,11 @@ def test_commissions_reported_after_the_close_update_the_condor_and_the_day(
         await rt.engine.submit(api.CloseCondor(condor_id=live.id))
         await until(rt, lambda: live.id not in rt.engine.desk.live)
         tallies.append(rt.engine._realized_today)
+        flags.append((await rt.engine.history())[0].commissions_estimated)
         rt.broker.hold_commissions(False)  # type: ignore[attr-defined]
         await until(rt, lambda: rt.journal.condors()[0].commissions == reported(rt, live.id))
         tallies.append(rt.engine._realized_today)
+        flags.append((await rt.engine.history())[0].commissions_estimated)
 
     out = run_engine(make_profile(**HOLD), tmp_path, late_reports)
 
@@ -195,6 +198,7 @@ def test_commissions_reported_after_the_close_update_the_condor_and_the_day(
     assert change == closed.commissions - rec.commissions != 0
     assert rec.realized_pnl == amended[-1].realized_pnl == closed.realized_pnl + change
     assert tallies == [closed.realized_pnl, rec.realized_pnl]  # the day's tally follows
+    assert flags == [True, False]
     (session_closed,) = out.of(api.SessionClosed)
     assert session_closed.realized_pnl == rec.realized_pnl
     assert session_closed.commissions == rec.commissions
