@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
+from condordesk.engine.flatten import flatten
 from condordesk.engine.pauses import ACK_LIFTS, DAILY_LOSS, FLATTEN, OPERATOR, RESUME_LIFTS
 from condordesk.engine.reconcile import OPERATOR_CANCELLED
 from condordesk.engine.validate import command_problem
@@ -46,8 +47,9 @@ async def carry_out(engine: Engine, command: api.Command) -> None:
         _lift(engine, ACK_LIFTS, origin)
     elif isinstance(command, api.FlattenAll):
         engine.add_pause(FLATTEN, "flatten", origin)
-        for live in [lc for lc in engine.desk.live.values() if lc.state is CondorState.OPEN]:
-            await engine.desk.close(live, ExitReason.FLATTEN)
+        if not engine.flattening:  # one flatten at a time; it covers every condor
+            engine.flattening = True
+            engine.desk.spawn(_flatten(engine, origin))
     elif isinstance(command, api.CloseCondor):
         await engine.desk.close(
             engine.desk.live[command.condor_id], ExitReason.MANUAL, command.limit
@@ -55,6 +57,14 @@ async def carry_out(engine: Engine, command: api.Command) -> None:
     elif isinstance(command, api.CancelStop | api.MoveStop | api.ArmStops):
         async with engine.stop_lock:  # never interleaved with a reconciliation's stop check
             await _stop_command(engine, command)
+
+
+async def _flatten(engine: Engine, origin: str) -> None:
+    """Flatten in the background (the ack returns at once); see :mod:`.flatten`."""
+    try:
+        await flatten(engine, origin)
+    finally:
+        engine.flattening = False
 
 
 def _lift(engine: Engine, kinds: frozenset[str], origin: str) -> None:

@@ -144,6 +144,7 @@ class Engine:
         self.session: Session | None = None
         self.open_alerts: list[str] = []
         self._stopping = False
+        self.flattening = False  # a FlattenAll runs (see engine.flatten)
         self._sleeper: asyncio.Future[None] | None = None
         self._last_reconcile: datetime | None = None
         self.known_findings: set[str] = set()  # keys of the last reconciliation's findings

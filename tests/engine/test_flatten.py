@@ -1,0 +1,108 @@
+"""Flatten means flat: every condor that is working, open or closing is driven to closed,
+re-checked until the broker shows nothing, with one final report (issue 12, invariant 7)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from condordesk.bootstrap import Runtime
+from condordesk.domain.orders import OrderReport, OrderRequest, OrderRole, parse_order_ref
+from condordesk.engine import api
+from condordesk.errors import NotConnected
+from tests.engine.harness import make_profile, run_engine
+
+pytestmark = pytest.mark.usefixtures("warm_calendar")
+
+ONE = make_profile(
+    strategy={"max_concurrent": 1, "entry_end": "10:00"},
+    risk={"first_trade_profit_pct": 0, "profit_close_price": 0},
+)
+
+
+async def until(rt: Runtime, predicate: Callable[[], bool], limit_s: float = 3600.0) -> None:
+    """Wait in clock time until ``predicate`` holds; fail after ``limit_s``."""
+    waited = 0.0
+    while not predicate():
+        assert waited < limit_s, "the condition never held"
+        await rt.clock.sleep(1.0)
+        waited += 1.0
+
+
+def test_an_entry_that_fills_during_the_flatten_and_a_close_that_fails_once_end_flat(
+    tmp_path: Path,
+) -> None:
+    marks: dict[str, datetime] = {}
+    acks: list[api.Ack] = []
+    report: list[api.AlertRaised] = []
+
+    async def script(rt: Runtime) -> None:
+        place = rt.broker.place_order
+        entry_waiting = asyncio.Event()
+        failed: list[str] = []
+
+        async def placing(request: OrderRequest) -> OrderReport:
+            parsed = parse_order_ref(request.order_ref)
+            if parsed and parsed[1] is OrderRole.ENTRY and not entry_waiting.is_set():
+                entry_waiting.set()
+                await rt.clock.sleep(8.0)  # the flatten starts while the entry is on its way
+            if parsed and parsed[1] is OrderRole.CLOSE and not failed:
+                failed.append(request.order_ref)
+                raise NotConnected("the link dropped under the close")
+            return await place(request)
+
+        rt.broker.place_order = placing  # type: ignore[method-assign]
+        rt.engine.bus.add_listener(
+            lambda e: (
+                report.append(e)
+                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+                else None
+            )
+        )
+        await entry_waiting.wait()
+        marks["flatten"] = rt.clock.now()
+        acks.append(await rt.engine.submit(api.FlattenAll(origin="test")))
+        marks["ack"] = rt.clock.now()
+        await until(rt, lambda: bool(report))
+        marks["report"] = rt.clock.now()
+        positions = await rt.broker.positions()
+        assert [p for p in positions if p.quantity] == []
+        working = await rt.broker.open_orders()
+        assert [o.order_ref for o in working if not o.status.is_done] == []
+        assert failed, "the first close failed"
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, script)
+    assert acks and acks[0].accepted
+    assert marks["ack"] == marks["flatten"]  # the ack does not wait for the flatten
+    (opened,) = out.of(api.CondorOpened)  # the entry filled during the flatten
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.condor_id == opened.condor_id and closed.reason == "flatten"
+    assert [(r.level, r.code) for r in report] == [("info", "flatten_done")]
+    assert report[0].message.startswith("flat: 1 condor(s) closed")
+    assert out.runtime.engine.desk.live == {}
+    assert "flatten" in out.runtime.engine.pauses  # entries stay paused until a resume
+    assert (marks["report"] - marks["flatten"]).total_seconds() < 600
+
+
+def test_a_flatten_with_nothing_live_reports_flat_at_once(tmp_path: Path) -> None:
+    report: list[api.AlertRaised] = []
+
+    async def script(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(
+            lambda e: report.append(e) if isinstance(e, api.AlertRaised) else None
+        )
+        await until(rt, lambda: rt.engine.state == "armed")
+        await rt.engine.submit(api.FlattenAll(origin="test"))
+        await until(rt, lambda: bool(report), limit_s=60)
+        rt.engine.request_stop()
+
+    run_engine(ONE, tmp_path, script)
+    assert next((r.code, r.message) for r in report) == (
+        "flatten_done",
+        "flat: 0 condor(s) closed (flatten by test)",
+    )
