@@ -30,7 +30,17 @@ def accept(engine: Engine, command: api.Command) -> api.Ack:
         problem = command_problem(live, command)  # prices on the grid and within range
         if problem is not None:
             return api.Ack(False, problem)
+    lifts = {api.ResumeEntries: RESUME_LIFTS, api.AcknowledgeAlerts: ACK_LIFTS}.get(type(command))
+    if lifts is not None and (kept := _kept(engine, lifts)):
+        return api.Ack(True, f"entries stay paused: {kept}")  # a risk limit is never lifted
     return api.Ack(True)
+
+
+def _kept(engine: Engine, lifts: frozenset[str]) -> str:
+    """The pause reasons ``lifts`` leaves in place, joined ("" if none)."""
+    return "; ".join(
+        p.text for k in engine.pauses.kinds if k not in lifts and (p := engine.pauses.get(k))
+    )
 
 
 async def carry_out(engine: Engine, command: api.Command) -> None:

@@ -49,6 +49,8 @@ def test_pause_reasons_stack_and_each_command_lifts_only_its_own(tmp_path: Path)
     engine.bus.add_listener(events.append)
     run_virtual(script())
     assert all(a.accepted for a in acks)
+    assert acks[2].reason == "entries stay paused: daily max loss (-10.00)"  # said in the ack
+    assert acks[1].reason == "entries stay paused: lunch; daily max loss (-10.00)"
     assert not [e for e in events if isinstance(e, api.EntriesResumed)]
     still = [e for e in events if isinstance(e, api.AlertRaised) and e.code == "still_paused"]
     assert still and "daily max loss" in still[-1].message
