@@ -328,7 +328,7 @@ class Checker:
             elif not mine and not self._excused(w, rec):
                 still.add(rec.id)
                 since = self.missing_since.setdefault(rec.id, w.now)
-                if w.now - since > timedelta(seconds=PROTECTION_GRACE_S):
+                if w.now - since >= timedelta(seconds=PROTECTION_GRACE_S):
                     out.append(
                         Violation(
                             "one-protection",

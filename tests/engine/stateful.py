@@ -56,6 +56,8 @@ COUNTED = (
 )
 EARLY_CLOSE_DAY = date(2026, 11, 27)  # the Friday after Thanksgiving: closes at 13:00
 NORMAL_DAY = date(2026, 11, 30)
+LOOK_EVERY_S = 30.0
+"""Longest stretch of clock time between two looks at the invariants (one engine cycle)."""
 STOP_WAIT_S = 900.0
 """How long (clock seconds) a requested stop may take before the engine counts as hung."""
 
@@ -241,6 +243,7 @@ class Rig:
         self.frozen: list[asyncio.Future[Any]] = []
         self.generation = 0
         self.journals: list[Journal] = []
+        self.found: list[Violation] = []
         self.rt: Runtime = self._run(self._build())
         self.sim: SimBroker = self.rt.broker  # type: ignore[assignment]
         self.link = Link(self.sim, self)
@@ -294,8 +297,18 @@ class Rig:
     # -- stepping -----------------------------------------------------------------------------
 
     def advance(self, seconds: float) -> None:
-        """Let ``seconds`` of clock time pass with everything running."""
-        self._run(self.rt.clock.sleep(seconds))
+        """Let ``seconds`` of clock time pass with everything running; the invariants are
+        looked at every :data:`LOOK_EVERY_S` on the way (what they find is kept for
+        :meth:`check`), so a long wait cannot hide a condor left without a stop meanwhile."""
+        left = seconds
+        while left > 0:
+            session, now = self.session(), self.clock_now()
+            trading = session is not None and session[0] <= now < session[1]
+            piece = min(left, LOOK_EVERY_S) if trading else left
+            self._run(self.rt.clock.sleep(piece))
+            left -= piece
+            if left > 0:
+                self.found.extend(self._look())
 
     def advance_to(self, when: datetime) -> None:
         """Let the clock run up to ``when`` (no-op if it is past)."""
@@ -368,7 +381,11 @@ class Rig:
         return "the engine stopped unasked"
 
     def check(self) -> list[Violation]:
-        """The invariants now."""
+        """The invariants now, and what was found on the way here."""
+        found, self.found = [*self.found, *self._look()], []
+        return found
+
+    def _look(self) -> list[Violation]:
         found = self.checker.check(
             World(
                 now=self.clock_now(),

@@ -4,12 +4,24 @@ that cannot fail would make the stateful test worthless)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from loguru import logger
 
 from condordesk.domain.combo import stop_orders
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.orders import OrderRequest
-from tests.engine.invariants import closing_budget, price_problems, request_width
+from condordesk.market.clock import ET
+from tests.engine.invariants import (
+    PROTECTION_GRACE_S,
+    closing_budget,
+    price_problems,
+    request_width,
+)
+from tests.engine.stateful import NORMAL_DAY, Choice, Rig
 from tests.support.sim import MONDAY
 
 CONDOR = IronCondor(MONDAY, Decimal(5900), Decimal(5910), Decimal(6010), Decimal(6020), 2)
@@ -69,3 +81,24 @@ def test_prices_off_the_grid_or_out_of_range_are_reported() -> None:
     assert any("off the 0.05 grid" in p for p in price_problems(off))
     wide, _ = pair(1, "73.15", "g")
     assert any("outside (0, 10]" in p for p in price_problems(wide))
+
+
+@pytest.mark.usefixtures("warm_calendar")
+def test_a_held_condor_without_a_stop_is_reported_after_the_grace(tmp_path: Path) -> None:
+    logger.disable("condordesk")
+    rig = Rig(Choice(contracts=1, max_concurrent=1, seed=1), tmp_path)
+    try:
+        rig.advance_to(datetime.combine(NORMAL_DAY, time(9, 46), ET))
+        assert rig.check() == []
+        (live,) = rig.engine.desk.live.values()
+        rig.link.dead = True  # the engine hangs: nobody re-arms
+        for order_id in live.stop_order_ids:
+            assert rig.sim.cancel_order_by_hand(order_id)
+        rig.advance(PROTECTION_GRACE_S / 2)
+        assert rig.check() == []  # within the grace
+        rig.advance(PROTECTION_GRACE_S)
+        (found,) = rig.check()
+        assert found.name == "one-protection" and live.id in found.detail
+    finally:
+        rig.close()
+        logger.enable("condordesk")
