@@ -39,6 +39,7 @@ def test_pause_reasons_stack_and_each_command_lifts_only_its_own(tmp_path: Path)
         ]
         snap = engine.snapshot()
         assert snap.paused_reason == "; ".join(snap.paused_reasons)
+        assert api.from_wire(api.to_wire(snap)).paused_reasons == snap.paused_reasons  # consoles
         acks.append(await engine.submit(api.AcknowledgeAlerts(origin="tui")))
         assert engine.pauses.kinds == [OPERATOR, DAILY_LOSS]  # only the alert reason went
         acks.append(await engine.submit(api.ResumeEntries(origin="telegram")))
