@@ -238,7 +238,11 @@ class Engine:
 
     async def submit(self, command: api.Command) -> api.Ack:
         """Validate and carry out an operator command; journaled with its origin."""
-        ack = accept(self, command)
+        try:
+            ack = accept(self, command)
+        except Exception as exc:  # a validation bug refuses the command; it never kills
+            self.safety.contain(f"validating {type(command).__name__}", exc)
+            ack = api.Ack(False, f"could not be validated: {exc}")
         self.bus.publish(
             api.CommandReceived(
                 command=type(command).__name__,

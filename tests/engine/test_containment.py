@@ -267,3 +267,24 @@ def test_an_event_stream_that_ends_while_the_engine_runs_is_not_silent(tmp_path:
     assert "stream ended" in _faults(out)[0].message
     assert state["streams"] >= 2
     assert_flat(out.runtime)
+
+
+def test_a_command_whose_validation_fails_is_refused_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    acks: list[api.Ack] = []
+
+    def broken_accept(engine: Any, command: Any) -> api.Ack:
+        raise AttributeError("a validation bug")
+
+    async def script(rt: Runtime) -> None:
+        await until(rt, lambda: rt.engine.state == "armed")
+        monkeypatch.setattr("condordesk.engine.service.accept", broken_accept)
+        acks.append(await rt.engine.submit(api.PauseEntries(reason="lunch", origin="tui")))
+        monkeypatch.undo()
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    assert acks and not acks[0].accepted and "a validation bug" in acks[0].reason
+    received = [c for c in out.of(api.CommandReceived) if c.command == "PauseEntries"]
+    assert received and not received[0].accepted
+    _assert_safe_state(out, "validating PauseEntries")
