@@ -70,7 +70,10 @@ def _engine_args(p: argparse.ArgumentParser, *, speed_help: str) -> None:
     p.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: today)")
     p.add_argument("--log-level", help="log level (default: the profile's)")
     p.add_argument(
-        "--live", action="store_true", help="confirm trading a LIVE account (mode = 'live')"
+        "--live",
+        action="store_true",
+        help="confirm trading real money: needed for any account that is not an IB paper "
+        "account (DU...), whatever the profile's mode says",
     )
 
 
@@ -132,6 +135,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="apply the safe repairs (re-arm stops, cancel stops of closed condors); refused "
         "while the engine of the profile runs",
+    )
+    reconcile.add_argument(
+        "--live",
+        action="store_true",
+        help="confirm repairing a real-money account (any account that is not an IB paper one)",
     )
 
     gateway = sub.add_parser(
@@ -329,6 +337,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile a profile's journal with its broker, on demand."""
     from condordesk.bootstrap import build_reconcile_client
+    from condordesk.engine.live import LiveAccountRefused, account_mode, refusal
     from condordesk.engine.repair import reconcile_once, render_plan
     from condordesk.engine.service import risk_rules
     from condordesk.market.clock import LiveClock
@@ -348,6 +357,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     async def main() -> Any:
         await broker.connect()
         try:
+            account = await broker.account()
+            real = account_mode(profile.broker.kind, account) == "live"
+            if args.repair and real and not args.live:  # a repair places orders
+                raise LiveAccountRefused(refusal(profile.name, profile.mode, account))
             return await reconcile_once(
                 broker,
                 journal,
