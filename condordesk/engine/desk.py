@@ -559,10 +559,10 @@ class Desk:
         try:
             recorded = self.journal.record_fill(e, condor_id)
         except JournalError as exc:  # applied only once journaled: kept, and tried again
+            level = "DEBUG" if e.exec_id in self._unjournaled else "ERROR"  # once loud
+            e_ids = (e.exec_id, e.order_ref)
             self._unjournaled[e.exec_id] = event
-            logger.error(
-                "fill {} of {} not journaled (kept to retry): {}", e.exec_id, e.order_ref, exc
-            )
+            logger.log(level, "fill {} of {} not journaled (kept to retry): {}", *e_ids, exc)
             return False
         self._unjournaled.pop(e.exec_id, None)
         if len(self._applied) > 50_000:
