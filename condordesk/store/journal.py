@@ -6,24 +6,15 @@ could lose the last commits). The schema is versioned (``PRAGMA user_version``) 
 forward on open. A fill is keyed by the broker's exec id: recording the same execution twice
 is a no-op, which makes broker replays harmless.
 
-Failing writes (disk full, I/O error, a lock held too long) are of two kinds. A write that
-must be on the disk before the engine acts (a condor, an order intent, a stop pair, a fill)
-raises :class:`~condordesk.errors.JournalError`: the order does not leave, the fill is not
-applied, and the caller retries. A write that records what already happened (an order's
-status, a condor's state, an event, a stop's state, a setting) is queued in memory, in order,
-and written by :meth:`Journal.flush` once the disk takes writes again; while anything is
-queued, later writes queue behind it, so the journal never records them out of order. The
-queue is bounded (:data:`PENDING_MAX`); when it is full a write raises rather than dropping
-anything. :attr:`Journal.on_failure` hears the first failure of an outage.
+Failing writes (disk full, I/O error, a lock held too long) never lose anything: see
+:mod:`condordesk.store.writes` (what raises, what is queued in order and flushed later).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,11 +28,9 @@ from condordesk.domain.orders import Execution, OrderAction, OrderRequest, Order
 from condordesk.errors import JournalError
 from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
 from condordesk.store.serial import request_from_json, request_to_json
+from condordesk.store.writes import Writes
 
 _D0 = Decimal(0)
-PENDING_MAX = 100_000
-"""Most writes queued in memory while the disk refuses them (then writes raise)."""
-_PROBE = "INSERT OR REPLACE INTO kv (key, value) VALUES ('journal_probe', '1')"
 
 
 def _private_files(path: Path) -> None:
@@ -135,7 +124,7 @@ class StopRecord:
     placed_ts: datetime
 
 
-class Journal:
+class Journal(Writes):
     """The journal of one profile. Not thread-safe: one engine (one event loop) owns it.
 
     Raises:
@@ -144,16 +133,7 @@ class Journal:
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
-        self._pending: deque[tuple[str, tuple[Any, ...]]] = deque()
-        self.failing = False
-        """True from a failed write until :meth:`flush` finds the disk writable again."""
-        self.last_error = ""
-        self.refused: list[tuple[str, tuple[Any, ...], str]] = []
-        """Queued writes the database refused as wrong once the disk was back (kept to see)."""
-        self.on_failure: Callable[[str], None] | None = None
-        """Called (with the error) at the first failed write of an outage, outside any
-        transaction (so that it may write, queued, itself); it must not raise."""
-        self._notify_due = False
+        super().__init__()
         try:
             if str(path) != ":memory:":
                 _private_files(self.path)
@@ -186,123 +166,11 @@ class Journal:
                     self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={target}")
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Group writes atomically (nestable: inner blocks join the outer one). Every write
-        inside raises on failure (none is queued), and the whole group is rolled back."""
-        if self._db.in_transaction:
-            yield
-            return
-        self._catch_up()
-        self._strict("BEGIN IMMEDIATE")
-        try:
-            yield
-            self._strict("COMMIT")
-        except BaseException:
-            if self._db.in_transaction:  # a failed statement may have rolled back already
-                try:
-                    self._db.execute("ROLLBACK")
-                except sqlite3.Error as exc:
-                    self._failed(exc)
-            self._notify()
-            raise
-
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         try:
             return self._db.execute(sql, tuple(params))
         except sqlite3.Error as exc:
             raise JournalError(f"journal read failed: {exc}") from exc
-
-    def _failed(self, exc: sqlite3.Error) -> None:
-        self.last_error = str(exc)
-        if not self.failing:
-            self.failing = True
-            self._notify_due = True
-        if not self._db.in_transaction:
-            self._notify()
-
-    def _notify(self) -> None:
-        if self._notify_due:
-            self._notify_due = False
-            if self.on_failure is not None:
-                self.on_failure(self.last_error)
-
-    def _strict(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """A write the caller must not go past unless it is on the disk: raises on failure."""
-        try:
-            return self._db.execute(sql, tuple(params))
-        except sqlite3.IntegrityError as exc:  # a wrong write, not a failing disk
-            raise JournalError(f"journal write refused: {exc}") from exc
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            raise JournalError(f"journal write failed: {exc}") from exc
-
-    def _catch_up(self) -> None:
-        """Write the queued writes first (nothing overtakes them); raises if they cannot be."""
-        if self._pending and not self._drain():
-            raise JournalError(
-                f"journal write failed: {len(self._pending)} earlier write(s) still queued "
-                f"({self.last_error})"
-            )
-
-    def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """A write that must be on the disk before the caller acts (intent, fill, stop pair)."""
-        if not self._db.in_transaction:
-            self._catch_up()
-        return self._strict(sql, params)
-
-    def _record(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor | None:
-        """A write recording what already happened: queued (None) when the disk refuses it,
-        or while earlier writes wait; inside a transaction it raises like :meth:`_write`."""
-        args = tuple(params)
-        if self._db.in_transaction:
-            return self._strict(sql, args)
-        if not self._pending:
-            try:
-                return self._db.execute(sql, args)
-            except sqlite3.IntegrityError as exc:  # would never succeed: not queued
-                raise JournalError(f"journal write refused: {exc}") from exc
-            except sqlite3.Error as exc:
-                self._failed(exc)
-        if len(self._pending) >= PENDING_MAX:
-            raise JournalError(
-                f"journal write failed: {len(self._pending)} writes queued, none dropped "
-                f"({self.last_error})"
-            )
-        self._pending.append((sql, args))
-        return None
-
-    def _drain(self) -> bool:
-        """Write the queued writes in order, stopping at the first failure."""
-        while self._pending:
-            sql, args = self._pending[0]
-            try:
-                self._db.execute(sql, args)
-            except sqlite3.IntegrityError as exc:  # it can never be written: set aside, kept
-                self.refused.append((sql, args, str(exc)))
-            except sqlite3.Error as exc:
-                self._failed(exc)
-                return False
-            self._pending.popleft()
-        return True
-
-    @property
-    def pending(self) -> int:
-        """Writes queued in memory, waiting for the disk."""
-        return len(self._pending)
-
-    def flush(self) -> bool:
-        """Write what is queued and check that the disk takes writes. True when the journal
-        is whole again (nothing queued, a write succeeded); :attr:`failing` is then False."""
-        if not self._drain():
-            return False
-        try:
-            self._db.execute(_PROBE)
-        except sqlite3.Error as exc:
-            self._failed(exc)
-            return False
-        self.failing = False
-        return True
 
     def close(self) -> None:
         """Write what is queued (if the disk takes it), checkpoint and close."""

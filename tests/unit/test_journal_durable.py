@@ -18,7 +18,7 @@ import pytest
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderRole, OrderStatus
 from condordesk.errors import JournalError
-from condordesk.store import journal as journal_module
+from condordesk.store import writes as writes_module
 from condordesk.store.journal import Journal
 from tests.unit.test_journal import T0, execution, record, request, stop
 
@@ -240,7 +240,7 @@ def test_a_real_full_disk_is_survived(journal: Journal) -> None:
 def test_the_queue_is_bounded_and_a_write_past_it_raises_never_drops(
     journal: Journal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(journal_module, "PENDING_MAX", 3)
+    monkeypatch.setattr(writes_module, "PENDING_MAX", 3)
     disk = disk_full(journal)
     disk.full = True
     for seq in (1, 2, 3):
