@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from condordesk.engine import api
 from condordesk.engine.pauses import FAULT, JOURNAL
 from condordesk.errors import JournalError
 
@@ -39,6 +40,7 @@ RETRY_MAX_S = 10.0
 """Longest wait between two tries (the wait doubles after each failed try)."""
 OUTAGE_MAX_S = 300.0
 """A journal down this long (clock seconds) fails the supervisor's watchdog."""
+_SENDS_ORDERS = (api.CloseCondor, api.FlattenAll, api.MoveStop, api.ArmStops)
 REPEAT_QUIET_S = 600.0
 """The same fault again (same place, same exception type) within this many clock seconds is
 logged but neither alerted nor reconciled again (a fault that repeats every cycle must not
@@ -94,6 +96,17 @@ class Safety:
         )
         self.reconcile_due = "fault"
         self.tell_supervisor()
+
+    def refusal(self, command: api.Command) -> api.Ack | None:
+        """The refusal of a command that would send an order while the journal cannot be
+        written (its intent could not be journaled first), or None."""
+        if self._engine.journal.failing and isinstance(command, _SENDS_ORDERS):
+            return api.Ack(
+                False,
+                "the journal cannot be written: no order can leave until it can "
+                "(the stops stay at the broker)",
+            )
+        return None
 
     def take_reconcile(self) -> str | None:
         """The reason of a due reconciliation (and it is no longer due), or None."""

@@ -239,7 +239,7 @@ class Engine:
     async def submit(self, command: api.Command) -> api.Ack:
         """Validate and carry out an operator command; journaled with its origin."""
         try:
-            ack = accept(self, command)
+            ack = self.safety.refusal(command) or accept(self, command)
         except Exception as exc:  # a validation bug refuses the command; it never kills
             self.safety.contain(f"validating {type(command).__name__}", exc)
             ack = api.Ack(False, f"could not be validated: {exc}")

@@ -269,3 +269,27 @@ def test_a_disk_that_fills_again_while_the_engine_recovers_keeps_it_paused(
     restored = [a for a in out.of(api.AlertRaised) if a.code == "journal_restored"]
     assert len(restored) == 1 and restored[0].ts >= state["back"]
     assert out.runtime.journal.pending == 0
+
+
+def test_an_order_command_is_refused_while_the_journal_cannot_be_written(tmp_path: Path) -> None:
+    acks: dict[str, api.Ack] = {}
+
+    async def script(rt: Runtime) -> None:
+        await until(rt, lambda: _first_protected(rt) is not None)
+        cid = _first_protected(rt) or ""
+        disk = disk_full(rt.journal)
+        disk.full = True
+        rt.journal.set_state("note", "the disk is full")  # the first refused write, at once
+        assert rt.journal.failing
+        acks["close"] = await rt.engine.submit(api.CloseCondor(condor_id=cid, origin="tui"))
+        acks["pause"] = await rt.engine.submit(api.PauseEntries(reason="lunch", origin="tui"))
+        disk.full = False
+        await until(rt, lambda: not rt.journal.failing, step=1.0)
+        acks["after"] = await rt.engine.submit(api.CloseCondor(condor_id=cid, origin="tui"))
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    assert not acks["close"].accepted and "journal cannot be written" in acks["close"].reason
+    assert acks["pause"].accepted  # pausing sends nothing: it holds in memory, journaled later
+    assert acks["after"].accepted
+    assert [c.reason for c in out.of(api.CondorClosed)][:1] == ["manual"]
+    assert_flat(out.runtime)
