@@ -11,12 +11,16 @@ each send): the engine's journal may be behind the broker, the broker cannot be.
 * The new order joins its own OCA group in that count; a modification replaces the order it
   modifies. It is refused if a leg has no position to close, or if the count exceeds the
   quantity held: sending it could reverse a position.
+* Per condor: two condors may share a strike, even in opposite directions (one's short put is
+  the other's long put, and the account shows them netted). What the broker holds *for* a
+  condor is then its position less what the other live condors hold (``others``), and only
+  the condor's own working orders (``owner``: its order-ref prefix) count against it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from condordesk.domain.options import OptionContract
@@ -61,12 +65,38 @@ def _closing(flow: int, held: int) -> int:
     return abs(flow) if flow * held < 0 else 0
 
 
+def _working_exits(
+    orders: Sequence[OrderReport],
+    contracts: set[OptionContract],
+    held: Mapping[OptionContract, int],
+) -> tuple[dict[OptionContract, dict[str, int]], dict[OptionContract, int]]:
+    """Per contract, what working orders could still close: by OCA group (the most one
+    member could execute) and, for orders in no group, summed."""
+    grouped: dict[OptionContract, dict[str, int]] = defaultdict(dict)
+    lone: dict[OptionContract, int] = defaultdict(int)
+    for rep in orders:
+        if rep.request is None:
+            continue
+        for contract, flow in leg_flows(rep.request, max(rep.remaining, 0)).items():
+            if contract not in contracts:
+                continue
+            closing = _closing(flow, held.get(contract, 0))
+            group = rep.request.oca_group
+            if group:
+                grouped[contract][group] = max(grouped[contract].get(group, 0), closing)
+            else:
+                lone[contract] += closing
+    return grouped, lone
+
+
 def overruns(
     positions: Iterable[Position],
     open_orders: Sequence[OrderReport],
     request: OrderRequest,
     *,
     replacing: int | None = None,
+    owner: str = "",
+    others: Mapping[OptionContract, int] | None = None,
 ) -> list[Overrun]:
     """Where sending ``request`` would let exits exceed the position (empty: it may go).
 
@@ -75,35 +105,33 @@ def overruns(
         open_orders: the broker's working orders now (their ``remaining`` counts).
         request: the closing or stop order about to be sent, at its full quantity.
         replacing: the order id ``request`` modifies (left out of the working orders).
+        owner: if given, only working orders whose ref starts with it count (the condor's).
+        others: signed quantities other condors hold, taken off the broker's positions.
     """
     held: dict[OptionContract, int] = defaultdict(int)
     for pos in positions:
         held[pos.contract] += pos.quantity
+    for contract, quantity in (others or {}).items():
+        held[contract] -= quantity
     new_flows = leg_flows(request, request.quantity)
-    # per contract: OCA group -> the most one member could still execute; lone orders sum
-    grouped: dict[OptionContract, dict[str, int]] = defaultdict(dict)
-    lone: dict[OptionContract, int] = defaultdict(int)
-    for rep in open_orders:
-        if rep.order_id == replacing or rep.request is None or rep.status.is_done:
-            continue
-        for contract, flow in leg_flows(rep.request, max(rep.remaining, 0)).items():
-            if contract not in new_flows:
-                continue
-            closing = _closing(flow, held[contract])
-            group = rep.request.oca_group
-            if group:
-                grouped[contract][group] = max(grouped[contract].get(group, 0), closing)
-            else:
-                lone[contract] += closing
+    counted = [
+        rep
+        for rep in open_orders
+        if rep.order_id != replacing
+        and rep.request is not None
+        and not rep.status.is_done
+        and rep.order_ref.startswith(owner)
+    ]
+    grouped, lone = _working_exits(counted, set(new_flows), held)
     out: list[Overrun] = []
     for contract, flow in new_flows.items():
         have = held[contract]
         adding = abs(flow)
         groups = grouped[contract]
         own = groups.get(request.oca_group, 0) if request.oca_group else 0
-        others = sum(v for g, v in groups.items() if g != request.oca_group)
-        working = lone[contract] + others + own
-        total = lone[contract] + others + max(own, adding)
+        rest = lone[contract] + sum(v for g, v in groups.items() if g != request.oca_group)
+        working = rest + own
+        total = rest + max(own, adding)
         closes = _closing(flow, have) == adding
         if not closes or total > abs(have):
             out.append(Overrun(contract, abs(have) if closes else 0, working, total - working))

@@ -51,7 +51,6 @@ from condordesk.engine.book import (
     role_of,
     signed_combo,
 )
-from condordesk.engine.budget import overruns
 from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
 from condordesk.engine.money import amend_commissions, settle
@@ -410,30 +409,10 @@ class Desk:
     async def exit_room(
         self, live: LiveCondor, request: OrderRequest, replacing: int | None = None
     ) -> bool:
-        """The exit budget, asked of the broker now: True if ``request`` (a close or a stop,
-        or a modification of order ``replacing``) cannot make exits exceed what is held.
-        Otherwise (or if the broker cannot tell) alert critically with the numbers: False."""
-        try:
-            positions = await self.broker.positions()
-            working = await self.broker.open_orders()
-        except BrokerError as exc:
-            self.alert(
-                "critical",
-                "exit_budget",
-                f"condor {live.id}: {request.order_ref} not sent, the broker's positions and "
-                f"orders are unknown ({exc})",
-            )
-            return False
-        over = overruns(positions, working, request, replacing=replacing)
-        if not over:
-            return True
-        self.alert(
-            "critical",
-            "exit_budget",
-            f"condor {live.id}: {request.order_ref} for {request.quantity} not sent, it could "
-            f"reverse a position ({'; '.join(str(o) for o in over)})",
-        )
-        return False
+        """The exit budget, asked of the broker: True if ``request`` (a close or a stop, or a
+        modification of order ``replacing``) cannot make exits exceed what is held; see
+        :meth:`StopDesk.exit_room`."""
+        return await self.stops.exit_room(live, request, replacing)
 
     async def cancel(self, order_id: int) -> None:
         """Ask the broker to cancel an order (failures are logged, not raised)."""

@@ -29,7 +29,9 @@ from loguru import logger
 
 from condordesk.domain.combo import stop_orders
 from condordesk.domain.condor import CondorState, ExitReason
+from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import (
+    REF_PREFIX,
     OrderReport,
     OrderRequest,
     OrderRole,
@@ -38,7 +40,8 @@ from condordesk.domain.orders import (
     parse_order_ref,
 )
 from condordesk.engine import api
-from condordesk.engine.book import LiveCondor
+from condordesk.engine.book import LiveCondor, net_position
+from condordesk.engine.budget import overruns
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.risk.rules import StopPlan, stop_plan
 from condordesk.store.journal import StopRecord
@@ -51,6 +54,10 @@ if TYPE_CHECKING:
 STOP_ROLES = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
 MODIFY_FILLED = 104
 """IB's answer to a modification of an order that already filled (or was cancelled)."""
+BUDGET_ASKS = 3
+BUDGET_RECHECK_S = 1.0
+"""A shortfall in the broker's positions is asked again (clock seconds apart) before it
+refuses an exit: IB's position updates may trail the executions just reported."""
 
 
 class StopLock:
@@ -146,6 +153,16 @@ class StopDesk:
         async with self.lock:
             if live.state is not CondorState.OPEN:
                 return False
+            mark = live.mark if live.mark is not None else await self._fresh_mark(live)
+            if mark is not None and trigger <= mark:
+                self._desk.alert(
+                    "warning",
+                    "stop_move_refused",
+                    f"condor {live.id}: the stop trigger {trigger} is at or below its mark "
+                    f"{mark:.2f} and would fire at once; the stop stays where it is (use close "
+                    "to buy it back now)",
+                )
+                return False
             pair = self._current_pair(live, await self.working(live))
             if not pair:
                 return await self.arm(live, trigger)
@@ -159,6 +176,15 @@ class StopDesk:
                 return False
             await self._keep_old(live, plan.trigger, refused.reason)
             return False
+
+    async def _fresh_mark(self, live: LiveCondor) -> Decimal | None:
+        """The condor's closing mid from quotes asked now (None if they do not come)."""
+        try:
+            quotes = await self._desk.broker.option_quotes(live.condor.contracts, timeout=5.0)
+        except BrokerError:
+            return None
+        prices = live.closing_prices(quotes)
+        return None if prices is None else prices[0]
 
     async def _modify_pair(
         self, live: LiveCondor, pair: list[OrderReport], plan: StopPlan, units: int
@@ -377,6 +403,63 @@ class StopDesk:
         )
         desk.spawn(desk.close(live, ExitReason.PROTECTION_FAILED))
         return False
+
+    # -- the exit budget ------------------------------------------------------------------------
+
+    async def exit_room(
+        self, live: LiveCondor, request: OrderRequest, replacing: int | None = None
+    ) -> bool:
+        """True if ``request`` (a close or a stop, or a modification of order ``replacing``)
+        cannot make the exits exceed what the broker holds, asked of the broker afresh
+        (positions and open orders). The broker's positions may lag its executions by a
+        moment, so a shortfall is asked again before it counts. Otherwise (or when the broker
+        cannot tell) a critical alert with the numbers, and False: nothing is sent."""
+        desk = self._desk
+        for attempt in range(1, BUDGET_ASKS + 1):
+            try:
+                positions = await desk.broker.positions()
+                working = await desk.broker.open_orders()
+            except BrokerError as exc:
+                desk.alert(
+                    "critical",
+                    "exit_budget",
+                    f"condor {live.id}: {request.order_ref} not sent, the broker's positions "
+                    f"and orders are unknown ({exc})",
+                )
+                return False
+            over = overruns(
+                positions,
+                working,
+                request,
+                replacing=replacing,
+                owner=f"{REF_PREFIX}:{live.id}:",
+                others=self._held_by_others(live),
+            )
+            if not over:
+                return True
+            if attempt < BUDGET_ASKS:
+                await desk.clock.sleep(BUDGET_RECHECK_S)
+        desk.alert(
+            "critical",
+            "exit_budget",
+            f"condor {live.id}: {request.order_ref} for {request.quantity} not sent, it could "
+            f"reverse a position ({'; '.join(str(o) for o in over)})",
+        )
+        return False
+
+    def _held_by_others(self, live: LiveCondor) -> dict[OptionContract, int]:
+        """What the journal says the other live condors hold, per contract they share with
+        ``live`` (their part of the account's netted positions)."""
+        desk = self._desk
+        mine = set(live.condor.contracts)
+        out: dict[OptionContract, int] = {}
+        for other in desk.live.values():
+            if other.id == live.id or not mine.intersection(other.condor.contracts):
+                continue
+            for contract, quantity in net_position(desk.journal.fills(other.id)).items():
+                if contract in mine:
+                    out[contract] = out.get(contract, 0) + quantity
+        return out
 
     # -- checking and cancelling ------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Prices in operator commands, checked by the engine itself (consoles only help): every price
 sent is on the combo tick grid, above zero and at most what the condor can be worth (its wider
 wing), and a stop trigger lies above the condor's current mark (a stop there would fire at
-once: buying back now is a close). Each refusal is a sentence with the numbers."""
+once: buying back now is a close). Each refusal is a sentence with the numbers. A condor not
+marked yet has its mark fetched when the move is carried out (:meth:`StopDesk.move`)."""
 
 from __future__ import annotations
 
@@ -39,12 +40,7 @@ def command_problem(live: LiveCondor, command: api.Command) -> str | None:
         problem = _price_problem("the stop trigger", command.trigger, max_value)
         if problem is not None:
             return problem
-        if live.mark is None:
-            return (
-                f"the stop trigger {command.trigger} cannot be checked against the condor's "
-                "mark: it has none yet (no quotes); try again once it is marked"
-            )
-        if command.trigger <= live.mark:
+        if live.mark is not None and command.trigger <= live.mark:
             return (
                 f"the stop trigger {command.trigger} is at or below the condor's current mark "
                 f"{live.mark:.2f}, so the stop would fire at once; use close to buy it back now"

@@ -403,3 +403,27 @@ def test_a_refused_re_arm_never_cancels_the_working_pair(tmp_path: Path) -> None
     assert seen["state"] == "verified"
     assert not out.of(api.StopCancelled)
     assert [a.code for a in out.of(api.AlertRaised)].count("stop_move_refused") == 1
+
+
+def test_a_move_below_the_market_of_a_condor_not_marked_yet_is_refused_when_carried_out(
+    tmp_path: Path,
+) -> None:
+    """No mark yet (quotes not in): the engine asks for quotes before it modifies, and a
+    trigger below the market is refused there; the pair keeps working."""
+    seen: dict[str, Any] = {}
+
+    async def operator(rt: Runtime) -> None:
+        live = await protected(rt)
+        before = await stop_orders(rt, live.id)
+        live.mark = None
+        ack = await rt.engine.submit(
+            api.MoveStop(condor_id=live.id, trigger=Decimal("0.05"), origin="tui")
+        )
+        seen.update(ack=ack, before=before, after=await stop_orders(rt, live.id))
+        rt.engine.request_stop()
+
+    out = run_engine(ONE_LOT, tmp_path, operator)
+    assert seen["after"] == seen["before"]
+    refused = [a for a in out.of(api.AlertRaised) if a.code == "stop_move_refused"]
+    assert len(refused) == 1 and "is at or below its mark" in refused[0].message
+    assert not out.of(api.CondorClosed)

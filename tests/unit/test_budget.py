@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from condordesk.domain.combo import close_order, stop_orders
 from condordesk.domain.condor import IronCondor
+from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import (
     OrderReport,
     OrderRequest,
@@ -114,3 +115,28 @@ def test_partly_filled_and_finished_orders_count_what_they_can_still_do() -> Non
     assert overruns(held(2), part, one_more) == []  # 1 can still fill + 1 = 2 held
     two_more = replace(one_more, quantity=2)
     assert overruns(held(2), part, two_more) != []
+
+
+def test_condors_sharing_a_strike_the_other_way_round_are_each_counted_on_their_own() -> None:
+    """One condor's long 5910P is another's short 5910P: the account shows 5910P flat, yet
+    each may protect its own legs; a third exit on top of them may not."""
+    other = IronCondor(CONDOR.expiry, Decimal(5910), Decimal(5920), Decimal(6100), Decimal(6110))
+    both = held(1) + held(1, other)
+    net: dict[OptionContract, int] = {}
+    for p in both:
+        net[p.contract] = net.get(p.contract, 0) + p.quantity
+    account = [Position(c, q) for c, q in net.items() if q]
+    mine = {c: other.position_sign(c) for c in other.contracts}  # what the other one holds
+    primary, backup = pair("cd:c1:oca.1")
+    assert overruns(account, [], primary, owner="cd:c1:", others=mine) == []
+    assert overruns(account, [], primary) != []  # counted for the account alone: refused
+    stops = working(primary, backup)
+    second, _ = pair("cd:c1:oca.2", gen=2)
+    assert overruns(account, stops, second, owner="cd:c1:", others=mine) != []
+
+
+def test_only_the_condor_s_own_orders_count_against_it() -> None:
+    primary, _ = pair("g1")
+    foreign = replace(primary, order_ref="cd:c9:stop-limit", oca_group="g9")
+    assert overruns(held(1), working(foreign), primary, owner="cd:c1:") == []
+    assert overruns(held(1), working(foreign), primary) != []
