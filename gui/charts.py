@@ -85,6 +85,7 @@ class ChartPanel(QWidget):
         self.plot.setMenuEnabled(False)
         self.title = QLabel(title)
         self.title.setObjectName("panelTitle")
+        self.title.setWordWrap(True)  # a long title takes a second line, never the width
         self.export_button = QToolButton()
         self.export_button.setText("PNG…")
         self.export_button.setToolTip(f"Export the {title.lower()} chart as a PNG image")

@@ -35,23 +35,28 @@ class Header(QWidget):
         self.where = QLabel("")
         self.where.setObjectName("headerValue")
         self.values: dict[str, QLabel] = {}
-        bar = QHBoxLayout()
-        bar.setContentsMargins(6, 4, 6, 4)
-        bar.addWidget(self.badge)
-        bar.addWidget(self.where)
-        for key, name in (
-            ("engine", "Engine"), ("broker", "Broker"), ("next", "Next"), ("spx", "SPX"),
-            ("em", "Exp. move"), ("pnl", "P&L today"), ("time", "Engine time"),
+        # two rows, so the header fits a 1280 px desktop: who and what on top, the market and
+        # the schedule below; the engine's state (every pause reason) wraps rather than widens
+        first, second = QHBoxLayout(), QHBoxLayout()
+        first.setContentsMargins(6, 4, 6, 0)
+        second.setContentsMargins(6, 0, 6, 4)
+        first.addWidget(self.badge)
+        first.addWidget(self.where)
+        for bar, fields in (
+            (first, (("broker", "Broker"), ("time", "Engine time"))),
+            (second, (("engine", "Engine"), ("next", "Next"), ("spx", "SPX"), ("em", "Exp. move"),
+                      ("pnl", "P&L today"))),
         ):  # fmt: skip
-            sep = QFrame()
-            sep.setFrameShape(QFrame.Shape.VLine)
-            sep.setStyleSheet(f"color: {theme.GRID};")
-            label, value = _field(name)
-            self.values[key] = value
-            bar.addWidget(sep)
-            bar.addWidget(label)
-            bar.addWidget(value)
-        bar.addStretch(1)
+            for key, name in fields:
+                self._add_field(bar, key, name)
+            bar.addStretch(1)
+        self.values["engine"].setWordWrap(True)
+        self.values["engine"].setMinimumWidth(380)
+        rows = QVBoxLayout()
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        rows.addLayout(first)
+        rows.addLayout(second)
         self.banner = QLabel("")
         self.banner.setObjectName("banner")
         self.alerts = QLabel("")
@@ -64,18 +69,28 @@ class Header(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         top = QWidget()
-        top.setLayout(bar)
+        top.setLayout(rows)
         top.setStyleSheet(f"background: {theme.PANEL};")
         layout.addWidget(top)
         for banner in (self.banner, self.alerts, self.notice):
             banner.hide()
             layout.addWidget(banner)
 
+    def _add_field(self, bar: QHBoxLayout, key: str, name: str) -> None:
+        sep = QFrame()
+        sep.setFrameShape(QFrame.Shape.VLine)
+        sep.setStyleSheet(f"color: {theme.GRID};")
+        label, value = _field(name)
+        self.values[key] = value
+        bar.addWidget(sep)
+        bar.addWidget(label)
+        bar.addWidget(value, 1 if key == "engine" else 0)
+
     def draw(self, model: Model) -> None:
         """Show the model's header fields and banners."""
         mode = model.badge.lower()
         text, fg, bg = theme.MODE_BADGES.get(mode, (mode.upper(), theme.TEXT, theme.GRID))
-        size = "17pt" if mode == "live" else "12pt"
+        size = "14pt" if mode == "live" else "12pt"
         self.badge.setText(text)
         self.badge.setStyleSheet(
             f"background: {bg}; color: {fg}; font-weight: bold; font-size: {size}; "

@@ -12,6 +12,7 @@ from typing import Any
 
 import pyqtgraph as pg
 from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -94,7 +95,10 @@ class HistoryView(QWidget):
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)  # whole numbers, never "-…"
         self.model.modelReset.connect(self.table.resizeColumnsToContents)
+        self.filtered.modelReset.connect(self.table.resizeColumnsToContents)
+        self.filtered.layoutChanged.connect(self.table.resizeColumnsToContents)
         self.first, self.last = QDateEdit(), QDateEdit()
         for edit in (self.first, self.last):
             edit.setCalendarPopup(True)
@@ -108,6 +112,11 @@ class HistoryView(QWidget):
         refresh = QPushButton("Reload from journal")
         refresh.clicked.connect(self.refresh_requested.emit)
         self._build(refresh)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Fit the columns once the table is on screen (trades may arrive while hidden)."""
+        super().showEvent(event)
+        self.table.resizeColumnsToContents()
 
     def _build(self, refresh: QPushButton) -> None:
         filters = QHBoxLayout()

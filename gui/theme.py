@@ -21,7 +21,7 @@ SERIES = (BLUE, VIOLET, CYAN, "#f28fbd", "#9bd25f", "#f2a65a")
 """Line colours of the condors, in order."""
 
 MODE_BADGES = {
-    "live": ("LIVE ACCOUNT · REAL MONEY", "#ffffff", "#c4141b"),
+    "live": ("LIVE ACCOUNT\nREAL MONEY", "#ffffff", "#c4141b"),
     "paper": ("PAPER", "#111111", AMBER),
     "sim": ("SIM", "#ffffff", "#2f6f8f"),
 }

@@ -159,7 +159,7 @@ class MainWindow(QMainWindow, Overrides):
         }  # fmt: skip
         for panel in self.charts.values():
             panel.export_requested.connect(self.ask_export)
-        lists = QTabWidget()
+        lists = self.lists = QTabWidget()
         lists.addTab(_table(self.orders), "Orders")
         lists.addTab(_table(self.fills), "Fills")
         V, H = Qt.Orientation.Vertical, Qt.Orientation.Horizontal

@@ -48,8 +48,8 @@ def test_the_header_marks_the_mode_and_a_live_account_is_unmistakable(gui_run: R
         async with shown(window_over(engine)) as w:
             await until(live(w), "the engine's data")
             h = w.header
-            assert h.badge.text() == "LIVE ACCOUNT · REAL MONEY"
-            assert "background: #c4141b" in h.badge.styleSheet() and "17pt" in h.badge.styleSheet()
+            assert h.badge.text() == "LIVE ACCOUNT\nREAL MONEY"
+            assert "background: #c4141b" in h.badge.styleSheet() and "14pt" in h.badge.styleSheet()
             assert h.where.text() == "ATTACHED to engine · profile live · account U7654321"
             values = {k: v.text() for k, v in h.values.items()}
             assert values["engine"] == "armed" and values["broker"] == "connected"
@@ -299,7 +299,7 @@ def test_a_real_money_account_is_live_whatever_the_profile_says(gui_run: Run) ->
     async def scenario() -> None:
         async with shown(window_over(engine)) as w:
             await until(live(w), "the engine's data")
-            assert w.header.badge.text() == "LIVE ACCOUNT · REAL MONEY"
+            assert w.header.badge.text() == "LIVE ACCOUNT\nREAL MONEY"
             assert "background: #c4141b" in w.header.badge.styleSheet()
 
     gui_run(scenario())
