@@ -8,7 +8,9 @@ max loss was hit, whether a critical alert is still unanswered).
 
 * ``exit-budget`` (a): per contract, what the working closing orders (stops and closes) could
   still buy or sell back -- the orders of one OCA group counting once, as their largest -- never
-  exceeds what the account holds in the closing direction.
+  exceeds what the account holds in the closing direction. A contract two of the engine's
+  condors hold on opposite sides is left out: the account's net position cannot say which
+  condor's units are left.
 * ``reversed`` (a): no position is ever on the other side of the condor leg it came from.
 * ``one-protection`` (b): an open condor that is held at the broker has exactly one working stop
   group, unless the journal says the operator cancelled its stop or it is being closed. Two
@@ -280,7 +282,10 @@ class Checker:
     def _budget(self, w: World) -> list[Violation]:
         out = []
         ledger = w.sim._ledger
+        directions = leg_directions(w.journal.condors())
         for (contract, sign), qty in closing_budget(w.sim._working.values()).items():
+            if contract not in directions:
+                continue  # two condors hold it on opposite sides: the net says nothing
             held = ledger.quantity(contract)
             room = max(0, -held) if sign > 0 else max(0, held)
             if qty > room:
@@ -292,7 +297,6 @@ class Checker:
                         f"is held that way (position {held})",
                     )
                 )
-        directions = leg_directions(w.journal.condors())
         for position in ledger.positions():
             want = directions.get(position.contract)
             if want is not None and position.quantity * want < 0:
