@@ -119,12 +119,14 @@ def ensure_dir(path: Path) -> Path:
             raise NotADirectoryError(f"{probe} exists and is not a directory")
         check_dir(probe, ancestor=True)
     for directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # made meanwhile: checked like any other
+        try:
             os.mkdir(directory, DIR_MODE)
+        except FileExistsError:  # made meanwhile (by whom?): it must pass like any other
+            check_dir(directory)
+            continue
         fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | _OPEN_FLAGS)
         try:
-            if os.fstat(fd).st_uid == os.geteuid():
-                os.fchmod(fd, DIR_MODE)  # mkdir's mode is filtered by the umask
+            os.fchmod(fd, DIR_MODE)  # mkdir's mode is filtered by the umask
         finally:
             os.close(fd)
     if os.path.lexists(path) and not os.path.islink(path) and not os.path.isdir(path):

@@ -207,3 +207,26 @@ def test_group_writable_is_accepted_only_for_the_users_private_group(tmp_path: P
     os.chown(shared, -1, other.gr_gid)
     with pytest.raises(UnsafePath, match="writable by group"):
         fsafe.ensure_dir(shared)
+
+
+def test_a_dir_another_user_made_first_in_a_sticky_dir_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race: between our look and our mkdir, another user creates the directory."""
+    need_root()
+    sticky = tmp_path / "tmp"
+    sticky.mkdir()
+    sticky.chmod(0o1777)
+    target = sticky / "runtime-0"
+    real_mkdir = os.mkdir
+
+    def raced(path: object, mode: int = 0o777) -> None:
+        if Path(str(path)) == target:
+            real_mkdir(target, 0o755)
+            os.chown(target, NOBODY, NOBODY)  # the attacker was first
+        real_mkdir(path, mode)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(os, "mkdir", raced)
+    with pytest.raises(UnsafePath, match=f"owned by uid {NOBODY}"):
+        fsafe.ensure_dir(target / "condordesk")
+    assert not (target / "condordesk").exists()
