@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import stat
 from types import TracebackType
 
 from condordesk import fsafe
@@ -66,17 +67,23 @@ class EngineLock:
 
 
 def engine_running(profile_name: str) -> bool:
-    """True while an engine of the profile holds its lock."""
+    """True while an engine of the profile holds its lock.
+
+    Raises:
+        UnsafePath: the lock path is a symlink or not a regular file (a FIFO never blocks).
+    """
     path = paths.runtime_dir() / f"engine-{profile_name}.lock"
     if not os.path.lexists(path):
         return False
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except OSError as exc:
         if os.path.islink(path):
             raise fsafe.UnsafePath(f"{path} is a symlink; condordesk does not follow it") from exc
         raise
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise fsafe.UnsafePath(f"{path} is not a regular file")
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
         return True

@@ -68,3 +68,12 @@ def test_a_runtime_dir_of_another_user_is_refused() -> None:
     with pytest.raises(UnsafePath, match=f"owned by uid {NOBODY}"):
         EngineLock("sim").acquire()
     assert list(run.iterdir()) == []
+
+
+def test_a_fifo_planted_as_the_lock_never_blocks_and_is_refused() -> None:
+    run = paths.ensure(paths.runtime_dir())
+    os.mkfifo(run / "engine-sim.lock")
+    with pytest.raises(UnsafePath, match="not a regular file"):
+        engine_running("sim")
+    with pytest.raises(UnsafePath, match="not a regular file"):
+        EngineLock("sim").acquire()
