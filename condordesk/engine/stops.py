@@ -296,7 +296,10 @@ class StopDesk:
                 return False
             plan = self.plan(live, trigger)
             working = await self.working(live)
-            pair = self._current_pair(live, working)
+            # a pair the engine asked to cancel may still be listed while the cancel travels:
+            # it is cleared (seen done), never adopted as the protection
+            asked_cancel = live.stop_state.startswith("cancelled")
+            pair = [] if asked_cancel else self._current_pair(live, working)
             if pair:
                 return await self._rearm_in_place(live, pair, plan, units)
             if not await self._clear(live, working):

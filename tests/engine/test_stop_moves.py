@@ -427,3 +427,41 @@ def test_a_move_below_the_market_of_a_condor_not_marked_yet_is_refused_when_carr
     refused = [a for a in out.of(api.AlertRaised) if a.code == "stop_move_refused"]
     assert len(refused) == 1 and "is at or below its mark" in refused[0].message
     assert not out.of(api.CondorClosed)
+
+
+def test_arming_right_after_a_cancel_never_adopts_the_pair_being_cancelled(
+    tmp_path: Path,
+) -> None:
+    """CancelStop, then ArmStops while the cancels still travel (the broker still lists the
+    pair): the old pair is seen gone before one new pair is placed; it is never taken for
+    the protection."""
+    seen: dict[str, Any] = {}
+
+    async def operator(rt: Runtime) -> None:
+        live = await protected(rt)
+        original = rt.broker.cancel_order
+        later: list[asyncio.Future[None]] = []
+
+        async def slow(order_id: int) -> None:
+            async def land() -> None:
+                await rt.clock.sleep(3)
+                await original(order_id)
+
+            later.append(asyncio.ensure_future(land()))
+
+        rt.broker.cancel_order = slow  # type: ignore[method-assign]
+        await rt.engine.submit(api.CancelStop(condor_id=live.id, origin="tui"))
+        armed = await rt.engine.submit(api.ArmStops(condor_id=live.id, origin="tui"))
+        rt.broker.cancel_order = original  # type: ignore[method-assign]
+        await asyncio.gather(*later)
+        await rt.clock.sleep(10)
+        seen.update(armed=armed, after=await stop_orders(rt, live.id), state=live.stop_state)
+        rt.engine.request_stop()
+
+    run_engine(ONE_LOT, tmp_path, operator)
+    assert seen["armed"].accepted
+    assert sorted(v[0].rsplit(":", 1)[1] for v in seen["after"].values()) == [
+        "stop-limit.2",
+        "stop-market.2",
+    ]
+    assert seen["state"] == "verified"
