@@ -4,6 +4,7 @@ and leaves the order as it was, and a stop modified through the market fires onc
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
@@ -35,9 +36,7 @@ def _working(listed: list[OrderReport]) -> dict[str, OrderReport]:
     return {o.order_ref: o for o in listed if o.status is OrderStatus.WORKING}
 
 
-async def test_a_working_stop_pair_is_modified_in_place(
-    venue: Venue, recorder: Recorder
-) -> None:
+async def test_a_working_stop_pair_is_modified_in_place(venue: Venue, recorder: Recorder) -> None:
     broker = venue.broker
     condor = await filled_condor(broker, recorder)
     primary, backup = await stop_pair(broker, condor, **FAR)
@@ -155,3 +154,23 @@ async def test_a_stop_modified_through_the_market_fires_once(
     assert len({e.execution.exec_id for e in exits}) == 4  # one buy-back: four legs, once
     assert await broker.positions() == []
     assert await broker.open_orders() == []
+
+
+async def test_positions_and_open_orders_asked_at_once_all_get_their_answer(
+    venue: Venue, recorder: Recorder
+) -> None:
+    """Exit flows of two condors check the exit budget at the same moment: concurrent
+    positions and open-orders requests each get the whole answer."""
+    broker = venue.broker
+    condor = await filled_condor(broker, recorder)
+    primary, backup = await stop_pair(broker, condor, **FAR)
+    await broker.place_order(primary)
+    await broker.place_order(backup)
+    answers = await asyncio.gather(
+        *(broker.positions() for _ in range(3)), *(broker.open_orders() for _ in range(3))
+    )
+    positions, orders = answers[:3], answers[3:]
+    assert all(len(p) == 4 for p in positions)
+    assert all(
+        sorted(o.order_ref for o in got) == [STOP_LIMIT_REF, STOP_MARKET_REF] for got in orders
+    )

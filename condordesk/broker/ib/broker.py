@@ -11,6 +11,7 @@ Connection handling lives in :mod:`condordesk.broker.ib.session`; market-data li
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -96,6 +97,9 @@ class IBBroker(IBSession, Broker):
         )
         self._greeks_timeout = greeks_timeout_s
         self._ack_wait = ack_wait_s
+        # ib_async keeps one pending answer per kind of these requests ("positions",
+        # "openOrders"): a second request while one is out would orphan the first caller
+        self._one_at_a_time = {"positions": asyncio.Lock(), "open orders": asyncio.Lock()}
         self._chain: tuple[date, frozenset[str], tuple[Decimal, ...]] | None = None
 
     def events(self) -> EventStream:
@@ -266,8 +270,9 @@ class IBBroker(IBSession, Broker):
     async def open_orders(self) -> list[OrderReport]:
         """Every working BAG order of the account, from every client (reqAllOpenOrders)."""
         self._require_link()
-        await self._pacer.take()
-        trades = await self._call(self._ib.reqAllOpenOrdersAsync(), "open orders")
+        async with self._one_at_a_time["open orders"]:
+            await self._pacer.take()
+            trades = await self._call(self._ib.reqAllOpenOrdersAsync(), "open orders")
         # ib_async appends an order update that arrives during the request to the answer as
         # well (the same Trade again): one report per trade
         unique = {id(t): t for t in trades}.values()
@@ -293,8 +298,9 @@ class IBBroker(IBSession, Broker):
     async def positions(self) -> list[Position]:
         """Non-zero SPXW option positions of the account (reqPositions)."""
         self._require_link()
-        await self._pacer.take()
-        held = await self._call(self._ib.reqPositionsAsync(), "positions")
+        async with self._one_at_a_time["positions"]:
+            await self._pacer.take()
+            held = await self._call(self._ib.reqPositionsAsync(), "positions")
         # ib_async appends every position message to the answer, so a live update arriving
         # during the request repeats a contract: the last message is the current quantity
         latest = {h.contract.conId: h for h in held if h.account == self._account}
