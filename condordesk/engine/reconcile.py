@@ -399,12 +399,10 @@ def _condor_state(
         return True
     held = {c: ctx.broker.positions.get(c, 0) for c in rec.condor.contracts}
     pending = rec.state is CondorState.CLOSING and rec.exit_reason is ExitReason.EXPIRED
-    price = settlements.get(rec.condor.expiry)
-    gone = rec.condor.expiry < ctx.today and not any(held.values())
-    # a known settlement price means its options expired, even if the broker still lists them
-    # (a restart on the expiry evening, before IB's overnight processing)
-    if pending or gone or (rec.condor.expiry <= ctx.today and price is not None):
-        _expired(ctx, rec, price, pending)
+    # never settled on a price alone while the broker holds its legs: a daily bar read with a
+    # wrong clock is today's moving one (the reconcile command runs on the local clock)
+    if pending or (rec.condor.expiry < ctx.today and not any(held.values())):
+        _expired(ctx, rec, settlements.get(rec.condor.expiry), pending)
         return True
     if rec.state is CondorState.CLOSING:
         _closing_condor(ctx, rec)
