@@ -8,6 +8,11 @@ master); any other account of an IB connection is a real one and needs ``--live`
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from loguru import logger
+
+from condordesk.config.profile import Profile
 from condordesk.errors import ConfigError
 
 PAPER_PREFIXES = ("DU", "DF")
@@ -41,3 +46,29 @@ def refusal(profile_name: str, profile_mode: str, account: str) -> str:
         "which is not a paper account: it trades REAL MONEY. Nothing was sent. Add --live "
         "to confirm, or point the profile at a paper account (DU...)"
     )
+
+
+def check_account(
+    profile: Profile, account: str, live_confirmed: bool, alert: Callable[[str, str, str], None]
+) -> str:
+    """The engine's mode for ``account`` (see :func:`account_mode`); a real-money account
+    without ``--live`` raises before anything is sent (reconcile repairs included).
+
+    Raises:
+        LiveAccountRefused: the account is not a paper account and ``live_confirmed`` is False
+            (alerted critically first).
+    """
+    mode = account_mode(profile.broker.kind, account)
+    if mode == "live" and not live_confirmed:
+        message = refusal(profile.name, profile.mode, account)
+        alert("critical", "live_account", message)
+        raise LiveAccountRefused(message)
+    if mode != profile.mode:
+        logger.warning(
+            "profile {} says mode {!r}; account {} is {}: the account decides",
+            profile.name,
+            profile.mode,
+            account,
+            mode,
+        )
+    return mode

@@ -24,13 +24,12 @@ from condordesk.engine.clearing import VERIFIED_AGAIN, cleared_by_verified_stop
 from condordesk.engine.commands import RECONCILE_PAUSE, accept, carry_out
 from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
-from condordesk.engine.live import LiveAccountRefused, account_mode, refusal
+from condordesk.engine.live import check_account
 from condordesk.engine.money import book_day, settle_expired
 from condordesk.engine.outlook import Outlook, recent_events, upcoming
 from condordesk.engine.pauses import (
     DAILY_LOSS,
     ENTRY_UNRESOLVED,
-    OPERATOR,
     RECONCILE,
     Pause,
     Pauses,
@@ -354,13 +353,6 @@ class Engine:
         self._follow_pauses()
         return True
 
-    def set_paused(self, reason: str | None, origin: str) -> None:
-        """The operator's pause: set it (``reason``) or lift it (None). Other reasons hold."""
-        if reason is None:
-            self.lift_pause(OPERATOR, origin)
-        else:
-            self.add_pause(OPERATOR, reason, origin)
-
     def _follow_pauses(self) -> None:
         if self.state in ("armed", "paused"):
             self.state = "paused" if self.pauses else "armed"
@@ -438,7 +430,7 @@ class Engine:
             self.desk.connected = True
             await self.clock.sync(self.broker.server_time)
             self.account = await self.broker.account()
-            self._check_account()
+            self.mode = check_account(self.profile, self.account, self.live_confirmed, self.alert)
             self.bus.publish(
                 api.EngineStarted(profile=self.profile.name, mode=self.mode, account=self.account)
             )
@@ -465,24 +457,6 @@ class Engine:
                 len(self.desk.live),
             )
         return self.summary
-
-    def _check_account(self) -> None:
-        """Live means live: the account decides the mode; a real account without --live
-        stops the engine here, before any order (reconcile repairs included)."""
-        self.mode = account_mode(self.profile.broker.kind, self.account)
-        if self.mode == "live" and not self.live_confirmed:
-            message = refusal(self.profile.name, self.profile.mode, self.account)
-            self.alert("critical", "live_account", message)
-            self._stopping = True
-            raise LiveAccountRefused(message)
-        if self.mode != self.profile.mode:
-            logger.warning(
-                "profile {} says mode {!r}; account {} is {}: the account decides",
-                self.profile.name,
-                self.profile.mode,
-                self.account,
-                self.mode,
-            )
 
     async def _consume(self) -> None:
         """Apply the broker's events while the engine runs. An event that cannot be applied,
