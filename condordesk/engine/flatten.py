@@ -58,11 +58,8 @@ async def flatten(engine: Engine, origin: str) -> bool:
             await engine.reconcile("flatten")
         except CondordeskError as exc:
             logger.warning("flatten: reconciliation failed ({}); trying again", exc)
-    closed = sorted(touched - set(desk.live))
     if not held:
-        engine.alert(
-            "info", "flatten_done", f"flat: {len(closed)} condor(s) closed (flatten by {origin})"
-        )
+        engine.alert("info", "flatten_done", f"flat: {_outcome(engine, touched)} ({origin})")
         return True
     engine.alert(
         "critical",
@@ -70,6 +67,15 @@ async def flatten(engine: Engine, origin: str) -> bool:
         f"flatten by {origin} is not flat after {ROUNDS} rounds: still held: {'; '.join(held)}",
     )
     return False
+
+
+def _outcome(engine: Engine, ids: set[str]) -> str:
+    """``N condor(s) closed`` (and the working entries cancelled, if any)."""
+    states = [r.state for cid in ids if (r := engine.journal.condor(cid)) is not None]
+    closed = sum(1 for s in states if s is CondorState.CLOSED)
+    cancelled = sum(1 for s in states if s is CondorState.CANCELLED)
+    text = f"{closed} condor(s) closed"
+    return text + (f", {cancelled} working entr(ies) cancelled" if cancelled else "")
 
 
 async def _drive(desk: Desk, live: LiveCondor) -> None:

@@ -4,14 +4,22 @@ re-checked until the broker shows nothing, with one final report (issue 12, inva
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from condordesk.bootstrap import Runtime
-from condordesk.domain.orders import OrderReport, OrderRequest, OrderRole, parse_order_ref
+from condordesk.domain.orders import (
+    OrderReport,
+    OrderRequest,
+    OrderRole,
+    TimeInForce,
+    parse_order_ref,
+)
 from condordesk.engine import api
 from condordesk.errors import NotConnected
 from tests.engine.harness import make_profile, run_engine
@@ -104,5 +112,44 @@ def test_a_flatten_with_nothing_live_reports_flat_at_once(tmp_path: Path) -> Non
     run_engine(ONE, tmp_path, script)
     assert next((r.code, r.message) for r in report) == (
         "flatten_done",
-        "flat: 0 condor(s) closed (flatten by test)",
+        "flat: 0 condor(s) closed (test)",
     )
+
+
+def test_a_working_entry_is_cancelled_by_the_flatten(tmp_path: Path) -> None:
+    report: list[api.AlertRaised] = []
+    marks: dict[str, datetime] = {}
+
+    async def script(rt: Runtime) -> None:
+        place = rt.broker.place_order
+
+        async def resting(request: OrderRequest) -> OrderReport:
+            parsed = parse_order_ref(request.order_ref)
+            if parsed and parsed[1] is OrderRole.ENTRY:  # rests far from the market
+                request = dataclasses.replace(
+                    request, tif=TimeInForce.DAY, limit_price=Decimal("-9.00")
+                )
+            return await place(request)
+
+        rt.broker.place_order = resting  # type: ignore[method-assign]
+        rt.engine.bus.add_listener(
+            lambda e: (
+                report.append(e)
+                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+                else None
+            )
+        )
+        await until(rt, lambda: any(o.status == "working" for o in rt.journal.orders()))
+        marks["flatten"] = rt.clock.now()
+        await rt.engine.submit(api.FlattenAll(origin="test"))
+        await until(rt, lambda: bool(report))
+        assert [o for o in await rt.broker.open_orders() if not o.status.is_done] == []
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, script)
+    (entry,) = [o for o in out.runtime.journal.orders() if o.role is OrderRole.ENTRY]
+    assert entry.status == "cancelled" and entry.updated_ts is not None
+    assert (entry.updated_ts - marks["flatten"]).total_seconds() < ONE.risk.fill_timeout_s
+    assert [r.message for r in report] == [
+        "flat: 0 condor(s) closed, 1 working entr(ies) cancelled (test)"
+    ]
