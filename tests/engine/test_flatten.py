@@ -153,3 +153,34 @@ def test_a_working_entry_is_cancelled_by_the_flatten(tmp_path: Path) -> None:
     assert [r.message for r in report] == [
         "flat: 0 condor(s) closed, 1 working entr(ies) cancelled (test)"
     ]
+
+
+def test_a_flatten_takes_over_a_close_that_cannot_fill(tmp_path: Path) -> None:
+    report: list[api.AlertRaised] = []
+
+    async def script(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(
+            lambda e: (
+                report.append(e)
+                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+                else None
+            )
+        )
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        cid = next(iter(rt.engine.desk.live))
+        far = api.CloseCondor(origin="test", condor_id=cid, limit=Decimal("0.05"))
+        closing = asyncio.ensure_future(rt.engine.submit(far))  # rests: it cannot fill
+        await until(rt, lambda: rt.engine.desk.live[cid].exiting)
+        await rt.engine.submit(api.FlattenAll(origin="test"))
+        await until(rt, lambda: bool(report))
+        await closing
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, script)
+    (closed,) = out.of(api.CondorClosed)
+    assert closed.reason == "flatten"
+    assert [(r.code, r.message) for r in report] == [
+        ("flatten_done", "flat: 1 condor(s) closed (test)")
+    ]
