@@ -116,7 +116,9 @@ class Writes:
             except sqlite3.IntegrityError as exc:  # would never succeed: not queued
                 raise JournalError(f"journal write refused: {exc}") from exc
             except sqlite3.Error as exc:
+                self._pending.append((sql, args))  # first: what the hook writes comes after
                 self._failed(exc)
+                return None
         if len(self._pending) >= PENDING_MAX:
             raise JournalError(
                 f"journal write failed: {len(self._pending)} writes queued, none dropped "

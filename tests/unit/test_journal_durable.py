@@ -262,3 +262,15 @@ def test_a_refused_write_is_an_error_not_an_outage(journal: Journal) -> None:
     assert not journal.failing and journal.pending == 0
     journal.update_condor("c1", note="still written")
     assert journal.condor("c1").note == "still written"  # type: ignore[union-attr]
+
+
+def test_what_the_failure_hook_writes_is_queued_after_the_write_that_failed(
+    journal: Journal,
+) -> None:
+    disk = disk_full(journal)
+    journal.on_failure = lambda error: journal.set_state("paused", "journal")
+    disk.full = True
+    journal.set_state("paused", "operator")  # refused: the hook pauses for the journal
+    disk.full = False
+    assert journal.flush()
+    assert journal.get_state("paused") == "journal"  # the hook's write is the later one
