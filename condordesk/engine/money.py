@@ -7,8 +7,8 @@ some time after the cut-off; the simulator can withhold it), the condor is *sett
 pending*: it stays closing with exit reason ``expired``, a critical alert says so, and nothing
 is booked. The engine asks again (every tick to the end of the settlement grace, then at each
 reconciliation) until the price is known, then books the condor on its expiry day: the P&L
-lands in that day's figures (see :meth:`~condordesk.engine.service.Engine.book_day`), never
-in the day it was noticed.
+lands in that day's figures (its daily row is rewritten by :func:`book_day`; the engine's
+tally of today only counts today's condors), never in the day it was noticed.
 """
 
 from __future__ import annotations
