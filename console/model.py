@@ -169,6 +169,27 @@ class Model:
         self.pnl_history, self.session_close = [], None
 
 
+def expiry_value(view: api.CondorView, spot: Decimal) -> Decimal:
+    """What the condor's four legs are worth at expiry with SPX at ``spot`` (per share)."""
+    puts = max(view.short_put - spot, _D0) - max(view.long_put - spot, _D0)
+    calls = max(spot - view.short_call, _D0) - max(spot - view.long_call, _D0)
+    return puts + calls
+
+
+def decay_to_close(model: Model) -> Decimal | None:
+    """What the open condors earn by the close if SPX stays where it is (dollars): their time
+    value now, the mark less what they are worth at expiry at today's SPX. On a 0DTE book
+    this is the theta that matters (at most the credit still open), not theta per day."""
+    views = [v for v in model.held if v.mark is not None]
+    if model.spot is None or not views:
+        return None
+    total = _D0
+    for v in views:
+        assert v.mark is not None
+        total += (v.mark - expiry_value(v, model.spot)) * 100 * v.quantity
+    return total
+
+
 def next_text(model: Model) -> str:
     """What the schedule does next: ``entries close 14:30 (in 4h20m)``; an event whose time
     has come reads ``(due)``, and nothing is said without a time."""

@@ -37,6 +37,7 @@ from condordesk.engine import api
 from console import commands as cmds
 from console.link import RETRY_DELAYS, EngineLink, OpenHandle, Sleep
 from console.model import Model, Part, apply, select_live
+from tui.keys import KEYS, help_keys
 from tui.messages import CommandAnswered, EngineEventsReady, EngineLinkChanged
 from tui.screens import (
     CondorScreen,
@@ -52,34 +53,6 @@ from tui.screens.base import ConsoleScreen
 from tui.screens.price import Describe
 from tui.widgets import CondorTable
 
-KEYS: tuple[tuple[str, str, str, str], ...] = (
-    # (keys, action, footer label, help text)
-    ("question_mark,f1", "help", "Help", "This help"),
-    ("q,ctrl+q", "quit", "Quit", "Quit (an attached console leaves the engine trading)"),
-    ("1", "view('dashboard')", "Dash", "Dashboard: state, condors, greeks, risk, P&L, log"),
-    ("2", "view('condor')", "Condor", "The selected condor in detail, with its orders and fills"),
-    ("3", "view('orders')", "Orders", "All orders and fills"),
-    ("4", "view('journal')", "Journal", "Today's and earlier condors; session results"),
-    ("5", "view('log')", "Log", "The full log, open alerts on top"),
-    ("left_square_bracket", "select(-1)", "", "Select the previous condor"),
-    ("right_square_bracket", "select(1)", "", "Select the next condor"),
-    ("p", "pause", "Pause", "Pause new entries (open condors stay managed)"),
-    ("r", "resume", "Resume", "Resume new entries"),
-    ("plus,equals_sign", "move_stop(1)", "Stop+", "Move the selected condor's stop up a tick"),
-    ("minus", "move_stop(-1)", "Stop-", "Move the selected condor's stop down a tick"),
-    ("s", "move_stop(0)", "Set stop", "Type a stop trigger for the selected condor"),
-    ("x", "cancel_stop", "Cancel stop", "Cancel the selected condor's stop: UNPROTECTED"),
-    ("a", "arm_stops", "Re-arm", "Re-arm the stops of the selected condor"),
-    ("c", "close_market", "Close", "Close the selected condor at the market"),
-    ("l", "close_limit", "Close lmt", "Close the selected condor at a limit you type"),
-    ("F", "flatten", "FLATTEN", "Flatten all (shift+f): pause entries, close every condor"),
-    ("k", "acknowledge", "Ack", "Acknowledge the open alerts"),
-)
-HELP_EXTRA: tuple[tuple[str, str], ...] = (
-    ("↑ ↓", "Select a condor in the dashboard table"),
-    ("y / n, Esc", "In a confirmation: send / cancel (Cancel has the focus)"),
-    ("↑ ↓ in a price box", "Step the price by the 0.05 combo tick; or type it; Enter sends"),
-)
 _CONSOLE_ACTIONS = frozenset(a.split("(")[0] for _, a, _, _ in KEYS)
 
 
@@ -87,20 +60,6 @@ def _bindings() -> list[BindingType]:
     return [
         Binding(keys, action, label or action, show=bool(label)) for keys, action, label, _ in KEYS
     ]
-
-
-def help_keys() -> list[tuple[str, str]]:
-    """Every key and what it does (the help screen's table)."""
-    names = {
-        "plus,equals_sign": "+",
-        "minus": "-",
-        "left_square_bracket": "[",
-        "right_square_bracket": "]",
-        "question_mark,f1": "? / F1",
-        "q,ctrl+q": "q",
-    }
-    rows = [(names.get(keys, keys), text) for keys, _, _, text in KEYS]
-    return rows + list(HELP_EXTRA)
 
 
 class ConsoleApp(App[None]):
@@ -130,6 +89,8 @@ class ConsoleApp(App[None]):
         "log": LogScreen,
     }
     DEFAULT_MODE = "dashboard"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-normal")]  # noqa: RUF012 (Textual's)
+    """Below 100 columns the dashboard is compact (condors, stops, P&L, log, keys)."""
     BINDINGS: ClassVar[list[BindingType]] = _bindings()
 
     def __init__(

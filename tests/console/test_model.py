@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from condordesk.engine import api
-from console.model import Model, apply, apply_snapshot, describe, parse_label
+from console.model import Model, apply, apply_snapshot, decay_to_close, describe, parse_label
 from tests.tui.fakes import DAY, T0, snapshot, view
 
 D = Decimal
@@ -194,3 +194,13 @@ def test_an_alert_whose_condition_cleared_closes_and_says_so() -> None:
         model.log[-1], level="ok",
         text=f"alert cleared (stops verified at the broker again): {second}",
     )  # fmt: skip
+
+
+def test_theta_to_the_close_is_the_time_value_left_never_more_than_the_credit() -> None:
+    model = model_of(snapshot(view(mark=D("0.90")), spot=D("6001.50")))
+    assert decay_to_close(model) == D("90.00")  # worth 0 at expiry with SPX unchanged
+    near = model_of(snapshot(view(mark=D("4.20")), spot=D("5955.00")))
+    # at 5955 the 5950/5960 put spread is worth 5.00 at expiry: the mark is below it, so
+    # staying there loses 0.80 more by the close
+    assert decay_to_close(near) == D("-80.00")
+    assert decay_to_close(model_of(snapshot())) is None

@@ -71,7 +71,10 @@ async def test_attaching_while_a_condor_is_open_shows_it_with_distances_stops_an
     for cell in ("5950/5960P 6040/6050C", "1.45", "0.90", "+$55.00", "41.5pt 1.90EM",
                  "38.5pt 1.76EM", "2.90 verified", "0.70", "open ★1st"):  # fmt: skip
         assert cell in row, cell
-    assert "Δ -3.47" in shown and "Θ +691.88/day" in shown
+    assert "Δ -3.47  Γ -0.767  V -25.88" in shown
+    # theta as what the book earns by the close with SPX unchanged (mark 0.90, worth 0 at
+    # expiry at 6001.50): never more than the credit still open, unlike theta per day
+    assert "Θ +$90.00 to the close" in shown and "/day" not in shown
     assert "Max loss   -$855.00" in shown and "Max profit +$145.00" in shown
     assert "Breakevens 5958.6 / 6041.5" in shown  # points round half up
     assert "P&L today +$55.00" in shown
@@ -512,3 +515,25 @@ async def test_two_unprotected_alerts_close_themselves_once_the_stops_are_re_arm
                            for a in alerts]  # fmt: skip
         assert "alert(s)" not in screen_text(pilot.app)
         assert app.model.alerts == []
+
+
+@pytest.mark.parametrize("size", [(80, 24), (100, 30), (120, 40)])
+async def test_no_row_wraps_and_the_clock_and_keys_stay_on_a_small_terminal(
+    size: tuple[int, int],
+) -> None:
+    alert = "unprotected: condor 20261130-01 has no stop"
+    engine = FakeEngine(snapshot(view(), state="paused", paused_reason="operator",
+                                 open_alerts=[alert]))  # fmt: skip
+    app = make_app(engine)
+    async with app.run_test(size=size, notifications=True) as pilot:
+        shown = await until_shown(pilot, "attached to the engine")
+        lines = shown.splitlines()
+        assert len(lines) == size[1]
+        assert all(len(line) <= size[0] for line in lines)
+        assert "10:10:00 ET" in lines[0]  # the engine's clock
+        assert "⚠ 1 alert(s): k" in lines[1] and "P&L today +$55.00" in lines[1]
+        row = next(line for line in lines if "#01" in line or CID in line)
+        assert "2.90 verified" in row and "+$55.00" in row  # one row: its stop and P&L
+        keys = lines[-1]
+        for hint in ("? Help", "q Quit", "p Pause", "F FLATTEN"):
+            assert hint in keys, keys

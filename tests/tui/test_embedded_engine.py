@@ -49,7 +49,7 @@ async def test_an_engine_condor_appears_live_and_a_cancelled_stop_is_re_armed_by
         row = next(line for line in shown.splitlines() if line.startswith(f" {cid}"))
         assert re.search(r"\d+\.\dpt \d\.\d\dEM .* \d+\.\dpt \d\.\d\dEM", row), row
         await until(pilot, lambda: "EM n/a" not in screen_text(app), "the expected move", 30)
-        theta = re.compile(r"Θ \+[\d,]+\.\d\d/day")  # a short condor earns time decay
+        theta = re.compile(r"Θ \+\$[\d,]+\.\d\d to the close")  # a short condor earns decay
         await until(pilot, lambda: bool(theta.search(screen_text(app))), "net greeks", 30)
         assert re.search(r"Max loss   -\$[\d,]+\.\d\d", screen_text(app))
         await pilot.press("x")

@@ -152,3 +152,18 @@ def test_engine_lost(snap_compare: Compare) -> None:
 
     app = app_for(engine)
     assert snap_compare(app, terminal_size=SIZE, run_before=ready(then=lose))
+
+
+def test_dashboard_at_80x24(snap_compare: Compare) -> None:
+    """The compact layout: condors with their stops, P&L, greeks, log and the keys."""
+
+    async def compact(pilot: Pilot[Any]) -> None:  # (the link's words give way at 80)
+        await until_shown(pilot, "attached to the engine", "#01", "? Help")
+
+    assert snap_compare(app_for(engine_with_a_day()), terminal_size=(80, 24),
+                        run_before=compact)  # fmt: skip
+
+
+def test_dashboard_at_120x40(snap_compare: Compare) -> None:
+    assert snap_compare(app_for(engine_with_a_day()), terminal_size=(120, 40),
+                        run_before=ready())  # fmt: skip

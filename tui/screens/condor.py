@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from condordesk.engine import api
 from console.format import DASH, et_stamp, money, points, price, strike
@@ -18,6 +18,7 @@ from tui.screens.base import ConsoleScreen
 from tui.widgets import ProfilePanel, StatusBar
 from tui.widgets.activity import STATUS_STYLES, order_price
 from tui.widgets.condors import stop_state_text
+from tui.widgets.keybar import KeyBar
 
 
 def _em(units: Decimal | None) -> str:
@@ -85,7 +86,7 @@ class CondorScreen(ConsoleScreen):
             yield Static(id="condor-detail")
             yield ProfilePanel(id="condor-profile", condor_only=True)
         yield Static(id="condor-activity")
-        yield Footer()
+        yield KeyBar()
 
     def show_body(self, model: Model, parts: set[Part], selected: str | None) -> None:
         view = model.condors.get(selected or "")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Footer
 
 from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
@@ -17,6 +16,7 @@ from tui.widgets import (
     ProfilePanel,
     StatusBar,
 )
+from tui.widgets.keybar import KeyBar
 
 
 class DashboardScreen(ConsoleScreen):
@@ -32,7 +32,7 @@ class DashboardScreen(ConsoleScreen):
         with Horizontal(id="bottom"):
             yield ActivityPanel(id="activity")
             yield EventLog(id="log", max_lines=500)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         titles = {

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.format import et_time, money, price
 from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
 from tui.widgets import StatusBar
+from tui.widgets.keybar import KeyBar
 from tui.widgets.live import show
 from tui.widgets.tables import Cells, sync_rows
 
@@ -35,7 +36,7 @@ class JournalScreen(ConsoleScreen):
         yield StatusBar()
         yield Static(id="days")
         yield DataTable[Text | str](id="journal-table", zebra_stripes=True, cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._rows: dict[str, Cells] = {}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
 from tui.widgets import EventLog, StatusBar
+from tui.widgets.keybar import KeyBar
 from tui.widgets.live import show
 
 
@@ -29,7 +30,7 @@ class LogScreen(ConsoleScreen):
         yield StatusBar()
         yield Static(id="alerts")
         yield EventLog(id="full-log", max_lines=2000)
-        yield Footer()
+        yield KeyBar()
 
     def show_body(self, model: Model, parts: set[Part], selected: str | None) -> None:
         show(self.query_one("#alerts", Static), alerts_text(model), layout=True)

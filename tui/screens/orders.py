@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from console.format import et_time, price
 from console.model import Model, Part
 from tui.screens.base import ConsoleScreen
 from tui.widgets import StatusBar
 from tui.widgets.activity import STATUS_STYLES, order_price
+from tui.widgets.keybar import KeyBar
 from tui.widgets.tables import Cells, sync_rows
 
 ORDER_COLUMNS = ("Time", "Order ref", "Role", "Type", "Qty", "Price", "Legs filled", "Status")
@@ -26,7 +27,7 @@ class OrdersScreen(ConsoleScreen):
         yield DataTable[Text | str](id="orders-table", zebra_stripes=True, cursor_type="row")
         yield Static("Fills", classes="section")
         yield DataTable[Text | str](id="fills-table", zebra_stripes=True, cursor_type="row")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._orders: dict[str, Cells] = {}

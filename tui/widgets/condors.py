@@ -30,6 +30,35 @@ COLUMNS = (
     ("target", "Target"),
     ("state", "State"),
 )
+MEDIUM = ("id", "legs", "qty", "credit", "mark", "pnl", "stop", "state")
+"""Columns when the full table is wider than the terminal (about 100 columns)."""
+COMPACT = ("short", "legs", "mark", "pnl", "stop", "state")
+"""Columns on an 80-column terminal: which condor, its P&L and its stop."""
+_LABELS = dict(COLUMNS) | {"short": "#"}
+_ALL = tuple(key for key, _ in COLUMNS)
+
+
+def pick_columns(rows: list[Cells], width: int) -> tuple[str, ...]:
+    """The widest column set whose table fits ``width`` terminal columns (rows are full)."""
+    for keys in (_ALL, MEDIUM, COMPACT):
+        if _table_width(keys, rows) <= width:
+            return keys
+    return COMPACT
+
+
+def _table_width(keys: tuple[str, ...], rows: list[Cells]) -> int:
+    widths = [len(_LABELS[k]) for k in keys]
+    for cells in rows:
+        picked = select(keys, cells)
+        widths = [max(w, _width(c)) for w, c in zip(widths, picked, strict=True)]
+    return sum(widths) + 2 * (len(keys) - 1)
+
+
+def select(keys: tuple[str, ...], cells: Cells) -> Cells:
+    """The cells of ``keys`` from a full row (``short`` is the id's number: ``#01``)."""
+    by_key = dict(zip(_ALL, cells, strict=True))
+    by_key["short"] = "#" + str(by_key["id"]).rsplit("-", 1)[-1]
+    return tuple(by_key[k] for k in keys)
 
 
 def _signed(value: Decimal | None) -> Text:
@@ -123,7 +152,7 @@ class CondorTable(Widget, can_focus=True):
     override keys act on. One text block (a quote redraws four lines, not a grid of cells)."""
 
     DEFAULT_CSS = """
-    CondorTable { height: auto; padding: 0 1; }
+    CondorTable { height: auto; padding: 0 1; text-wrap: nowrap; text-overflow: clip; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Previous", show=False),
@@ -155,8 +184,9 @@ class CondorTable(Widget, can_focus=True):
         self._redraw()
 
     def _redraw(self) -> None:
-        text = table_text(tuple(label for _, label in COLUMNS), self._rows, self._cursor,
-                          self.has_focus)  # fmt: skip
+        keys = pick_columns(self._rows, self.content_size.width or 160)
+        rows = [select(keys, cells) for cells in self._rows]
+        text = table_text(tuple(_LABELS[k] for k in keys), rows, self._cursor, self.has_focus)
         if text != self._shown:
             grew = self._shown is None or len(text.plain.splitlines()) != len(
                 self._shown.plain.splitlines()
@@ -168,6 +198,9 @@ class CondorTable(Widget, can_focus=True):
         return self._shown or Text("")
 
     def on_focus(self) -> None:
+        self._redraw()
+
+    def on_resize(self) -> None:
         self._redraw()
 
     def on_blur(self) -> None:

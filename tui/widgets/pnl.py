@@ -18,18 +18,26 @@ _BLOCKS = " ▁▂▃▄▅▆▇█"
 
 def sparkline(values: Sequence[float], width: int, height: int) -> list[str]:
     """Rows (top first) of a block-character sparkline of ``values`` squeezed into ``width``
-    columns (each column shows the last value of its share of the series)."""
+    columns (each column shows the last value of its share of the series). Zero is always on
+    the scale and marked ``─`` where no bar covers it, so a -$5 day reads as just below zero,
+    not as full bars."""
     if not values or width <= 0 or height <= 0:
         return []
     n = len(values)
     cols = [values[min(n - 1, ((i + 1) * n) // width - 1)] for i in range(min(width, n))]
-    lo, hi = min(cols), max(cols)
+    lo, hi = min(*cols, 0.0), max(*cols, 0.0)
     span = (hi - lo) or 1.0
-    eighths = [round((v - lo) / span * (height * 8 - 1)) + 1 for v in cols]
+    steps = height * 8 - 1
+    eighths = [round((v - lo) / span * steps) + 1 for v in cols]
+    zero = round((0.0 - lo) / span * steps) + 1
+    zero_row = height - 1 - (zero - 1) // 8
     rows = []
     for r in range(height):
         floor = (height - 1 - r) * 8
-        rows.append("".join(_BLOCKS[max(0, min(8, e - floor))] for e in eighths))
+        cells = [_BLOCKS[max(0, min(8, e - floor))] for e in eighths]
+        if r == zero_row:
+            cells = ["─" if c == " " else c for c in cells]
+        rows.append("".join(cells))
     return rows
 
 

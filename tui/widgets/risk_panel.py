@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from condordesk.engine import api
 from console.format import greek, money, points, strike
-from console.model import Model
+from console.model import Model, decay_to_close
 from tui.risk import ProfileChart, breakevens, held, max_loss, max_profit, profile_chart
 from tui.widgets.live import show
 
@@ -23,11 +23,12 @@ def greeks_text(model: Model) -> Text:
     g = model.greeks
     text.append("Net greeks ($)\n", style="bold")
     if g is None:
-        text.append("  Δ —   Γ —   Θ —   V —\n", style="dim")
+        text.append("  Δ —   Γ —   V —\n  Θ —\n", style="dim")
     else:
+        decay = decay_to_close(model)
+        theta = f"{money(decay)} to the close" if decay is not None else "—"
         text.append(
-            f"  Δ {greek(g.delta)}   Γ {greek(g.gamma, 3)}\n  Θ {greek(g.theta)}/day   "
-            f"V {greek(g.vega)}/vol pt\n"
+            f"  Δ {greek(g.delta)}  Γ {greek(g.gamma, 3)}  V {greek(g.vega)}\n  Θ {theta}\n"
         )
     if not views:
         text.append("No open position.", style="dim")
