@@ -10,6 +10,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, Qt
 
 from gui.window import MainWindow
+from tests.tui.helpers import Gate
+
+__all__ = ["Gate", "cells", "live", "shown", "text_of", "until"]
 
 
 async def until(predicate: Callable[[], bool], what: str, limit_s: float = 10.0) -> None:
@@ -31,22 +34,6 @@ def cells(model: QAbstractItemModel) -> list[dict[str, str]]:
         {t: str(model.data(model.index(r, c))) for c, t in enumerate(titles)}
         for r in range(model.rowCount())
     ]
-
-
-class Gate:
-    """An injected ``sleep`` that waits until the test opens it (reconnection backoff)."""
-
-    def __init__(self) -> None:
-        self.waiting = 0
-        self._open = asyncio.Event()
-
-    async def sleep(self, seconds: float) -> None:
-        self.waiting += 1
-        await self._open.wait()
-        self._open.clear()
-
-    def open(self) -> None:
-        self._open.set()
 
 
 @contextlib.asynccontextmanager
