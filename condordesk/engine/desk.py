@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -53,6 +53,7 @@ from condordesk.engine.book import (
 )
 from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
+from condordesk.engine.flights import Flights, late_entry
 from condordesk.engine.money import amend_commissions, settle
 from condordesk.engine.orders import OrderTracker
 from condordesk.engine.stops import StopDesk
@@ -113,9 +114,7 @@ class Desk:
         self._unjournaled: dict[str, ExecutionReceived] = {}  # fills the journal refused
         self._commissioned: set[str] = set()  # exec ids whose commission is journaled
         self._units: dict[str, int] = {}  # units held per condor, until its next fill
-        self.in_flight: set[str] = set()  # refs whose send awaits the broker's answer
-        self._flight_watchers: list[set[str]] = []
-        self._entering: set[str] = set()  # condors whose entry flow runs (it opens them)
+        self.flights = Flights()  # sends awaiting their answer, entry flows (reconcile: hands off)
         self.checkpoint: Checkpoint = _no_checkpoint
         self.exits = ExitFlows(self)
         self.stops = StopDesk(self)
@@ -160,26 +159,8 @@ class Desk:
             raise JournalError("a fill is not journaled yet: no order leaves before it is")
         if role is not OrderRole.ENTRY and not await self.exit_room(live, request):
             return None
-        ref = request.order_ref
-        self.in_flight.add(ref)  # from its intent to the broker's answer: reconcile keeps off
-        for watcher in self._flight_watchers:
-            watcher.add(ref)
-        try:
+        with self.flights.sending(request.order_ref):  # a reconciliation keeps off it
             return await self._send(live, role, request)
-        finally:
-            self.in_flight.discard(ref)
-
-    @contextlib.contextmanager
-    def sends_watched(self) -> Iterator[set[str]]:
-        """The refs of every send in flight now or started while in the block, and the entry
-        refs of running entry flows (a reconciliation leaves their orders and condors alone:
-        their answers are not in)."""
-        seen = set(self.in_flight) | {order_ref(c, OrderRole.ENTRY) for c in self._entering}
-        self._flight_watchers.append(seen)
-        try:
-            yield seen
-        finally:
-            self._flight_watchers.remove(seen)
 
     async def _send(
         self, live: LiveCondor, role: OrderRole, request: OrderRequest
@@ -239,17 +220,11 @@ class Desk:
 
         While this flow runs a reconciliation leaves the condor alone; a fill of the entry
         that comes after it gave up (a cancel that lost the race) opens and protects the
-        condor at once (see :meth:`late_entry`)."""
-        ref = order_ref(live.id, OrderRole.ENTRY)
-        self._entering.add(live.id)
-        for watcher in self._flight_watchers:
-            watcher.add(ref)
-        try:
-            await self._open_condor(live, credit, ref)
-        finally:
-            self._entering.discard(live.id)
+        condor at once (see :func:`~condordesk.engine.flights.late_entry`)."""
+        with self.flights.entering_flow(live.id):
+            await self._open_condor(live, credit, order_ref(live.id, OrderRole.ENTRY))
         if entry_fills_complete(self.journal.fills(live.id), live.condor)[1]:
-            await self.late_entry(live.id)  # filled while the flow was giving up
+            await late_entry(self, live.id)  # filled while the flow was giving up
 
     async def _open_condor(self, live: LiveCondor, credit: Decimal, ref: str) -> None:
         report = await self.send(live, OrderRole.ENTRY, entry_order(live.condor, credit, ref))
@@ -327,39 +302,8 @@ class Desk:
     def _entry_fill_seen(self, condor_id: str) -> None:
         """A fill of a condor's entry was journaled: unless its entry flow runs (it opens the
         condor itself), open and protect the condor now, not at the next reconciliation."""
-        if condor_id not in self._entering:
-            self.spawn(self.late_entry(condor_id))
-
-    async def late_entry(self, condor_id: str) -> None:
-        """The entry of a condor whose entry flow gave up (timed out, cancelled, even journaled
-        as not filled) filled after all: once all its legs are in, open it and place its
-        stops. The broker's fills are the truth: a condor cancelled as not filled is revived."""
-        live = self.live.get(condor_id)
-        rec = self.journal.condor(condor_id) if live is None else None
-        condor = live.condor if live is not None else rec.condor if rec is not None else None
-        if condor is None or not entry_fills_complete(self.journal.fills(condor_id), condor)[1]:
-            return  # not all of it yet (a partial entry is the reconciliation's finding)
-        if live is None and rec is not None and rec.state is CondorState.CANCELLED:
-            live = LiveCondor.from_record(rec, self.journal.orders(condor_id))
-            live.state = CondorState.WORKING
-            self.journal.update_condor(
-                condor_id,
-                state=CondorState.WORKING,
-                exit_reason=None,
-                closed_ts=None,
-                realized_pnl=None,
-                note="its entry filled after it was given up",
-            )
-            self.live[condor_id] = live
-        if live is None or live.state is not CondorState.WORKING:
-            return
-        self.alert(
-            "warning",
-            "late_entry_fill",
-            f"condor {condor_id}: its entry filled after the engine gave it up; "
-            "opened and protected it now",
-        )
-        await self.on_entry_filled(live)
+        if condor_id not in self.flights.entering:
+            self.spawn(late_entry(self, condor_id))
 
     async def on_entry_filled(self, live: LiveCondor) -> None:
         """The entry filled: journal the credit and protect the condor."""

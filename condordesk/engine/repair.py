@@ -79,9 +79,9 @@ async def repair(
 ) -> Plan:
     """Apply the broker's executions, analyze, and carry out every action of the plan.
     Orders whose send awaits the broker's answer, and condors whose entry flow runs, are
-    left alone (see :meth:`Desk.sends_watched`)."""
+    left alone (see :class:`~condordesk.engine.flights.Flights`)."""
     load_live(desk, journal)
-    with desk.sends_watched() as busy:
+    with desk.flights.watched() as busy:
         await desk.sync_executions()
         plan = await plan_for(broker, journal, today, watching=watching, in_flight=busy)
     for action in plan.actions:
