@@ -13,7 +13,11 @@ When the journal refuses writes (disk full, I/O error, a lock held too long) the
 ``journal``), the alert reaches the listeners (the phone) even though it cannot be journaled
 yet, systemd hears it in the status line, and a recovery task retries the queued writes and
 the refused fills with a growing backoff on the engine's clock. Nothing is dropped: an
-execution counts as applied only once journaled. When the journal takes writes again, the
+execution counts as applied only once journaled. Meanwhile no order leaves (its intent could
+not be journaled first): the cycle sends no entry or exit, and operator commands that would
+send one are refused with the reason (:meth:`Safety.refusal`); pausing still works. An entry
+that fills during the outage is protected once the journal is back (the reconciliation after
+the recovery), not before. When the journal takes writes again, the
 engine lifts its own ``journal`` pause (no other), alerts that it is back, and reconciles.
 If the journal stays down longer than :data:`OUTAGE_MAX_S`, the supervisor's watchdog is
 failed, so systemd sees a service that cannot work instead of a quiet one.
