@@ -249,7 +249,11 @@ class StopDesk:
         """A refused move: the pair keeps working at the prices the broker actually has;
         the journal, the condor's stop and the consoles say so."""
         desk = self._desk
-        live.stop = _plan_of(self._current_pair(live, await self.working(live))) or live.stop
+        try:
+            working = await self.working(live)
+        except BrokerError:  # the link is gone: the prices last known stand
+            working = []
+        live.stop = _plan_of(self._current_pair(live, working)) or live.stop
         old = live.stop
         if old is not None:
             desk.journal.reprice_stop(
@@ -262,7 +266,10 @@ class StopDesk:
                 stop_backup=old.backup_trigger,
             )
         live.stop_state = "placed"
-        verified = await self.verify(live)
+        try:
+            verified = await self.verify(live)
+        except BrokerError:
+            verified = False  # checked again by the periodic stop check
         kept = f"the stop stays at {old.trigger}" if old is not None else "no stop is known"
         desk.alert(
             "warning",

@@ -465,3 +465,37 @@ def test_arming_right_after_a_cancel_never_adopts_the_pair_being_cancelled(
         "stop-market.2",
     ]
     assert seen["state"] == "verified"
+
+
+def test_a_move_when_the_link_drops_keeps_the_old_pair_and_says_so(tmp_path: Path) -> None:
+    """The broker link drops as the modification leaves: the move is not carried out, the
+    pair keeps working at the broker at its old prices, and the operator is warned."""
+    seen: dict[str, Any] = {}
+
+    async def operator(rt: Runtime) -> None:
+        live = await protected(rt)
+        assert live.stop is not None
+        old = live.stop
+        before = await stop_orders(rt, live.id)
+        original = rt.broker.modify_order
+
+        async def dropping(order_id: int, request: Any) -> OrderReport:
+            rt.broker.drop_connection()  # type: ignore[attr-defined]
+            return await original(order_id, request)
+
+        rt.broker.modify_order = dropping  # type: ignore[method-assign]
+        ack = await rt.engine.submit(
+            api.MoveStop(condor_id=live.id, trigger=old.trigger + Decimal("0.50"), origin="tui")
+        )
+        rt.broker.modify_order = original  # type: ignore[method-assign]
+        rt.broker.restore_connection()  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.broker.connected)
+        seen.update(ack=ack, old=old, before=before, after=await stop_orders(rt, live.id))
+        seen["stop"] = live.stop
+        rt.engine.request_stop()
+
+    out = run_engine(ONE_LOT, tmp_path, operator)
+    assert seen["ack"].accepted
+    assert seen["after"] == seen["before"] and seen["stop"] == seen["old"]
+    refused = [a for a in out.of(api.AlertRaised) if a.code == "stop_move_refused"]
+    assert len(refused) == 1 and "(not verified at the broker)" in refused[0].message
