@@ -20,9 +20,7 @@ places a new pair only once nothing of the condor's stops works at the broker an
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-from types import TracebackType
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -42,6 +40,7 @@ from condordesk.domain.orders import (
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, net_position
 from condordesk.engine.budget import overruns
+from condordesk.engine.stoplock import StopLock
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.risk.rules import StopPlan, stop_plan
 from condordesk.store.journal import StopRecord
@@ -58,40 +57,6 @@ BUDGET_ASKS = 3
 BUDGET_RECHECK_S = 1.0
 """A shortfall in the broker's positions is asked again (clock seconds apart) before it
 refuses an exit: IB's position updates may trail the executions just reported."""
-
-
-class StopLock:
-    """An asyncio lock the task holding it may take again (a command holding it arms stops,
-    a reconciliation holding it re-arms them): every stop placement goes through it, and a
-    nested placement in the same task never deadlocks."""
-
-    def __init__(self) -> None:
-        self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
-        self._depth = 0
-
-    def locked(self) -> bool:
-        """True while some task holds the lock."""
-        return self._lock.locked()
-
-    async def __aenter__(self) -> None:
-        task = asyncio.current_task()
-        if task is not None and self._owner is task:
-            self._depth += 1
-            return
-        await self._lock.acquire()
-        self._owner, self._depth = task, 1
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._depth -= 1
-        if self._depth == 0:
-            self._owner = None
-            self._lock.release()
 
 
 class StopDesk:
