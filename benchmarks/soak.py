@@ -80,7 +80,10 @@ def main() -> None:
     rounds = 0
     with tempfile.TemporaryDirectory(prefix="cd-soak-") as tmp:
         while True:
+            before = sum(tally.violations.values())
             run_round(args.examples, args.steps, args.seed + rounds, Path(tmp), tally, args.hunt)
+            found = sum(tally.violations.values()) - before
+            print(f"round {rounds + 1} (seed {args.seed + rounds}): {found} violation(s)")
             rounds += 1
             elapsed = time.perf_counter() - started
             if args.minutes <= 0 or elapsed >= args.minutes * 60:

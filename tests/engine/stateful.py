@@ -103,6 +103,7 @@ class Rig:
         self.generation = 0
         self.journals: list[Journal] = []
         self.found: list[Violation] = []
+        self.buried: set[asyncio.Task[Any]] = set()  # engine tasks whose end was reported
         self.rt: Runtime = self._run(self._build())
         self.sim: SimBroker = self.rt.broker  # type: ignore[assignment]
         self.link = Link(self.sim, self)
@@ -230,9 +231,10 @@ class Rig:
     # -- checking -----------------------------------------------------------------------------
 
     def engine_failure(self) -> str | None:
-        """Why the engine's task ended unasked, if it did."""
-        if not self.task.done() or self.task.cancelled():
+        """Why the engine's task ended unasked, if it did (told once per engine)."""
+        if not self.task.done() or self.task.cancelled() or self.task in self.buried:
             return None
+        self.buried.add(self.task)
         if (exc := self.task.exception()) is not None:
             return f"the engine died: {exc!r}"
         if self.engine.max_sessions and not self.engine._stopping:
