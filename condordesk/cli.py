@@ -476,8 +476,8 @@ def cmd_ctl(args: argparse.Namespace) -> int:
     verb = type(command).__name__
     if args.json:
         print(json.dumps({"command": verb, "accepted": answer.accepted, "reason": answer.reason}))
-    elif answer.accepted:
-        print(f"accepted: {verb}")
+    elif answer.accepted:  # with what still holds, e.g. "entries stay paused: ..."
+        print(f"accepted: {verb}" + (f" ({answer.reason})" if answer.reason else ""))
     else:
         print(f"rejected: {verb}: {answer.reason}", file=sys.stderr)
     return EXIT_OK if answer.accepted else EXIT_FAILED
