@@ -49,7 +49,11 @@ def app_for(engine: FakeEngine, *, attached: bool = True, gate: Gate | None = No
 
 def ready(*texts: str, then: Callable[[Pilot[Any]], Awaitable[None]] | None = None) -> Any:
     async def run_before(pilot: Pilot[Any]) -> None:
-        await until_shown(pilot, "ATTACHED" if pilot.app.model.attached else "EMBEDDED", *texts)
+        attached = pilot.app.model.attached
+        # the link's own log line is the last thing the first frame draws: the whole
+        # dashboard is on screen before a key is pressed or the picture taken
+        await until_shown(pilot, "ATTACHED" if attached else "EMBEDDED",
+                          "attached to the engine" if attached else "engine running", *texts)
         if then is not None:
             await then(pilot)
 
