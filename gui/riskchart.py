@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 from condordesk.engine import api
 from console.format import greek, money, points
+from console.model import decay_to_close
 from gui import risk, theme
 from gui.charts import DASH_LINE, DOT_LINE, LABEL_FILL, ChartPanel, pen
 from gui.state import Model
@@ -76,10 +77,13 @@ class RiskChart(ChartPanel):
             self._key = key
             self._price(model, views, scope)
         graph = self.graph
-        if graph is None:
-            self.greeks.setText(self._engine_greeks(model.greeks))
-        else:
-            self.greeks.setText(self._greeks_text(model, graph, scope))
+        text = self._engine_greeks(model.greeks) if graph is None else (
+            self._greeks_text(model, graph, scope)
+        )  # fmt: skip
+        decay = decay_to_close(model) if scope == BOOK else None
+        if decay is not None:  # on a 0DTE book, what compares with max profit
+            text += f"   ·   by the close (SPX unchanged) {money(decay)}"
+        self.greeks.setText(text)
 
     def _price(self, model: Model, views: list[api.CondorView], scope: str) -> None:
         years = risk.years_left(model.ts, model.session_close)

@@ -147,6 +147,7 @@ def test_charts_draw_spx_the_condor_the_pnl_and_the_risk(gui_run: Run) -> None:
             assert graph is not None
             assert max(graph.expiry) == 145.0 and min(graph.expiry) == -855.0
             assert "Θ +691.88 $/day" in w.risk_chart.greeks.text()
+            assert "by the close (SPX unchanged) +$" in w.risk_chart.greeks.text()
 
     gui_run(scenario())
 
