@@ -7,6 +7,7 @@ the background, in rounds on the engine's clock:
   the next round closes it);
 * every open condor is closed (chasing to the natural price); a running exit flow (a close,
   a fired stop) is left to finish, and checked again next round;
+* while the broker is not connected, rounds wait (uncounted, for at most half an hour);
 * after each round the broker is asked: no position in any of the condors' contracts and no
   order of theirs working means flat. Otherwise a reconciliation settles what the desk does
   not know yet (a close that ended while nobody watched, a closing condor whose close is
@@ -18,6 +19,7 @@ naming what is still held after the last round.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -36,6 +38,8 @@ ROUNDS = 8
 """How many rounds a flatten tries before it reports what is still held."""
 ROUND_WAIT_S = 15.0
 """Clock seconds between rounds (fills, cancels and reports come in meanwhile)."""
+MAX_WAIT_S = 1800.0
+"""While the broker is not connected rounds wait (uncounted), at most this long in all."""
 
 
 async def flatten(engine: Engine, origin: str) -> bool:
@@ -44,29 +48,44 @@ async def flatten(engine: Engine, origin: str) -> bool:
     desk = engine.desk
     touched: set[str] = set(desk.live)
     held: list[str] = []
-    for round_no in range(1, ROUNDS + 1):
-        touched |= set(desk.live)
-        for live in list(desk.live.values()):
-            await _drive(desk, live)
-        touched |= set(desk.live)
-        held = await _still_held(engine, touched)
-        if not held:
+    rounds = 0
+    deadline = engine.clock.now() + timedelta(seconds=MAX_WAIT_S)
+    while True:
+        if desk.connected:  # a round while the link is down would only fail
+            rounds += 1
+            held = await _round(engine, touched)
+            if not held:
+                break
+            logger.info("flatten round {}: still held: {}", rounds, "; ".join(held))
+        else:
+            held = ["the broker is not connected"]
+        out_of_time = engine.clock.now() >= deadline or (engine.stopping and not desk.connected)
+        if rounds >= ROUNDS or out_of_time:
             break
-        logger.info("flatten round {}: still held: {}", round_no, "; ".join(held))
         await engine.clock.sleep(ROUND_WAIT_S)
-        try:
-            await engine.reconcile("flatten")
-        except CondordeskError as exc:
-            logger.warning("flatten: reconciliation failed ({}); trying again", exc)
+        if desk.connected:
+            try:
+                await engine.reconcile("flatten")
+            except CondordeskError as exc:
+                logger.warning("flatten: reconciliation failed ({}); trying again", exc)
     if not held:
         engine.alert("info", "flatten_done", f"flat: {_outcome(engine, touched)} ({origin})")
         return True
     engine.alert(
         "critical",
         "flatten_incomplete",
-        f"flatten by {origin} is not flat after {ROUNDS} rounds: still held: {'; '.join(held)}",
+        f"flatten by {origin} is not flat after {rounds} round(s): still held: {'; '.join(held)}",
     )
     return False
+
+
+async def _round(engine: Engine, touched: set[str]) -> list[str]:
+    """One step towards closed for every live condor, then what is still held."""
+    touched |= set(engine.desk.live)
+    for live in list(engine.desk.live.values()):
+        await _drive(engine.desk, live)
+    touched |= set(engine.desk.live)
+    return await _still_held(engine, touched)
 
 
 def _outcome(engine: Engine, ids: set[str]) -> str:

@@ -359,6 +359,11 @@ class Engine:
 
     # -- life cycle -----------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        """True once a stop was requested (background work winds down)."""
+        return self._stopping
+
     def request_stop(self) -> None:
         """Ask the engine to stop at the next safe point (signal handlers call this)."""
         self._stopping = True

@@ -184,3 +184,33 @@ def test_a_flatten_takes_over_a_close_that_cannot_fill(tmp_path: Path) -> None:
     assert [(r.code, r.message) for r in report] == [
         ("flatten_done", "flat: 1 condor(s) closed (test)")
     ]
+
+
+def test_a_flatten_during_a_dropped_link_waits_for_it_and_ends_flat(tmp_path: Path) -> None:
+    report: list[api.AlertRaised] = []
+
+    async def script(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(
+            lambda e: (
+                report.append(e)
+                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+                else None
+            )
+        )
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        rt.broker.drop_connection()  # type: ignore[attr-defined]
+        await until(rt, lambda: not rt.engine.desk.connected)
+        await rt.engine.submit(api.FlattenAll(origin="test"))
+        await rt.clock.sleep(300.0)  # longer than all the rounds together
+        assert report == []  # no round counted while the broker was away
+        rt.broker.restore_connection()  # type: ignore[attr-defined]
+        await until(rt, lambda: bool(report))
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, script)
+    assert [(r.code, r.message) for r in report] == [
+        ("flatten_done", "flat: 1 condor(s) closed (test)")
+    ]
+    assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
