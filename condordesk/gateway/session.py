@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from condordesk.errors import BrokerError
+from condordesk.gateway import versions
 from condordesk.gateway.codec import (
     Field,
     FieldReader,
@@ -25,8 +26,8 @@ from condordesk.gateway.codec import (
 if TYPE_CHECKING:
     from condordesk.gateway.server import Gateway
 
-SERVER_VERSION = 178
-MIN_CLIENT_VERSION = 157
+SERVER_VERSION = versions.SERVER_VERSION
+MIN_CLIENT_VERSION = versions.MIN_CLIENT_VERSION
 START_API = 71
 ERROR = 4
 FARM_OK = (
@@ -48,6 +49,7 @@ class Session:
         self.reader = reader
         self.writer = writer
         self.client_id: int | None = None
+        self.version = SERVER_VERSION  # agreed at the handshake; every message encoded for it
         self.market_data_type = 1
         self.closed = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
@@ -64,8 +66,9 @@ class Session:
         return self.client_id is not None and not self.writer.is_closing()
 
     def send(self, fields: list[Field]) -> None:
+        """Send one message, built as at v178, encoded for the agreed version."""
         if not self.writer.is_closing():
-            self.writer.write(encode(fields))
+            self.writer.write(encode(versions.for_version(fields, self.version)))
 
     def error(self, req_id: int, code: int, text: str) -> None:
         """error (msg 4, version 2): reqId code message advancedOrderRejectJson."""
@@ -109,10 +112,14 @@ class Session:
 
     async def _handshake(self) -> None:
         low, high = parse_versions(await read_hello(self.reader))
-        if high < MIN_CLIENT_VERSION or low > SERVER_VERSION:
+        agreed = versions.agreed_version(low, high)
+        if agreed is None:
+            self.writer.write(encode(versions.refusal(high)))
+            await self.drain()
             raise ProtocolError(f"unsupported client versions {low}..{high}")
+        self.version = agreed
         now = self.gateway.clock.now_et()
-        self.send([min(high, SERVER_VERSION), f"{now:%Y%m%d %H:%M:%S} US/Eastern"])
+        self.writer.write(encode([agreed, f"{now:%Y%m%d %H:%M:%S} US/Eastern"]))
         fields = split_fields(await read_body(self.reader))
         if not fields or int(fields[0]) != START_API:
             raise ProtocolError("expected startApi")

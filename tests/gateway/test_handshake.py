@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import struct
 
 from ib_async import IB
 
@@ -43,3 +44,41 @@ async def test_second_client_with_the_same_id_is_refused(
         other.disconnect()
     assert codes == [326]
     assert ib.isConnected()
+
+
+async def _hello(port: int, versions: bytes) -> list[list[str]]:
+    """Send a bare hello announcing ``versions``; every message until the server closes."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"API\0" + struct.pack(">I", len(versions)) + versions)
+    messages = []
+    try:
+        while True:
+            (size,) = struct.unpack(">I", await asyncio.wait_for(reader.readexactly(4), TIMEOUT))
+            body = await asyncio.wait_for(reader.readexactly(size), TIMEOUT)
+            messages.append(body.decode().split("\0")[:-1])
+    except asyncio.IncompleteReadError:
+        return messages
+    finally:
+        writer.close()
+
+
+async def test_a_client_below_the_accepted_range_is_refused_at_the_handshake(
+    gateway: Gateway,
+) -> None:
+    messages = await _hello(gateway.port, b"v100..156")
+    assert len(messages) == 1  # no server version: the connection ends after the error
+    msg_id, _, req_id, code, text = messages[0]
+    assert (msg_id, req_id, code) == ("4", "-1", "502")
+    assert "Unsupported API client version 156" in text
+
+
+async def test_the_agreed_version_is_the_clients_newest_within_the_range(
+    gateway: Gateway,
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", gateway.port)
+    hello = b"v100..157"
+    writer.write(b"API\0" + struct.pack(">I", len(hello)) + hello)
+    (size,) = struct.unpack(">I", await asyncio.wait_for(reader.readexactly(4), TIMEOUT))
+    body = await asyncio.wait_for(reader.readexactly(size), TIMEOUT)
+    writer.close()
+    assert body.decode().split("\0")[0] == "157"
