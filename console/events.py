@@ -69,6 +69,9 @@ _LINES: dict[type[api.Event], Callable[[Any], tuple[Level, str]]] = {
         f"realized {money(e.realized_pnl)}"),
     api.EntriesPaused: lambda e: ("warning", f"entries PAUSED: {e.reason} (by {e.origin})"),
     api.EntriesResumed: lambda e: ("ok", f"entries resumed (by {e.origin})"),
+    api.PauseLifted: lambda e: (
+        "info", f"pause lifted: {e.reason} (by {e.origin}); entries stay paused: "
+        f"{'; '.join(e.remaining)}"),
     api.EntrySkipped: lambda e: ("info", f"no entry: {e.reason} ({e.detail})"),
     api.CondorOpened: lambda e: (
         "ok", f"OPENED {e.condor_id} {e.label} x{e.quantity} for {price(e.credit)}"),

@@ -343,6 +343,11 @@ def _on_paused(model: Model, e: api.EntriesPaused) -> set[Part]:
     return set()
 
 
+def _on_pause_lifted(model: Model, e: api.PauseLifted) -> set[Part]:
+    model.paused_reasons = list(e.remaining)
+    return set()
+
+
 def _on_resumed(model: Model, e: api.EntriesResumed) -> set[Part]:
     model.paused_reasons = []
     if model.engine_state in ("armed", "paused"):
@@ -460,6 +465,7 @@ _HANDLERS: dict[type[api.Event], Callable[[Model, Any], set[Part]]] = {
     api.SessionClosed: _on_session_closed,
     api.EntriesPaused: _on_paused,
     api.EntriesResumed: _on_resumed,
+    api.PauseLifted: _on_pause_lifted,
     api.CondorOpened: _on_opened,
     api.EntryNotFilled: _on_not_filled,
     api.StopPlaced: _on_stop_placed,

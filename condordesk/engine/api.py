@@ -91,6 +91,16 @@ class EntriesPaused(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PauseLifted(Event):
+    """One reason entries were paused is lifted, but others hold (``remaining``, each as the
+    operator reads it): entries stay paused. When the last one goes, EntriesResumed."""
+
+    reason: str
+    origin: str
+    remaining: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EntriesResumed(Event):
     """New entries are allowed again."""
 
@@ -550,6 +560,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SessionClosed,
         EntriesPaused,
         EntriesResumed,
+        PauseLifted,
         EntrySkipped,
         OrderSubmitted,
         OrderRejected,

@@ -347,6 +347,8 @@ class Engine:
                 origin,
                 self.paused_reason,
             )
+            remaining = list(self.pauses.reasons)
+            self.bus.publish(api.PauseLifted(reason=gone.text, origin=origin, remaining=remaining))
         else:
             logger.info("entries resumed ({})", origin)
             self.bus.publish(api.EntriesResumed(origin=origin))

@@ -204,3 +204,16 @@ def test_theta_to_the_close_is_the_time_value_left_never_more_than_the_credit() 
     # staying there loses 0.80 more by the close
     assert decay_to_close(near) == D("-80.00")
     assert decay_to_close(model_of(snapshot())) is None
+
+
+def test_a_lifted_pause_reason_goes_while_the_others_stay() -> None:
+    reasons = ["operator", "daily max loss (-1500.00)"]
+    model = model_of(snapshot(view(), state="paused", paused_reason="; ".join(reasons),
+                              paused_reasons=reasons))  # fmt: skip
+    apply(model, at(101, api.PauseLifted(reason="operator", origin="tui",
+                                         remaining=["daily max loss (-1500.00)"])))  # fmt: skip
+    assert model.paused_reasons == ["daily max loss (-1500.00)"]
+    assert model.engine_state == "paused"
+    assert model.log[-1].text == (
+        "pause lifted: operator (by tui); entries stay paused: daily max loss (-1500.00)"
+    )

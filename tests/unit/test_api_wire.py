@@ -117,6 +117,9 @@ EVENT_SAMPLES: dict[str, api.Event] = {
     ),
     "EntriesPaused": api.EntriesPaused(**E, reason="daily loss", origin="engine"),
     "EntriesResumed": api.EntriesResumed(**E, origin="tui"),
+    "PauseLifted": api.PauseLifted(
+        **E, reason="operator", origin="tui", remaining=["daily max loss (-1500.00)"]
+    ),
     "EntrySkipped": api.EntrySkipped(**E, reason="stale_greeks", detail="6050C: greeks 20s old"),
     "OrderSubmitted": api.OrderSubmitted(
         **E,
