@@ -87,9 +87,15 @@ class Pauses:
     def _load(self) -> None:
         raw = self._journal.get_state(STATE_KEY)
         if raw is not None:
-            for item in json.loads(raw):
-                day = date.fromisoformat(item["day"]) if item.get("day") else None
-                self._by_kind[item["kind"]] = Pause(item["kind"], item["text"], item["origin"], day)
+            try:
+                for item in json.loads(raw):
+                    day = date.fromisoformat(item["day"]) if item.get("day") else None
+                    pause = Pause(item["kind"], item["text"], item["origin"], day)
+                    self._by_kind[pause.kind] = pause
+            except (ValueError, KeyError, TypeError) as exc:  # fail closed: paused
+                logger.error("the journaled pause reasons cannot be read ({}): {!r}", exc, raw)
+                text = "the journaled pause reasons could not be read; look, then resume"
+                self._by_kind[OPERATOR] = Pause(OPERATOR, text, "engine")
             return
         legacy = self._journal.get_state(LEGACY_KEY)
         if legacy:  # written by an older version: one reason, its kind guessed from its text

@@ -110,3 +110,12 @@ def test_flatten_and_operator_pauses_are_lifted_by_resume(tmp_path: Path) -> Non
 
     run_virtual(script())
     assert not rt.engine.pauses and rt.engine.paused_reason is None
+
+
+def test_unreadable_journaled_pause_reasons_keep_entries_paused(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    rt = build_sim(make_profile(), journal_path=path)
+    rt.journal.set_state("pauses", "{not json")
+    again = build_sim(make_profile(), journal_path=path).engine
+    assert again.pauses.kinds == [OPERATOR]  # fail closed: an operator looks, then resumes
+    assert again.paused_reason is not None and "could not be read" in again.paused_reason
