@@ -44,6 +44,8 @@ RETRY_MAX_S = 10.0
 """Longest wait between two tries (the wait doubles after each failed try)."""
 OUTAGE_MAX_S = 300.0
 """A journal down this long (clock seconds) fails the supervisor's watchdog."""
+RESTORED = "the journal takes writes again"
+"""Why the open ``journal`` alert cleared (what a console shows)."""
 _SENDS_ORDERS = (api.CloseCondor, api.FlattenAll, api.MoveStop, api.ArmStops)
 REPEAT_QUIET_S = 600.0
 """The same fault again (same place, same exception type) within this many clock seconds is
@@ -195,6 +197,11 @@ class Safety:
             f"the journal takes writes again after {seconds:.0f}s: the queued writes and fills "
             "are journaled; reconciling with the broker",
         )
+        for text in [a for a in engine.open_alerts if a.startswith(f"{JOURNAL}: ")]:
+            engine.open_alerts.remove(text)  # its condition is over (consoles close it too)
+            engine.bus.publish(
+                api.AlertCleared(code=JOURNAL, condor_id="", alert=text, reason=RESTORED)
+            )
         self.reconcile_due = "journal restored"
         self.tell_supervisor()
 

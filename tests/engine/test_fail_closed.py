@@ -101,6 +101,9 @@ def test_a_full_disk_at_a_stop_fill_pauses_entries_and_the_fill_lands_when_it_is
     restored = [a for a in out.of(api.AlertRaised) if a.code == "journal_restored"]
     assert restored and restored[0].ts >= outage.back_at
     assert "journal" not in rt.engine.pauses  # lifted by the engine itself
+    cleared = [c for c in out.of(api.AlertCleared) if c.code == "journal"]
+    assert cleared and cleared[0].alert.startswith("journal: the journal cannot be written")
+    assert not [a for a in rt.engine.open_alerts if a.startswith("journal:")]
 
     closed = next(c for c in out.of(api.CondorClosed) if c.condor_id == outage.condor_id)
     assert closed.reason in ("stop_limit", "stop_market")
