@@ -159,6 +159,7 @@ class SimulatorConfig(_Section):
     sessions: int = Field(1, ge=0, le=10_000)
     spot: float = Field(6000.0, gt=100)
     atm_vol: float = Field(0.16, gt=0.01, lt=2.0)
+    vix: float = Field(15.0, gt=1.0, lt=150.0)
     tick_seconds: float = Field(10.0, ge=1, le=60)
     greeks_latency_s: float = Field(0.5, ge=0, le=30)
     greeks_missing_prob: float = Field(0.02, ge=0, le=1)

@@ -56,7 +56,7 @@ async def _natural(gateway: Gateway, legs: list[OptionContract], *, closing: boo
         q = quotes[c]
         assert q.bid is not None and q.ask is not None
         price += q.ask if buy else -q.bid
-    return math.ceil(float(price) * 20 - 1e-9) / 20 + 0.05
+    return round(math.ceil(float(price) * 20 - 1e-9) / 20 + 0.05, 2)  # on the grid, no float dust
 
 
 def _history(trade: Trade) -> list[tuple[str, float, float]]:

@@ -129,6 +129,8 @@ class SimMarket:
             chained=prev is not None,
             atm_vol=cfg.atm_vol,
             scenario=cfg.scenario,
+            vix=cfg.vix,
+            prev_state=prev.vol_state if prev else None,
         )
         self._paths[day] = path
         self._days.insert(pos, day)

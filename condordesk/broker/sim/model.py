@@ -2,9 +2,10 @@
 
 Implied vol of a strike is ``base_iv * multiplier(m)`` with the moneyness
 ``m = ln(K/S) / (base_iv * sqrt(T))`` and, for ``u = ln(1 + |m|)``, the multiplier
-``1 + put_skew*u + curvature*u**2`` below the money and ``1 - call_dip*u + curvature*u**2``
-above it: puts carry more vol than calls the same distance away, and the wings flatten out
-(the logarithm keeps prices monotone in the strike however close the expiry is). The model
+``1 + put_skew*u + curvature*u**2`` below the money and ``1 - call_dip*u + call_curvature*u**2``
+above it: puts carry more vol than calls the same distance away, the call side dips to about
+one and a half sigma and rises again far out of the money (the call-wing smile), and the
+logarithm keeps prices monotone in the strike however close the expiry is. The model
 mid is Black-Scholes (no rates, no dividends: a 0DTE index option). The quote around it:
 
 * spread = ``max(one tick, (2% of the price + 0.02) * widen)``, in whole ticks, where
@@ -42,14 +43,18 @@ class Smile:
     """Shape of the implied-vol smile (see the module docstring)."""
 
     put_skew: float = 0.18
-    call_dip: float = 0.12
+    call_dip: float = 0.20
     curvature: float = 0.04
+    call_curvature: float = 0.12
 
     def multiplier(self, moneyness: float) -> float:
         """The factor applied to the at-the-money vol at ``moneyness``."""
         u = math.log1p(abs(moneyness))
-        slope = -self.put_skew if moneyness < 0 else self.call_dip
-        return min(max(1.0 - slope * u + self.curvature * u * u, IV_MULT_FLOOR), IV_MULT_CAP)
+        if moneyness < 0:
+            mult = 1.0 + self.put_skew * u + self.curvature * u * u
+        else:
+            mult = 1.0 - self.call_dip * u + self.call_curvature * u * u
+        return min(max(mult, IV_MULT_FLOOR), IV_MULT_CAP)
 
 
 def leg_points(
@@ -83,13 +88,17 @@ def leg_points(
     own = sqrt_t is None
     ln_k = math.log(strike)
     put_skew, call_dip, curv = smile.put_skew, smile.call_dip, smile.curvature
+    call_curv = smile.call_curvature
     bids: list[int] = []
     asks: list[int] = []
     for i in range(start, stop):
         x = ln_k - ln_spots[i]
         m = x * inv_vt[i] if own else x / (base_iv[i] * sq[i])
         u = log1p(-m if m < 0.0 else m)
-        mult = 1.0 + (put_skew if m < 0.0 else -call_dip) * u + curv * u * u
+        if m < 0.0:
+            mult = 1.0 + put_skew * u + curv * u * u
+        else:
+            mult = 1.0 - call_dip * u + call_curv * u * u
         mult = (
             IV_MULT_FLOOR if mult < IV_MULT_FLOOR else IV_MULT_CAP if mult > IV_MULT_CAP else mult
         )

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
 
+from condordesk.broker.sim.daymodel import build_moves
+from condordesk.broker.sim.vol import DAY_SECONDS, draw_day
 from condordesk.market.pricing import SECONDS_PER_YEAR
 
 Scenario = Literal["calm", "trend_up", "trend_down", "whipsaw", "spike"]
@@ -84,6 +86,8 @@ class DayPath:
     widen: list[float]  # spread multiplier, >= 1, grows with the base iv
     version: int = 0
     gap_starts: list[int] = field(default_factory=list)  # first index of each shift, by version
+    shape: list[float] | None = None  # per tick factor on iv_day (calibrated model days only)
+    vol_state: float | None = None  # the vol process's state (calibrated model days only)
     length: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -166,6 +170,8 @@ def generate_day(
     chained: bool,
     atm_vol: float,
     scenario: str,
+    vix: float = 15.0,
+    prev_state: float | None = None,
 ) -> DayPath:
     """Build the session ``day`` of the simulated SPX.
 
@@ -177,12 +183,18 @@ def generate_day(
         tick_seconds: path resolution.
         start_level: the previous session's close, or the configured spot for the first day.
         chained: True when ``start_level`` is a previous close (an overnight gap is applied).
-        atm_vol: the configured at-the-money implied vol level.
-        scenario: a preset name or ``mixed``.
+        atm_vol: the at-the-money implied vol of a forced preset scenario.
+        scenario: a preset name, or ``mixed`` for the calibrated market model.
+        vix: the long-run annual vol level of the calibrated model (``mixed``).
+        prev_state: the previous session's vol state (``mixed``; None on the first day).
     """
     if not open_ < close:
         raise ValueError(f"session {day}: open {open_} is not before close {close}")
     rng = random.Random(f"condordesk-sim:{seed}:{day.isoformat()}")
+    if scenario == "mixed":
+        return _model_day(
+            rng, day, open_, close, tick_seconds, start_level, chained, vix, prev_state
+        )
     regime = pick_regime(rng, scenario)
     iv_day = atm_vol * math.exp(0.15 * rng.gauss(0.0, 1.0) - 0.011)
     length = (close - open_).total_seconds()
@@ -216,6 +228,60 @@ def generate_day(
     path.sqrt_t = [st if st > _MIN_SQRT_T else _MIN_SQRT_T for st in path.sqrt_t]
     _fill_vol(path, 0, logs_known=True)
     return path
+
+
+def _model_day(
+    rng: random.Random,
+    day: date,
+    open_: datetime,
+    close: datetime,
+    tick_seconds: float,
+    start_level: float,
+    chained: bool,
+    vix: float,
+    prev_state: float | None,
+) -> DayPath:
+    """A session of the calibrated market model (see :mod:`condordesk.broker.sim.vol`)."""
+    vd = draw_day(rng, day, vix, prev_state)
+    length = (close - open_).total_seconds()
+    iv_day = vd.implied_move / math.sqrt(DAY_SECONDS / SECONDS_PER_YEAR)
+    em = iv_day * math.sqrt(length / SECONDS_PER_YEAR)
+    steps = max(1, math.ceil(length / tick_seconds - 1e-9))
+    built = build_moves(rng, vd, steps, tick_seconds, length)
+    level0 = start_level * math.exp(built.gap) if chained else start_level
+    ln0 = math.log(level0)
+    ln_spots = [ln0 + x for x in built.moves]
+    spots = [math.exp(v) for v in ln_spots]
+    spots[0] = level0
+    n = len(spots)
+    regime = Regime(built.label, vol=vd.diffusive / em)  # type: ignore[arg-type]
+    path = DayPath(
+        day=day,
+        open=open_,
+        close=close,
+        tick_seconds=tick_seconds,
+        regime=regime,
+        iv_day=iv_day,
+        em=em,
+        spots=spots,
+        ln_spots=ln_spots,
+        base_iv=[0.0] * n,
+        sqrt_t=_sqrt_t(length, tick_seconds, steps, n),
+        inv_vol_t=[0.0] * n,
+        widen=[1.0] * n,
+        shape=built.shape,
+        vol_state=vd.state,
+    )
+    _fill_vol(path, 0, logs_known=True)
+    return path
+
+
+def _sqrt_t(length: float, tick: float, steps: int, n: int) -> list[float]:
+    """sqrt(years to the close) per tick, floored at one minute."""
+    out = [
+        math.sqrt((length - i * tick if i < steps else 0.0) / SECONDS_PER_YEAR) for i in range(n)
+    ]
+    return [st if st > _MIN_SQRT_T else _MIN_SQRT_T for st in out]
 
 
 def _normals(rng: random.Random, count: int) -> list[float]:
@@ -283,11 +349,12 @@ def _fill_vol(path: DayPath, start: int, *, logs_known: bool = False) -> None:
         for i in range(start, len(spots)):
             ln_spots[i] = math.log(spots[i])
     ln0 = ln_spots[0]
+    shape = path.shape
     for i in range(start, len(spots)):
         r = (ln_spots[i] - ln0) * inv_em
         factor = 1.0 - (_DOWN_VOL_BETA if r < 0 else _UP_VOL_BETA) * r
         factor = lo if factor < lo else hi if factor > hi else factor
-        base = iv_day * factor
+        base = iv_day * factor if shape is None else iv_day * factor * shape[i]
         base_iv[i] = base
         inv_vol_t[i] = 1.0 / (base * sqrt_t[i])
         widen[i] = factor if factor > 1.0 else 1.0
