@@ -17,7 +17,7 @@ import functools
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -215,8 +215,17 @@ class MainWindow(QMainWindow, Overrides):
         self._link_task = asyncio.create_task(self.link.run(), name="gui-engine-link")
         self.timer.start()
 
+    def fit_to(self, available: QRect) -> None:
+        """Size the window for a desktop of ``available`` pixels: 1600x1000 where there is
+        room, else the whole desktop (a 1280x800 VNC screen), never off its edges."""
+        self.resize(min(1600, available.width()), min(1000, available.height()))
+        self.move(available.topLeft())
+
     async def run(self) -> int:
         """Show the window and run until it is closed; returns the exit code."""
+        screen = self.screen()
+        if screen is not None:
+            self.fit_to(screen.availableGeometry())
         self.show()
         self.start()
         assert self._closed is not None

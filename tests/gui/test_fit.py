@@ -137,3 +137,15 @@ def test_the_history_table_shows_whole_pnl_numbers_at_1280(gui_run: Run) -> None
             w.deleteLater()
 
     gui_run(scenario())
+
+
+def test_the_window_opens_within_the_desktop_it_is_on(gui_run: Run) -> None:
+    engine = FakeEngine(snapshot(view()))
+    w = MainWindow(engine.open_handle, attached=True, profile="sim", refresh_per_s=50)
+    try:
+        w.fit_to(QRect(0, 0, 1280, 800))
+        assert (w.width(), w.height()) == (1280, 800) and (w.x(), w.y()) == (0, 0)
+        w.fit_to(QRect(0, 0, 1920, 1080))
+        assert (w.width(), w.height()) == (1600, 1000)
+    finally:
+        w.deleteLater()
