@@ -211,3 +211,44 @@ def test_a_reconcile_during_a_stops_ack_wait_does_not_re_arm(tmp_path: Path) -> 
     ]
     assert len(stops) == 1, [o.order_ref for o in stops]  # one stop pair for one unit
     assert stops[0].status != "cancelled" or first.state is CondorState.CLOSED
+
+
+def test_reconcile_leaves_a_condor_alone_while_a_stop_send_awaits_its_answer(
+    tmp_path: Path,
+) -> None:
+    from condordesk.bootstrap import build_sim
+    from condordesk.engine.reconcile import ArmStops, ResolveOrder, analyze
+    from condordesk.engine.repair import read_broker
+    from condordesk.market.vtime import run_virtual
+
+    rt = build_sim(ONE, journal_path=tmp_path / "j.sqlite3")
+    plans: dict[str, Any] = {}
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(rt.engine.run())
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        live = next(iter(rt.engine.desk.live.values()))
+        rt.engine.request_stop()
+        await task
+        for order_id in live.stop_order_ids:  # the old pair is gone at the broker...
+            rt.broker.cancel_order_by_hand(order_id)  # type: ignore[attr-defined]
+        old = rt.journal.order(f"cd:{live.id}:stop-limit")
+        assert old is not None
+        ref = f"cd:{live.id}:stop-limit.2"  # ...and the new one is on its way (no answer yet)
+        new = dataclasses.replace(old.request, order_ref=ref)
+        rt.journal.record_intent(live.id, OrderRole.STOP_LIMIT, new, rt.clock.now())
+        await rt.broker.connect()
+        view = await read_broker(rt.broker)
+        today = rt.clock.now_et().date()
+        plans["flying"] = analyze(rt.journal, view, today, {}, watching=True, in_flight={ref})
+        plans["landed"] = analyze(rt.journal, view, today, {}, watching=True)
+        plans["ref"] = ref
+
+    run_virtual(scenario())
+    flying, landed, ref = plans["flying"], plans["landed"], plans["ref"]
+    assert not [a for a in flying.actions if getattr(a, "order_ref", None) == ref]
+    assert not [a for a in flying.actions if isinstance(a, ArmStops)]  # no second pair
+    assert any(isinstance(a, ResolveOrder) and a.order_ref == ref for a in landed.actions)
+    assert any(isinstance(a, ArmStops) for a in landed.actions)  # (what it did before)
