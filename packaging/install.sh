@@ -60,6 +60,8 @@ fi
 if [ -z "$ROOT" ] && [ "$DRY" = 0 ] && [ "$(id -u)" != 0 ]; then
   echo "install.sh: run as root (sudo), or use --dry-run / --root DIR" >&2; exit 2
 fi
+ROOT_REAL=""  # the physical path of ROOT ("" for /), to tell where a cd -P really went
+if [ -n "$ROOT" ]; then ROOT_REAL="$(cd -P -- "$ROOT" && pwd -P)"; ROOT_REAL="${ROOT_REAL%/}"; fi
 
 PREFIX=/opt/condordesk
 VENV=$PREFIX/venv
@@ -100,6 +102,19 @@ owner_ids() {  # owner_ids [USER]: uid:gid of USER (the service user) inside ROO
   awk -F: -v u="${1:-$SERVICE_USER}" '$1 == u { print $3 ":" $4 }' "$ROOT/etc/passwd" 2>/dev/null || true
 }
 
+in_dir() {  # in_dir PATH CMD...: run CMD (on ".") inside the directory $ROOT$PATH, race-free
+  # cd -P opens the real directory; if it is not where $ROOT$PATH should be (a symlink was
+  # swapped in after the check), refuse; "." then stays that directory whatever is renamed
+  local path="$1"; shift
+  (
+    cd -P -- "$ROOT$path" || exit 1
+    if [ "$(pwd -P)" != "$ROOT_REAL$path" ]; then
+      echo "install.sh: $ROOT$path leads to $(pwd -P): refusing to change it" >&2; exit 1
+    fi
+    "$@"
+  ) || exit 1
+}
+
 ensure_dir() {  # ensure_dir PATH MODE [OWNER]: OWNER a system user (root when absent)
   local path="$1" mode="$2" owned="${3:-}"
   refuse_symlinks "$path"
@@ -110,7 +125,7 @@ ensure_dir() {  # ensure_dir PATH MODE [OWNER]: OWNER a system user (root when a
     change "create directory $path (mode $mode${owned:+, owner $owned})" \
       install -d -m "$mode" "$ROOT$path"
   elif [ "$(stat -c %a "$ROOT$path")" != "${mode#0}" ]; then
-    change "set mode $mode on $path" chmod -- "$mode" "$ROOT$path"
+    change "set mode $mode on $path" in_dir "$path" chmod -- "$mode" .
   else
     same "$path"
   fi
@@ -118,7 +133,7 @@ ensure_dir() {  # ensure_dir PATH MODE [OWNER]: OWNER a system user (root when a
     local ids; ids="$(owner_ids "$owned")"
     if [ -n "$ids" ] && [ "$(stat -c %u:%g "$ROOT$path")" != "$ids" ]; then
       if [ "$(id -u)" = 0 ]; then
-        change "set owner $owned on $path" chown --no-dereference -- "$ids" "$ROOT$path"
+        change "set owner $owned on $path" in_dir "$path" chown -- "$ids" .
       else
         echo "note: not root, $path stays owned by $(id -un)"
       fi

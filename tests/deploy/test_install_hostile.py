@@ -140,3 +140,48 @@ def test_the_installer_builds_no_string_for_a_shell() -> None:
 
     text = INSTALL.read_text()
     assert "sh -c" not in text and "eval " not in text
+
+
+def test_a_loosened_state_dir_is_made_private_again(installed: Path) -> None:
+    data = installed / "var/lib/condordesk/data"
+    data.chmod(0o755)
+    run = install(installed, "--no-app", "--profile", "paper")
+    assert run.returncode == 0, run.stderr
+    assert "set mode 0700 on /var/lib/condordesk/data" in run.stdout
+    assert data.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_symlink_swapped_in_after_the_check_is_still_never_changed(tmp_path: Path) -> None:
+    """The race install.sh cannot rule out by looking first: its chmod/chown run inside the
+    directory (cd -P, then '.') only when cd -P lands where the path should be."""
+    from tests.deploy.helpers import INSTALL
+
+    text = INSTALL.read_text()
+    in_dir = text[text.index("in_dir() {") : text.index("\n}\n", text.index("in_dir() {")) + 3]
+    root = tmp_path / "root"
+    (root / "var/lib/condordesk").mkdir(parents=True)
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o755)
+    target.chmod(0o755)
+    (root / "var/lib/condordesk/cache").symlink_to(target)  # swapped in after the check
+    script = f'{in_dir}\nROOT="$1"; ROOT_REAL="$1"\nin_dir /var/lib/condordesk/cache chmod 700 .\n'
+    run = subprocess.run(
+        ["bash", "-c", script, "in_dir", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode != 0 and "refusing to change it" in run.stderr
+    assert target.stat().st_mode & 0o777 == 0o755
+    (root / "var/lib/condordesk/cache").unlink()
+    (root / "var/lib/condordesk/cache").mkdir(mode=0o755)
+    run = subprocess.run(
+        ["bash", "-c", script, "in_dir", str(root)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (root / "var/lib/condordesk/cache").stat().st_mode & 0o777 == 0o700
