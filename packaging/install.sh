@@ -123,7 +123,7 @@ ensure_dir() {  # ensure_dir PATH MODE [OWNER]: OWNER a system user (root when a
   fi
   if [ ! -d "$ROOT$path" ]; then
     change "create directory $path (mode $mode${owned:+, owner $owned})" \
-      install -d -m "$mode" "$ROOT$path"
+      mkdir -p -m "$mode" -- "$ROOT$path"  # never chmods what is already there
   elif [ "$(stat -c %a "$ROOT$path")" != "${mode#0}" ]; then
     change "set mode $mode on $path" in_dir "$path" chmod -- "$mode" .
   else
