@@ -31,9 +31,11 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,8 @@ from condordesk.errors import CondordeskError, ConfigError
 from condordesk.journal_view import condor_rows, render_table
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_ENGINE, EXIT_NO_ANSWER = 0, 1, 2, 3, 4
+_PLACEHOLDER = re.compile(r"[A-Z]+0+")
+"""The templates' account ids (DU0000000, U0000000): never a real account."""
 
 
 def _profile_args(p: argparse.ArgumentParser) -> None:
@@ -117,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     journal = sub.add_parser("journal", help="list the condors in a profile's journal")
     _profile_args(journal)
     journal.add_argument("--json", action="store_true", help="print JSON")
-    journal.add_argument("--day", help="only this trading day (YYYY-MM-DD)")
+    journal.add_argument("--day", type=_day_arg, help="only this trading day (YYYY-MM-DD)")
     jbackup = journal.add_subparsers(dest="journal_command").add_parser(
         "backup", help="an online copy of the journal (SQLite backup API), checked"
     )
@@ -164,6 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     cli_admin.register(sub, psub)  # secret, notify, profile new
     doctor.register(sub)
     return parser
+
+
+def _day_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
 
 
 def _decimal_arg(text: str) -> Decimal:
@@ -230,21 +241,45 @@ def _sim_overrides(args: argparse.Namespace) -> list[str]:
     return list(args.overrides) + extra
 
 
+def _check_run_args(args: argparse.Namespace, profile: Any) -> None:
+    """Refuse engine options that cannot mean what they say for this profile."""
+    if args.live and profile.broker.kind == "sim":
+        raise ConfigError(
+            f"--live confirms trading real money, but profile {profile.name} trades the "
+            "simulator (broker.kind = 'sim'): leave --live out"
+        )
+    if args.start_date is not None:
+        from condordesk.bootstrap import load_calendar
+
+        day = profile.simulator.start_date
+        calendar = load_calendar(day, 1)
+        if calendar.session(day) is None:
+            nxt = next(calendar.sessions_from(day)).day
+            raise ConfigError(
+                f"--start-date {day:%Y-%m-%d} ({day:%A}) is not a trading day (a weekend or "
+                f"an exchange holiday); the next session is {nxt:%Y-%m-%d} ({nxt:%A})"
+            )
+
+
 def cmd_autotrade(args: argparse.Namespace) -> int:
     """Run the engine until stopped or its sessions are done."""
     from condordesk.runlock import EngineLock
 
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
+    _check_run_args(args, profile)
     with EngineLock(profile.name) as lock:  # before anything touches the journal
         summary = _run_engine(args, loaded.source, profile, lock)
     report = summary.to_json()
     logger.info(
-        "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions",
+        "run done: {} session(s), {} condor(s) opened, realized P&L {} after {} commissions "
+        "({} of them for condors still open), {} warning(s)",
         report["sessions"],
         report["condors_opened"],
         report["realized_pnl"],
         report["commissions"],
+        report["commissions_of_open_condors"],
+        report["warnings"],
     )
     if args.summary_json:
         # an export: owner-only, never written through a symlink (issue 13)
@@ -296,15 +331,49 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) 
             return await runtime.engine.run()
 
     factory = VirtualTimeEventLoop if runtime.virtual_time else None
+    warnings = _WarningLines()
+    sink = logger.add(warnings, level="WARNING", filter=warnings.only_warnings, format="{message}")
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
-            return runner.run(main())
+            summary = runner.run(main())
+        _count_open_commissions(summary, runtime)
+        summary.warnings = warnings.count  # the WARNING lines the run logged
+        return summary
     finally:
+        logger.remove(sink)
         runtime.journal.close()
 
 
+class _WarningLines:
+    """A loguru sink counting the WARNING lines of a run (not ERROR or CRITICAL ones)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, message: Any) -> None:
+        self.count += 1
+
+    @staticmethod
+    def only_warnings(record: Any) -> bool:
+        return bool(record["level"].name == "WARNING")
+
+
+def _count_open_commissions(summary: Any, runtime: Any) -> None:
+    """Add the commissions already charged for condors still open (their entries')."""
+    from condordesk.engine.book import commissions_of
+
+    for condor_id in runtime.engine.desk.live:
+        charged, _estimated = commissions_of(runtime.journal.fills(condor_id))
+        summary.count_open(charged)
+
+
 def _on_signal(engine: Any, sig: signal.Signals, heartbeat: Any = None) -> None:
-    logger.warning("{} received: stopping (working stops stay at the broker)", sig.name)
+    where = (
+        "the simulator ends with this process"
+        if engine.profile.broker.kind == "sim"
+        else "working stops stay at the broker"
+    )
+    logger.warning("{} received: stopping ({})", sig.name, where)
     if heartbeat is not None:
         heartbeat.stopping(f"{sig.name} received: stopping")
     engine.request_stop()
@@ -312,8 +381,6 @@ def _on_signal(engine: Any, sig: signal.Signals, heartbeat: Any = None) -> None:
 
 def cmd_journal(args: argparse.Namespace) -> int:
     """Print the condors of a profile's journal."""
-    from datetime import date
-
     from condordesk.store.journal import Journal
 
     profile = load_profile(args.profile, args.overrides).profile
@@ -324,7 +391,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     else:
         journal = Journal(path)
         try:
-            rows = condor_rows(journal, date.fromisoformat(args.day) if args.day else None)
+            rows = condor_rows(journal, args.day)
         finally:
             journal.close()
     if args.json:
@@ -385,6 +452,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     from condordesk.consoles import choose
 
     profile = load_profile(args.profile, _sim_overrides(args)).profile
+    _check_run_args(args, profile)
     open_handle, attached = choose(profile, live_confirmed=args.live, log_level=args.log_level)
     try:
         # imported here only: the headless path never loads textual
@@ -411,6 +479,7 @@ def cmd_gui(args: argparse.Namespace) -> int:
         )
         return EXIT_FAILED
     profile = load_profile(args.profile, _sim_overrides(args)).profile
+    _check_run_args(args, profile)
     open_handle, attached = choose(profile, live_confirmed=args.live, log_level=args.log_level)
     return int(run_gui(open_handle, attached=attached, profile=profile.name))
 
@@ -488,6 +557,11 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.profile_command == "check":
         loaded = load_profile(args.target, args.overrides)
         p = loaded.profile
+        if p.broker.kind == "ib" and _PLACEHOLDER.fullmatch(p.broker.account):
+            raise ConfigError(
+                f"{loaded.source}: broker.account {p.broker.account} is the template's "
+                "placeholder: set your IB account id (paper DU..., live U...)"
+            )
         print(f"{loaded.source}: OK (profile {p.name}, mode {p.mode}, broker {p.broker.kind})")
     elif args.profile_command == "show":
         print(effective_toml(load_profile(args.profile, args.overrides).profile), end="")
@@ -503,8 +577,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv[:1] == ["gateway"]:  # its own options, passed through untouched
         from condordesk.gateway.__main__ import main as gateway_main
 
-        gateway_main(argv[1:])
-        return EXIT_OK
+        return gateway_main(argv[1:])
     args = build_parser().parse_args(argv)
     commands = {
         "journal": cmd_journal,

@@ -137,13 +137,17 @@ def cmd_secret_list(args: argparse.Namespace) -> int:
 
     store, _ = _store(args)
     rows: list[tuple[str, str]] = []
+    failed: CredentialError | None = None
     try:
         rows += [(name, f"keyring {store.namespace}") for name in store.names()]
     except CredentialError as exc:
-        print(f"condordesk secret: {exc}", file=sys.stderr)
+        failed = exc
     rows += [(name, "systemd credential") for name in store.credential_names()]
     for name, where in rows:
         print(f"{name:<24} {where}")
+    if failed is not None:  # the keyring could not be read: its names are unknown, not none
+        print(f"condordesk secret: {failed}", file=sys.stderr)
+        return EXIT_FAILED
     if not rows:
         print(f"no secrets in namespace {store.namespace}", file=sys.stderr)
     return EXIT_OK
@@ -293,6 +297,10 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
     print(f"  log      {paths.log_dir() / (profile.name + '.log')}")
     print(f"  socket   {socket_path(profile.name)}")
     print(f"  secrets  keyring namespace {profile.secrets_namespace}")
-    if args.mode == "live" and args.account is None:
-        print("  REPLACE broker.account with your live account id before the first run")
+    if args.mode != "sim" and args.account is None:
+        kind = "live (U...)" if args.mode == "live" else "paper (DU...)"
+        print(
+            f"  REPLACE broker.account with your {kind} account id before the first run "
+            "(profile check refuses the template's placeholder)"
+        )
     return EXIT_OK

@@ -3,8 +3,9 @@
 The JSON is the :class:`~condordesk.engine.api.Snapshot` with plain values: every field of the
 snapshot (``seq``, ``ts``, ``profile``, ``mode``, ``account``, ``state``, ``paused_reason``,
 ``connected``, ``spot``, ``day``, ``condors``, ``realized_pnl``, ``unrealized_pnl``,
-``open_alerts``, ...) and of each condor view, with prices and money as decimal strings, times
-as ISO 8601, and ``engine_pid`` added.
+``open_alerts``, ...) and of each condor view, with prices and money as strings with two
+decimals (``"1.20"``, ``"-45.00"``; every decimal of the snapshot is money, a price or SPX
+points), times as ISO 8601, and ``engine_pid`` added.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from condordesk.domain.prices import money_text
 from condordesk.engine import api
 
 _TAGS = ("$dec", "$dt", "$date")
@@ -23,7 +25,8 @@ def _plain(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     if len(data) == 1 and next(iter(data)) in _TAGS:
-        return next(iter(data.values()))
+        tag, value = next(iter(data.items()))
+        return money_text(Decimal(value)) if tag == "$dec" else value
     return {k: _plain(v) for k, v in data.items() if k != "type"}
 
 

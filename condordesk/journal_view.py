@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from condordesk.domain.orders import OrderRole
+from condordesk.domain.prices import money_text
 from condordesk.store.journal import Journal
 
 _STOP_ROLES = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
@@ -16,9 +17,14 @@ def _text(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _money(value: Decimal | None) -> str | None:
+    """Money and prices as JSON carries them: two decimals (see ``money_text``)."""
+    return None if value is None else money_text(value)
+
+
 def condor_rows(journal: Journal, day: date | None = None) -> list[dict[str, Any]]:
     """One object per condor: id, state, legs, credit, stop_order_ids, exit_reason,
-    commissions, realized_pnl and more. Money as decimal strings."""
+    commissions, realized_pnl and more. Money and prices as strings with two decimals."""
     rows = []
     for rec in journal.condors(day=day):
         orders = journal.orders(rec.id)
@@ -39,11 +45,11 @@ def condor_rows(journal: Journal, day: date | None = None) -> list[dict[str, Any
                 "state": rec.state.value,
                 "legs": legs,
                 "quantity": rec.condor.quantity,
-                "target_credit": _text(rec.target_credit),
-                "credit": _text(rec.credit),
-                "stop_trigger": _text(rec.stop_trigger),
-                "stop_limit": _text(rec.stop_limit),
-                "stop_backup_trigger": _text(rec.stop_backup),
+                "target_credit": _money(rec.target_credit),
+                "credit": _money(rec.credit),
+                "stop_trigger": _money(rec.stop_trigger),
+                "stop_limit": _money(rec.stop_limit),
+                "stop_backup_trigger": _money(rec.stop_backup),
                 "stop_order_ids": [
                     o.order_id for o in orders if o.role in _STOP_ROLES and o.order_id is not None
                 ],
@@ -56,9 +62,9 @@ def condor_rows(journal: Journal, day: date | None = None) -> list[dict[str, Any
                 "opened_ts": _text(rec.opened_ts.isoformat() if rec.opened_ts else None),
                 "closed_ts": _text(rec.closed_ts.isoformat() if rec.closed_ts else None),
                 "exit_reason": rec.exit_reason.value if rec.exit_reason else None,
-                "exit_debit": _text(rec.exit_debit),
-                "commissions": str(rec.commissions),
-                "realized_pnl": _text(rec.realized_pnl),
+                "exit_debit": _money(rec.exit_debit),
+                "commissions": money_text(rec.commissions),
+                "realized_pnl": _money(rec.realized_pnl),
                 "first_trade": rec.first_trade,
                 "note": rec.note,
             }

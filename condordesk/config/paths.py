@@ -10,6 +10,7 @@ is what tests and CI use to stay out of the real home directory.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -83,7 +84,14 @@ def runtime_dir() -> Path:
         (``$XDG_RUNTIME_DIR/condordesk`` on Linux).
     """
     home = _home()
-    return home / "run" if home else Path(platformdirs.user_runtime_dir(APP_NAME, False))
+    if home:
+        return home / "run"
+    # without $XDG_RUNTIME_DIR (root from a plain shell, cron) platformdirs warns on stderr
+    # that it falls back to /run/user/<uid> or a private dir in /tmp: the fallback is
+    # owner-only all the same, so the warning is noise on every command (issue 14)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", platformdirs.RuntimeDirWarning)
+        return Path(platformdirs.user_runtime_dir(APP_NAME, False))
 
 
 def profiles_dir() -> Path:

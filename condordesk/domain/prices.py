@@ -40,3 +40,18 @@ def round_to_tick(price: Decimal, tick: Decimal, mode: Rounding = "nearest") -> 
 def to_decimal(value: float, places: Decimal = CENT) -> Decimal:
     """Convert a float from a model or an adapter into a Decimal with ``places`` precision."""
     return Decimal(repr(value)).quantize(places, rounding=ROUND_HALF_UP)
+
+
+def money_text(value: Decimal) -> str:
+    """A money figure or a price as JSON shows it: a string with exactly two decimals
+    (dollars and cents; SPX prices lie on a 0.05 or 0.10 grid, so two decimals hold them
+    whole), never ``"-0.00"``.
+
+    Args:
+        value: dollars, or a price per unit.
+
+    Returns:
+        ``"1.20"`` for ``Decimal("1.200")``, ``"0.00"`` for ``Decimal(0)``.
+    """
+    cents = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    return str(cents if cents != 0 else CENT * 0)

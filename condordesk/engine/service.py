@@ -460,8 +460,11 @@ class Engine:
             )
             await self.broker.disconnect()
             logger.info(
-                "engine stopped; {} condor(s) still live, their stops stay at the broker",
+                "engine stopped; {} condor(s) still live, {}",
                 len(self.desk.live),
+                "the simulator ends with this process, their stops with it"
+                if self.profile.broker.kind == "sim"
+                else "their stops stay at the broker",
             )
         return self.summary
 

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from condordesk.domain.prices import MULTIPLIER
+from condordesk.domain.prices import MULTIPLIER, money_text
 from condordesk.engine import api
 
 _D0 = Decimal(0)
@@ -42,6 +42,7 @@ class RunSummary:
     orders_rejected: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: int = 0
+    open_commissions: Decimal = _D0  # charged for condors still open at the end of the run
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
 
     def _session(self, day: date | None) -> SessionFigures | None:
@@ -92,6 +93,15 @@ class RunSummary:
             elif event.level == "warning":
                 self.warnings += 1
 
+    def count_open(self, commissions: Decimal) -> None:
+        """Count the commissions already charged for a condor still open when the run ends
+        (its entry's): in the run's and the latest session's commissions, not in realized
+        P&L (the condor's P&L is not realized yet)."""
+        self.open_commissions += commissions
+        self.commissions += commissions
+        if self.sessions:
+            self.sessions[-1].commissions += commissions
+
     def to_json(self) -> dict[str, Any]:
         """The ``--summary-json`` document."""
         return {
@@ -100,9 +110,10 @@ class RunSummary:
             "condors_closed": self.condors_closed,
             "closed_by_reason": dict(sorted(self.closed_by_reason.items())),
             "entries_not_filled": self.entries_not_filled,
-            "credits": str(self.credits),
-            "commissions": str(self.commissions),
-            "realized_pnl": str(self.realized_pnl),
+            "credits": money_text(self.credits),
+            "commissions": money_text(self.commissions),
+            "commissions_of_open_condors": money_text(self.open_commissions),
+            "realized_pnl": money_text(self.realized_pnl),
             "stops_placed": self.stops_placed,
             "stops_triggered": self.stops_triggered,
             "orders_rejected": self.orders_rejected,
@@ -115,8 +126,8 @@ class RunSummary:
                     "day": s.day,
                     "opened": s.opened,
                     "closed": s.closed,
-                    "realized_pnl": str(s.realized_pnl),
-                    "commissions": str(s.commissions),
+                    "realized_pnl": money_text(s.realized_pnl),
+                    "commissions": money_text(s.commissions),
                 }
                 for s in self.sessions
             ],

@@ -1,4 +1,4 @@
-"""Run the loopback gateway by hand: ``python -m condordesk.gateway --port 7497``.
+"""Run the loopback gateway by hand: ``condordesk gateway --port 7497``.
 
 Any TWS API client (ib_async, the IB adapter, TWS API samples) can then connect to
 127.0.0.1:<port> and trade the simulated SPX market. The session calendar is the real one
@@ -11,21 +11,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
 import signal
+import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, get_args
 
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.broker.sim.sessions import SessionHours
 from condordesk.config import paths
 from condordesk.config.profile import SimulatorConfig
-from condordesk.errors import CalendarError
+from condordesk.errors import CalendarError, CondordeskError
 from condordesk.gateway.server import Gateway
 from condordesk.market.calendar import Session, TradingCalendar
 from condordesk.market.clock import ET, LiveClock, SimClock
 
 LEAD = timedelta(minutes=5)
+SCENARIOS: tuple[str, ...] = get_args(SimulatorConfig.model_fields["scenario"].annotation)
+
+
+class CannotListen(CondordeskError):
+    """The gateway's port could not be bound (in use, or a privileged one)."""
 
 
 class _Calendar(Protocol):
@@ -46,19 +53,41 @@ def sessions_of(calendar: _Calendar) -> SessionHours:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m condordesk.gateway", description=__doc__)
-    p.add_argument("--port", type=int, default=7497, help="loopback port (0: any free one)")
-    p.add_argument("--account", default="DU1234567")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    p = argparse.ArgumentParser(
+        prog="condordesk gateway",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--port", type=_port, default=7497, help="loopback port, 1-65535 (0: any free one)"
+    )
+    p.add_argument(
+        "--account",
+        default="DU1234567",
+        help="the account id the gateway reports (default DU1234567, a paper-style id)",
+    )
+    p.add_argument(
+        "--speed", type=_speed, default=1.0, help="simulated seconds per second (default 1)"
+    )
     p.add_argument(
         "--start",
         type=_start_arg,
         help="simulated start in New York time: HH:MM (that time of the next trading day) "
         "or YYYY-MM-DDTHH:MM",
     )
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--scenario", default="mixed")
-    p.add_argument("--spot", type=float, default=6000.0)
+    p.add_argument("--seed", type=int, default=1, help="simulated market's seed (default 1)")
+    p.add_argument(
+        "--scenario",
+        default="mixed",
+        choices=SCENARIOS,
+        metavar="NAME",
+        help="simulated market scenario, as the profile key simulator.scenario: "
+        + ", ".join(SCENARIOS)
+        + " (default mixed)",
+    )
+    p.add_argument(
+        "--spot", type=_spot, default=6000.0, help="SPX level at the start (default 6000)"
+    )
     faults = p.add_argument_group("faults", "make the gateway misbehave, to watch a client cope")
     faults.add_argument(
         "--partial-fills",
@@ -78,6 +107,36 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="least simulated seconds between two pieces (default: the next tick)",
     )
     return p.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1-65535 (or 0 for any free one), got {value}")
+    return value
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive factor, got {text}")
+    return value
+
+
+def _spot(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive level, got {text}")
+    return value
 
 
 def _count(text: str) -> int:
@@ -106,7 +165,13 @@ def _start_arg(text: str) -> datetime | time:
     try:
         return time.fromisoformat(text)
     except ValueError:
+        pass
+    try:
         return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a time HH:MM (00:00-23:59) nor a date and time YYYY-MM-DDTHH:MM"
+        ) from None
 
 
 def _start(args: argparse.Namespace, calendar: TradingCalendar) -> datetime:
@@ -129,7 +194,12 @@ async def serve(args: argparse.Namespace) -> None:
     gateway = Gateway(broker, clock, account=args.account, port=args.port)
     if args.partial_fills:
         gateway.faults.partial_fills(args.partial_fills, args.fill_pieces, args.piece_interval)
-    port = await gateway.start()
+    try:
+        port = await gateway.start()
+    except OSError as exc:  # the listening socket: a port in use, or not ours to take
+        await broker.close()
+        reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
+        raise CannotListen(f"cannot listen on 127.0.0.1:{args.port}: {reason}") from None
     print(f"gateway on 127.0.0.1:{port}, account {args.account}, clock {clock.now_et():%c}")
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -143,9 +213,26 @@ async def serve(args: argparse.Namespace) -> None:
         await broker.close()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    asyncio.run(serve(parse_args(argv)))
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the gateway until SIGINT/SIGTERM.
+
+    Args:
+        argv: The options (without the program name); ``sys.argv[1:]`` when None.
+
+    Returns:
+        0 when stopped, 1 when it could not start (the reason on stderr), 2 on bad usage
+        (argparse exits).
+    """
+    args = parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except CondordeskError as exc:
+        print(f"condordesk gateway: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -226,3 +226,15 @@ def test_an_engine_with_alerts_on_and_no_token_refuses_to_start_and_says_how_to_
     assert code == 1
     assert "secret telegram_bot_token is not set" in err
     assert "condordesk secret set telegram_bot_token --profile sim" in err
+
+
+def test_secret_list_without_a_keyring_fails_with_the_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # the fixture puts the previous back
+    code, out, err = run(capsys, "secret", "list", "--profile", "sim")
+    assert code == 1
+    assert "no OS keyring" in err
+    assert "no secrets" not in out + err  # unknown, not none
