@@ -31,6 +31,7 @@ from condordesk.domain.orders import (
     TimeInForce,
 )
 from condordesk.errors import BrokerError, OrderRejected
+from condordesk.gateway import whatif
 from condordesk.gateway.bags import BagFills
 from condordesk.gateway.codec import Field, FieldReader
 from condordesk.gateway.contracts import (
@@ -214,9 +215,12 @@ class OrderDesk:
     # -- requests -----------------------------------------------------------------------------
 
     async def place(self, s: Session, r: FieldReader) -> None:
-        wire = parse_place_order(r)
+        wire = parse_place_order(r, s.version)
         s.current_req = wire.order_id
         self._gw.note_order_id(wire.order_id)
+        if wire.what_if:
+            await whatif.answer(s, wire)
+            return
         assert s.client_id is not None
         sim_id = self._lookup(s.client_id, wire.order_id)
         if sim_id is not None:

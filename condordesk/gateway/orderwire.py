@@ -54,6 +54,9 @@ class WireOrder:
     order_ref: str
     legs: list[WireLeg] = field(default_factory=list)
     oca_type: int = 0
+    transmit: bool = True
+    parent_id: int = 0
+    what_if: bool = False
 
 
 def _read_legs(r: FieldReader) -> list[WireLeg]:
@@ -66,8 +69,31 @@ def _read_legs(r: FieldReader) -> list[WireLeg]:
     return legs
 
 
-def parse_place_order(r: FieldReader) -> WireOrder:
-    """placeOrder (msg 3, no version field at v178); stops after ocaType."""
+def _read_what_if(r: FieldReader) -> bool:
+    """The rest of a placeOrder after ocaType, up to whatIf (the same from v157 to v178)."""
+    r.skip(17)  # rule80A .. volatilityType
+    if r.read_str():  # deltaNeutralOrderType: its aux price, then 8 more fields
+        r.skip(8)
+    r.skip(7)  # deltaNeutralAuxPrice continuousUpdate referencePriceType trailStopPrice
+    # trailingPercent scaleInitLevelSize scaleSubsLevelSize
+    increment = r.read_float()
+    if increment is not None and increment > 0:
+        r.skip(7)  # the scale price block
+    r.skip(3)  # scaleTable activeStartTime activeStopTime
+    if r.read_str():  # hedgeType, then hedgeParam
+        r.skip()
+    r.skip(4)  # optOutSmartRouting clearingAccount clearingIntent notHeld
+    if r.read_bool():  # a delta-neutral contract
+        r.skip(3)
+    if r.read_str():  # algoStrategy, then its params
+        r.skip(2 * r.read_int())
+    r.skip()  # algoId
+    return r.read_bool()
+
+
+def parse_place_order(r: FieldReader, version: int = 178) -> WireOrder:
+    """placeOrder (msg 3, no version field from v145) as a client sends it at ``version``
+    (faProfile below v177); stops after whatIf."""
     order_id = r.read_int()
     contract = WireContract.read(r)
     r.skip(2)  # secIdType, secId
@@ -81,11 +107,15 @@ def parse_place_order(r: FieldReader) -> WireOrder:
     )
     r.skip(2)  # openClose, origin
     ref = r.read_str()
-    r.skip(8)  # transmit parentId blockOrder sweepToFill displaySize triggerMethod rth hidden
+    transmit = r.read_str() != "0"
+    parent_id = r.read_int()
+    r.skip(6)  # blockOrder sweepToFill displaySize triggerMethod rth hidden
     legs = _read_legs(r) if contract.sec_type == "BAG" else []
     r.skip(7)  # "" discretionaryAmt goodAfterTime goodTillDate faGroup faMethod faPercentage
-    r.skip(4)  # modelCode shortSaleSlot designatedLocation exemptCode
+    r.skip(5 if version < 177 else 4)  # [faProfile] modelCode shortSaleSlot designatedLocation
+    # exemptCode
     oca_type = r.read_int() if r.remaining else 0
+    what_if = _read_what_if(r) if r.remaining else False
     return WireOrder(
         order_id,
         contract,
@@ -100,6 +130,9 @@ def parse_place_order(r: FieldReader) -> WireOrder:
         ref,
         legs,
         oca_type,
+        transmit,
+        parent_id,
+        what_if,
     )
 
 
@@ -118,6 +151,8 @@ class GwOrder:
     avg_price: float = 0.0
     last_fill: float = 0.0  # price of the latest fill (a combo piece's BAG price)
     adopted: bool = False  # found working in the simulator, not placed through this gateway
+    margin: tuple[Decimal, Decimal, Decimal] | None = None  # whatIf: init margin before,
+    # change, after (maintenance the same; equity with loan unchanged)
 
 
 def _contract_block(order: GwOrder) -> list[Field]:
@@ -206,6 +241,14 @@ def _middle(order: GwOrder) -> list[Field]:
     return _MIDDLE + tail
 
 
+def _margin_block(order: GwOrder) -> list[Field]:
+    """init/maint margin and equity with loan, before/change/after (unset unless whatIf)."""
+    if order.margin is None:
+        return [""] * 9
+    before, change, after = order.margin
+    return [before, before, "", change, change, "", after, after, ""]
+
+
 def _state_block(order: GwOrder) -> list[Field]:
     return [
         "",  # scaleInitLevelSize
@@ -219,9 +262,9 @@ def _state_block(order: GwOrder) -> list[Field]:
         0,  # no delta-neutral contract
         "",  # algoStrategy
         0,  # solicited
-        0,  # whatIf
+        order.margin is not None,  # whatIf
         order.status,
-        *([""] * 9),  # margin before/change/after
+        *_margin_block(order),
         "",  # commission
         "",  # minCommission
         "",  # maxCommission
