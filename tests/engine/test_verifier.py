@@ -1,0 +1,84 @@
+"""Issue 12, the verifier's checks: the daily max loss holds through an operator's resume or
+acknowledgement, seen only through the commands and the orders sent (no engine internals), so
+the same test runs on the code before the fix (6331cbb) and fails there."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from condordesk.bootstrap import Runtime
+from condordesk.engine import api
+from tests.engine.harness import make_profile, run_engine, until
+
+pytestmark = pytest.mark.usefixtures("warm_calendar")
+
+# Room for more condors (max_concurrent 3): only the daily max loss keeps entries paused.
+TINY_LIMIT = make_profile(
+    strategy={"max_concurrent": 3},
+    risk={"daily_max_loss": "0.01", "first_trade_profit_pct": 0, "profit_close_price": 0},
+)
+RECONCILE_REASON = "reconcile: 1 unexplained finding(s); acknowledge to resume"
+
+
+def _reconcile_pause(rt: Runtime) -> None:
+    """A reconciliation pauses entries (the engine's own way, before or after the fix)."""
+    engine = rt.engine
+    if hasattr(engine, "add_pause"):
+        engine.add_pause("reconcile", RECONCILE_REASON, "engine")
+    else:  # the code before the fix: one reason, overwritten
+        engine.set_paused(RECONCILE_REASON, "engine")
+
+
+def _entries_after(out_events: list[api.Event], when: datetime) -> list[api.OrderSubmitted]:
+    return [
+        e
+        for e in out_events
+        if isinstance(e, api.OrderSubmitted) and e.role == "entry" and e.ts and e.ts >= when
+    ]
+
+
+def _loss_alerted(events: list[api.Event]) -> bool:
+    return any(isinstance(e, api.AlertRaised) and e.code == "daily_loss" for e in events)
+
+
+@pytest.mark.parametrize("command", ["resume", "telegram-resume"])
+def test_a_resume_after_the_daily_max_loss_opens_no_new_condor_that_day(
+    tmp_path: Path, command: str
+) -> None:
+    seen: list[api.Event] = []
+    resumed_at: list[datetime] = []
+
+    async def operator(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(seen.append)
+        await until(rt, lambda: _loss_alerted(seen))
+        origin = "telegram" if command == "telegram-resume" else "cli"
+        ack = await rt.engine.submit(api.ResumeEntries(origin=origin))
+        assert ack.accepted  # accepted, and it says the limit stays (new code)
+        resumed_at.append(rt.clock.now())
+
+    out = run_engine(TINY_LIMIT, tmp_path, operator)
+    assert resumed_at, "the daily max loss was never reached"
+    assert _entries_after(out.events, resumed_at[0]) == []
+    assert out.of(api.EntriesResumed) == []
+
+
+def test_acknowledging_a_reconcile_alert_after_the_daily_max_loss_opens_no_new_condor(
+    tmp_path: Path,
+) -> None:
+    seen: list[api.Event] = []
+    acked_at: list[datetime] = []
+
+    async def operator(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(seen.append)
+        await until(rt, lambda: _loss_alerted(seen))
+        _reconcile_pause(rt)
+        await rt.engine.submit(api.AcknowledgeAlerts(origin="tui"))
+        acked_at.append(rt.clock.now())
+
+    out = run_engine(TINY_LIMIT, tmp_path, operator)
+    assert acked_at, "the daily max loss was never reached"
+    assert _entries_after(out.events, acked_at[0]) == []
+    assert out.of(api.EntriesResumed) == []
