@@ -54,6 +54,7 @@ from condordesk.gateway.orderwire import (
     parse_place_order,
     position,
 )
+from condordesk.gateway.staging import Staging
 
 if TYPE_CHECKING:
     from condordesk.gateway.server import Gateway
@@ -172,6 +173,11 @@ class OrderDesk:
         self._bags = BagFills()
         self._retired: set[int] = set()  # simulator orders replaced by a modification
         self._delivered: set[str] = set()  # exec ids sent to clients as they happened
+        self.staging = Staging(gateway, self._submit, self._filled)
+
+    def _filled(self, key: tuple[int, int]) -> bool:
+        sim_id = self._by_client.get(key)
+        return sim_id is not None and self._by_sim[sim_id].status == "Filled"
 
     # -- which client an order belongs to ---------------------------------------------------------
 
@@ -225,7 +231,7 @@ class OrderDesk:
         sim_id = self._lookup(s.client_id, wire.order_id)
         if sim_id is not None:
             await self._modify(s, wire, sim_id)
-        else:
+        elif not await self.staging.take(s, wire):
             await self._submit(s, wire)
 
     async def _modify(self, s: Session, wire: WireOrder, sim_id: int) -> None:
@@ -323,6 +329,9 @@ class OrderDesk:
         if isinstance(event, OrderUpdated):
             self._adopt(event.report)
             self._on_status(event.report)
+            order = self._by_sim.get(event.report.order_id)
+            if order is not None:
+                await self.staging.on_report(order, event.report)
         elif isinstance(event, ExecutionReceived):
             await self._known(event.execution.order_id)
             self._on_execution(event.execution)
