@@ -43,6 +43,7 @@ from condordesk.gateway.contracts import (
     resolve,
 )
 from condordesk.gateway.faults import CONNECTIVITY_TEXT
+from condordesk.gateway.marketable import MARKET, NoMarket, as_limit
 from condordesk.gateway.orderwire import (
     GwOrder,
     WireLeg,
@@ -254,7 +255,8 @@ class OrderDesk:
     async def _submit(self, s: Session, wire: WireOrder) -> None:
         assert s.client_id is not None
         try:
-            request, option = to_request(wire)
+            priced = await _priced(self._gw, wire)
+            request, option = to_request(priced)
             report = await self._gw.broker.place_order(request)
         except Reject as exc:
             s.error(wire.order_id, exc.code, exc.text)
@@ -465,6 +467,17 @@ class OrderDesk:
             return
         for session in self._gw.sessions():
             session.error(-1, event.code, event.text)
+
+
+async def _priced(gw: Gateway, wire: WireOrder) -> WireOrder:
+    """A MKT order as the limit the simulator works (the client keeps seeing MKT)."""
+    if wire.order_type != MARKET:
+        return wire
+    try:
+        return await as_limit(gw.broker, wire)
+    except NoMarket as exc:
+        text = f"Order rejected - reason:no market data to price a MKT order ({exc})"
+        raise Reject(201, text) from exc
 
 
 def _working_status(order: GwOrder, report: OrderReport) -> str:
