@@ -5,11 +5,12 @@ cancelMktData."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from condordesk.domain.options import OptionContract, OptionQuote
+from condordesk.domain.options import OptionContract, OptionQuote, Right
 from condordesk.errors import BrokerError
 from condordesk.gateway.codec import Field, FieldReader
 from condordesk.gateway.contracts import (
@@ -51,9 +52,27 @@ async def contract_details(s: Session, r: FieldReader) -> None:
     elif isinstance(target, OptionContract) and await _listed(s, target):
         s.send(option_details(req_id, target, wire.exchange or EXCHANGE))
     else:
-        s.error(req_id, 200, NO_DEFINITION)
-        return
+        chain = await _expiry_contracts(s, wire)
+        if not chain:
+            s.error(req_id, 200, NO_DEFINITION)
+            return
+        for contract in chain:
+            s.send(option_details(req_id, contract, wire.exchange or EXCHANGE))
     s.send([52, 1, req_id])
+
+
+async def _expiry_contracts(s: Session, wire: WireContract) -> list[OptionContract]:
+    """Every listed SPXW option of the expiry a request without a strike names (of its
+    right, if given), as TWS enumerates an expiry."""
+    if wire.sec_type != "OPT" or wire.strike or wire.con_id:
+        return []
+    probe = replace(wire, strike=1.0, right=wire.right or "C")
+    named = resolve(probe)
+    if not isinstance(named, OptionContract):
+        return []
+    rights = [named.right] if wire.right else [Right.PUT, Right.CALL]
+    strikes = sorted(await s.gateway.broker.option_strikes(named.expiry))
+    return [OptionContract(named.expiry, k, right) for right in rights for k in strikes]
 
 
 async def sec_def_opt_params(s: Session, r: FieldReader) -> None:

@@ -154,3 +154,17 @@ async def test_nan_greeks_decode(gateway: Gateway, ib: IB) -> None:
     ticker = await _snapshot(gateway, ib)
     assert ticker.modelGreeks is not None
     assert math.isnan(ticker.modelGreeks.delta)
+
+
+async def test_contract_details_enumerates_a_whole_expiry(gateway: Gateway, ib: IB) -> None:
+    expiry = f"{MONDAY:%Y%m%d}"
+    strikes = await gateway.broker.option_strikes(MONDAY)
+    every = Option("SPX", expiry, exchange="SMART", tradingClass="SPXW")
+    details = await asyncio.wait_for(ib.reqContractDetailsAsync(every), TIMEOUT)
+    assert len(details) == 2 * len(strikes) > 0
+    assert {d.contract.conId for d in details} == {
+        option_conid(OptionContract(MONDAY, k, r)) for k in strikes for r in Right
+    }
+    puts = Option("SPX", expiry, right="P", exchange="SMART", tradingClass="SPXW")
+    details = await asyncio.wait_for(ib.reqContractDetailsAsync(puts), TIMEOUT)
+    assert {d.contract.right for d in details} == {"P"} and len(details) == len(strikes)
