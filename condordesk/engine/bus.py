@@ -67,6 +67,11 @@ class EventBus:
         self._listeners: list[Callable[[Event], None]] = []
         self.seq = journal.last_event_seq()
 
+    @property
+    def watched(self) -> bool:
+        """True while at least one subscriber (a console, a control client) is attached."""
+        return bool(self._subscribers)
+
     def add_listener(self, listener: Callable[[Event], None]) -> None:
         """Call ``listener`` synchronously for every event (summaries, logging)."""
         self._listeners.append(listener)

@@ -158,6 +158,7 @@ class Outlook:
 
     def __init__(self) -> None:
         self.greeks: dict[str, PositionGreeks] = {}
+        self._fresh: dict[str, tuple[IronCondor, Mapping[OptionContract, OptionQuote]]] = {}
         self.expected_move: Decimal | None = None
         self.move_day: date | None = None
         self.trail = PnlTrail()
@@ -166,10 +167,17 @@ class Outlook:
         self, condor_id: str, condor: IronCondor, quotes: Mapping[OptionContract, OptionQuote]
     ) -> None:
         """Fresh quotes for a held condor: keep its greeks (the last good ones stay when a
-        leg came without greeks this time)."""
-        greeks = position_greeks(condor, quotes)
-        if greeks is not None:
-            self.greeks[condor_id] = greeks
+        leg came without greeks this time). Computed only when asked for (:meth:`net`): the
+        engine notes quotes every cycle, consoles may not be looking."""
+        if all((q := quotes.get(c)) is not None and q.greeks is not None for c in condor.contracts):
+            self._fresh[condor_id] = (condor, quotes)
+
+    def _settle(self) -> None:
+        for condor_id, (condor, quotes) in self._fresh.items():
+            greeks = position_greeks(condor, quotes)
+            if greeks is not None:
+                self.greeks[condor_id] = greeks
+        self._fresh.clear()
 
     def note_atm_iv(self, session: Session, spot: Decimal, atm_iv: float | None) -> None:
         """The first at-the-money vol of a day fixes that day's expected move."""
@@ -181,6 +189,7 @@ class Outlook:
     def net(self, live_ids: Iterable[str]) -> PositionGreeks | None:
         """Net greeks of the given live condors (forgetting condors no longer live)."""
         ids = set(live_ids)
+        self._settle()
         for gone in [k for k in self.greeks if k not in ids]:
             del self.greeks[gone]
         return net_greeks(self.greeks[k] for k in ids if k in self.greeks)

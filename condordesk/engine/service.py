@@ -219,6 +219,8 @@ class Engine:
         self.outlook.trail.sample(
             session.day, now, self._realized_today + self.desk.unrealized_total()
         )
+        if not self.bus.watched:  # nobody looking: a console attaching gets a snapshot
+            return
         coming = self._next_event()
         self.bus.publish(
             api.MarketUpdated(
@@ -546,7 +548,7 @@ class Engine:
                 if self.clock.now() < reset_at:
                     self.state = "hibernating"
                     self.bus.publish(api.Hibernating(until=reset_at))
-                    logger.info("hibernating until {:%Y-%m-%d %H:%M %Z}", reset_at)
+                    logger.info("hibernating until {:%Y-%m-%d %H:%M} ET", reset_at)
                     await self._wait(0, hibernate_until=reset_at)
                     if self._stopping:
                         break

@@ -4,6 +4,7 @@ in a transient MarketUpdated after every cycle."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from condordesk.bootstrap import Runtime
-from condordesk.engine import api
+from condordesk.engine import api, outlook
 from tests.engine.harness import at, make_profile, run_engine, until
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
@@ -23,12 +24,14 @@ def test_snapshot_and_market_updates_carry_the_figures_a_console_shows(tmp_path:
 
     async def console(rt: Runtime) -> None:
         engine = rt.engine
+        watching = asyncio.ensure_future(_watch(engine, seen.setdefault("updates", [])))
         await until(
             rt, lambda: any(lc.stop_state == "verified" for lc in engine.desk.live.values())
         )
         await rt.clock.sleep(600)
         seen["snap"] = engine.snapshot()
         engine.request_stop()
+        watching.cancel()
 
     out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, console)
     snap: api.Snapshot = seen["snap"]
@@ -47,7 +50,7 @@ def test_snapshot_and_market_updates_carry_the_figures_a_console_shows(tmp_path:
     assert all(not e.transient for e in snap.recent)
     assert [e.seq for e in snap.recent] == sorted(e.seq for e in snap.recent)
 
-    updates = out.of(api.MarketUpdated)
+    updates: list[api.MarketUpdated] = seen["updates"]  # what an attached console receives
     assert updates and all(u.spot > 0 for u in updates)
     last = updates[-1]
     (live,) = last.condors
@@ -56,3 +59,42 @@ def test_snapshot_and_market_updates_carry_the_figures_a_console_shows(tmp_path:
     assert "MarketUpdated" not in journaled  # transient: never journaled
     before = [u for u in updates if u.ts is not None and u.ts < at(day, "09:45")]
     assert before and all(u.next_event == "entries open" for u in before)
+
+
+async def _watch(engine: Any, into: list[api.MarketUpdated]) -> None:
+    """An attached console: subscribes to the engine's events."""
+    async for event in engine.events(engine.bus.seq):
+        if isinstance(event, api.MarketUpdated):
+            into.append(event)
+
+
+def test_with_no_console_attached_the_cycle_builds_no_market_update_nor_greeks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Per-cycle console figures cost nothing while nobody looks; a console attaching later
+    still gets the net greeks in its snapshot."""
+    calls: list[int] = []
+    real = outlook.position_greeks
+
+    def counted(*args: Any) -> Any:
+        calls.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(outlook, "position_greeks", counted)
+    seen: dict[str, Any] = {}
+
+    async def later(rt: Runtime) -> None:
+        engine = rt.engine
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in engine.desk.live.values())
+        )
+        await rt.clock.sleep(1800)  # 180 cycles with a held condor
+        seen["calls_unwatched"] = len(calls)
+        seen["snap"] = engine.snapshot()
+        engine.request_stop()
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, later)
+    assert not out.of(api.MarketUpdated)
+    assert seen["calls_unwatched"] == 0
+    snap: api.Snapshot = seen["snap"]
+    assert snap.greeks is not None and snap.greeks.theta > 0

@@ -132,17 +132,23 @@ def point_quote(
 ) -> tuple[int, int, tuple[float, float, float, float, float]]:
     """Bid, ask (cents) and greeks ``(delta, gamma, theta, vega, iv)`` at tick ``i``.
 
-    Bid and ask come from :func:`leg_points`. Greeks are Black-Scholes at the smile's vol:
-    theta per calendar day, vega per vol point.
+    Bid and ask as :func:`leg_points` computes them (one tick, without its lists). Greeks are
+    Black-Scholes at the smile's vol: theta per calendar day, vega per vol point.
     """
-    series = None if st is None else {i: st}
-    bids, asks = leg_points(path, strike, is_call, smile, i, i + 1, series)
     spot, base = path.spots[i], path.base_iv[i]
-    st = path.sqrt_t[i] if st is None else st
     x = math.log(strike) - path.ln_spots[i]
-    iv = base * smile.multiplier(x / (base * st))
+    if st is None:  # the same arithmetic as leg_points, to the last bit
+        st, m = path.sqrt_t[i], x * path.inv_vol_t[i]
+    else:
+        m = x / (base * st)
+    iv = base * smile.multiplier(m)
     v = iv * st
     d1 = (0.5 * v * v - x) / v
+    if is_call:
+        p = 0.5 * (spot * math.erfc(-d1 * _SQRT_HALF) - strike * math.erfc((v - d1) * _SQRT_HALF))
+    else:
+        p = 0.5 * (strike * math.erfc((d1 - v) * _SQRT_HALF) - spot * math.erfc(d1 * _SQRT_HALF))
+    bid, ask = spread_cents(p, path.widen[i])
     pdf = math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
     delta = 0.5 * math.erfc(-d1 * _SQRT_HALF)
     greeks = (
@@ -152,7 +158,7 @@ def point_quote(
         spot * pdf * st / 100.0,
         iv,
     )
-    return bids[0], asks[0], greeks
+    return bid, ask, greeks
 
 
 def spread_cents(price: float, widen: float = 1.0) -> tuple[int, int]:
