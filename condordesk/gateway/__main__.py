@@ -190,8 +190,9 @@ async def serve(args: argparse.Namespace) -> None:
     calendar = TradingCalendar.load(paths.ensure(paths.cache_dir()), first - 1, first + 1)
     clock = SimClock(_start(args, calendar), speed=args.speed)
     config = SimulatorConfig(seed=args.seed, scenario=args.scenario, spot=args.spot)
-    broker = SimBroker(clock, SimMarket(config), sessions_of(calendar), account=args.account)
-    gateway = Gateway(broker, clock, account=args.account, port=args.port)
+    market = SimMarket(config)
+    broker = SimBroker(clock, market, sessions_of(calendar), account=args.account)
+    gateway = Gateway(broker, clock, account=args.account, port=args.port, market=market)
     if args.partial_fills:
         gateway.faults.partial_fills(args.partial_fills, args.fill_pieces, args.piece_interval)
     try:

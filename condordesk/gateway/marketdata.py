@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from condordesk.domain.options import OptionContract, OptionQuote, Right
 from condordesk.errors import BrokerError
+from condordesk.gateway import history
 from condordesk.gateway.codec import Field, FieldReader
 from condordesk.gateway.contracts import (
     EXCHANGE,
@@ -149,7 +150,9 @@ def _price(req_id: int, tick: int, price: Field, size: int = 0) -> list[Field]:
 async def _index_line(s: Session, req_id: int) -> None:
     """One round of index ticks: last and close."""
     spot = await s.gateway.broker.underlying_price()
-    close = s.index_close.setdefault(req_id, spot)
+    if req_id not in s.index_close:  # the previous session's close (the level now, unknown)
+        s.index_close[req_id] = await history.prior_close(s) or spot
+    close = s.index_close[req_id]
     s.send(_price(req_id, LAST, spot, 1))
     s.send(_price(req_id, CLOSE, close))
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from loguru import logger
 
 from condordesk.broker.base import BrokerEvent
-from condordesk.broker.sim import SimBroker
+from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.gateway import accounts, history, marketdata
 from condordesk.gateway.faults import GatewayFaults
 from condordesk.gateway.orders import OrderDesk
@@ -33,6 +33,8 @@ class Gateway:
         max_market_data_lines: simultaneous streaming lines per client (error 101 beyond).
         bag_executions: also send the BAG-level execution IB sends after a combo's leg
             executions (it then appears in ib_async's ``trade.fills`` beside the legs).
+        market: the broker's simulated market, for intraday bars and the prior close
+            (without it only daily bars are served).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class Gateway:
         quote_interval_s: float = 1.0,
         max_market_data_lines: int = 100,
         bag_executions: bool = False,
+        market: SimMarket | None = None,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the gateway listens on loopback only, not {host!r}")
@@ -55,6 +58,7 @@ class Gateway:
         self.quote_interval_s = quote_interval_s
         self.max_lines = max_market_data_lines
         self.bag_executions = bag_executions
+        self.market = market
         self.faults = GatewayFaults(self)
         self._host, self._port = host, port
         self._server: asyncio.Server | None = None
