@@ -55,6 +55,7 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.exits import STOP_EXITS, ExitFlows
 from condordesk.engine.flights import Flights, late_entry
 from condordesk.engine.money import amend_commissions, settle
+from condordesk.engine.orderlog import ORDER_CANCELLED_CODE, order_level, order_line
 from condordesk.engine.orders import OrderTracker
 from condordesk.engine.stops import StopDesk
 from condordesk.errors import BrokerError, JournalError, OrderRejected
@@ -470,8 +471,9 @@ class Desk:
             self.bus.publish(
                 api.BrokerConnectionChanged(connected=event.connected, reason=event.reason)
             )
-        elif isinstance(event, BrokerMessage):
-            logger.warning("broker message {}: {}", event.code, event.text)
+        elif isinstance(event, BrokerMessage):  # 202: an order's cancel, logged as its event
+            level = "DEBUG" if event.code == ORDER_CANCELLED_CODE and event.order_id else "WARNING"
+            logger.log(level, "broker message {}: {}", event.code, event.text)
 
     def _on_execution(self, event: ExecutionReceived) -> bool:
         e = event.execution
@@ -534,6 +536,7 @@ class Desk:
         if key in self._handled:
             return  # already handled
         self._handled.add(key)
+        logger.log(order_level(report), order_line(report))
         if report.status is OrderStatus.CANCELLED and role is not OrderRole.ENTRY:
             self.bus.publish(
                 api.OrderCancelled(
