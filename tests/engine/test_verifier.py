@@ -1,16 +1,22 @@
-"""Issue 12, the verifier's checks: the daily max loss holds through an operator's resume or
-acknowledgement, seen only through the commands and the orders sent (no engine internals), so
-the same test runs on the code before the fix (6331cbb) and fails there."""
+"""Issue 12, the verifier's checks, seen only through commands, orders and the journal (no
+engine internals that came with the fixes), so the same tests run on the code before the fixes
+(6331cbb) and fail there: the daily max loss holds through an operator's resume or
+acknowledgement; the account, not the profile's word, decides whether real money trades."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import contextlib
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.bootstrap import Runtime, build_sim
+from condordesk.broker.sim import SimBroker
+from condordesk.broker.sim.market import SimMarket
 from condordesk.engine import api
+from condordesk.engine.service import Engine
+from condordesk.market.vtime import run_virtual
 from tests.engine.harness import make_profile, run_engine, until
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
@@ -82,3 +88,31 @@ def test_acknowledging_a_reconcile_alert_after_the_daily_max_loss_opens_no_new_c
     assert acked_at, "the daily max loss was never reached"
     assert _entries_after(out.events, acked_at[0]) == []
     assert out.of(api.EntriesResumed) == []
+
+
+def test_a_paper_profile_whose_broker_reports_a_real_account_sends_no_order(
+    tmp_path: Path,
+) -> None:
+    """A copy of paper.toml pointed at a real (U...) account, started without --live: the
+    account decides, so not one order leaves (the old code traded on the profile's word)."""
+    sim = make_profile()
+    rt = build_sim(sim, journal_path=tmp_path / "j.sqlite3")
+
+    def bounds(day: date) -> tuple[datetime, datetime] | None:
+        s = rt.calendar.session(day)
+        return None if s is None else (s.open, s.close)
+
+    broker = SimBroker(rt.clock, SimMarket(sim.simulator), bounds, account="U1234567")
+    paper = sim.model_copy(
+        update={
+            "mode": "paper",
+            "broker": sim.broker.model_copy(update={"kind": "ib", "account": "DU1234567"}),
+        }
+    )
+    engine = Engine(paper, broker, rt.journal, rt.clock, rt.calendar, max_sessions=1)
+    events: list[api.Event] = []
+    engine.bus.add_listener(events.append)
+    with contextlib.suppress(Exception):  # the new code refuses by raising; either way:
+        run_virtual(engine.run())
+    assert [e for e in events if isinstance(e, api.OrderSubmitted)] == []
+    assert rt.journal.orders() == []
