@@ -53,6 +53,24 @@ _PLACEHOLDER = re.compile(r"[A-Z]+0+")
 """The templates' account ids (DU0000000, U0000000): never a real account."""
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+
+
+def _log_level(text: str) -> str:
+    if text.upper() not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return text.upper()
+
+
+def _writable_file(text: str) -> Path:
+    path = Path(text)
+    if not path.parent.is_dir():  # checked before the run, not after a day of it
+        raise argparse.ArgumentTypeError(f"no directory {str(path.parent)!r} to write {text!r} in")
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory")
+    return path
+
+
 def _profile_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--profile", "-p", metavar="NAME|PATH", help="profile name or TOML path (default: sim)"
@@ -72,7 +90,12 @@ def _engine_args(p: argparse.ArgumentParser, *, speed_help: str) -> None:
     p.add_argument("--sessions", type=int, help="simulated sessions to run (0 = until stopped)")
     p.add_argument("--seed", type=int, help="simulator seed")
     p.add_argument("--start-date", help="first simulated day, YYYY-MM-DD (default: today)")
-    p.add_argument("--log-level", help="log level (default: the profile's)")
+    p.add_argument(
+        "--log-level",
+        type=_log_level,
+        metavar="LEVEL",
+        help="log level: " + ", ".join(LOG_LEVELS) + " (default: the profile's)",
+    )
     p.add_argument(
         "--live",
         action="store_true",
@@ -96,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _engine_args(parser, speed_help="simulator speed: a factor (e.g. 120) or 'max'")
     parser.add_argument(
-        "--summary-json", type=Path, metavar="PATH", help="write the run summary here"
+        "--summary-json", type=_writable_file, metavar="PATH", help="write the run summary here"
     )
     sub = parser.add_subparsers(dest="command")
 
@@ -187,6 +210,16 @@ def _decimal_arg(text: str) -> Decimal:
     return value
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
 def _ctl_options(p: argparse.ArgumentParser, default: Any) -> None:
     p.add_argument("--profile", "-p", metavar="NAME|PATH", default=default, help="profile name")
     p.add_argument("--json", action="store_true", default=default, help="print JSON")
@@ -205,7 +238,7 @@ def _ctl_parser(sub: Any) -> None:
     )
     _ctl_options(ctl, None)
     ctl.add_argument(
-        "--timeout", type=float, default=120.0, help="seconds to wait for the ack (default 120)"
+        "--timeout", type=_timeout, default=120.0, help="seconds to wait for the ack (default 120)"
     )
     acts = ctl.add_subparsers(dest="action", required=True, metavar="ACTION")
     acts.add_parser("status", parents=[common], help="the engine's state, condors and P&L")
@@ -283,9 +316,13 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
     )
     if args.summary_json:
         # an export: owner-only, never written through a symlink (issue 13)
-        fsafe.write_private(
-            args.summary_json, json.dumps(report, indent=2) + "\n", private_dir=False
-        )
+        try:
+            fsafe.write_private(
+                args.summary_json, json.dumps(report, indent=2) + "\n", private_dir=False
+            )
+        except OSError as exc:
+            logger.error("summary not written to {}: {}", args.summary_json, exc)
+            return EXIT_FAILED
         logger.info("summary written to {}", args.summary_json)
     return EXIT_OK
 

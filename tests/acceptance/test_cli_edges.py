@@ -61,6 +61,14 @@ BAD_INPUT = [
     (["profile", "check", "no-such-profile"], "no profile named"),
     (["profile", "new", "bad name!"], "invalid profile name"),
     (["reconcile", "--profile", "/nonexistent.toml"], "profile"),
+    (["--autotrade", "--log-level", "LOUD"], "'LOUD' is not one of TRACE, DEBUG"),
+    (
+        ["--autotrade", "--summary-json", "/nonexistent/dir/s.json"],
+        "no directory '/nonexistent/dir'",
+    ),
+    (["gateway", "--partial-fills", "x"], "not a whole number: 'x'"),
+    (["gateway", "--piece-interval", "soon"], "not a number of seconds"),
+    (["ctl", "--timeout", "-1", "status"], "must be more than 0 seconds"),
 ]
 
 
