@@ -9,9 +9,11 @@ IV-RV link must have the right sign and rough size. One fixed seed, five simulat
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from datetime import date, datetime, time
+from decimal import Decimal
 
 import pytest
 
@@ -20,6 +22,7 @@ from condordesk.broker.sim.model import Smile
 from condordesk.broker.sim.stats import measures, simulate
 from condordesk.broker.sim.vol import fomc_day
 from condordesk.config.profile import SimulatorConfig
+from condordesk.domain.options import OptionContract, Right
 from condordesk.market.clock import ET
 
 REAL_VIX_MEAN = 14.88
@@ -113,3 +116,40 @@ def test_a_named_scenario_can_still_be_forced() -> None:
         day, datetime.combine(day, time(9, 30), ET), datetime.combine(day, time(16), ET)
     )
     assert market.scenario(day) == "whipsaw"
+
+
+@pytest.mark.parametrize("hhmm", [(9, 31), (10, 1), (13, 59), (14, 1), (15, 55)])
+def test_the_calibrated_chain_is_on_the_grid_free_of_arbitrage_and_its_greeks_agree(
+    hhmm: tuple[int, int],
+) -> None:
+    """On an FOMC day with a data release (events priced, then out), every quote is on the
+    SPXW grid, calls fall and puts rise with the strike (convex mids, within a spread), and
+    deltas run from 1 to 0 in order with put delta = call delta - 1."""
+    day = date(2026, 3, 18)  # the March FOMC Wednesday
+    assert fomc_day(day)
+    market = SimMarket(SimulatorConfig(seed=11, scenario="mixed"))
+    market.build_session(
+        day, datetime.combine(day, time(9, 30), ET), datetime.combine(day, time(16), ET)
+    )
+    ts = datetime.combine(day, time(*hhmm), ET)
+    strikes = [k for k in market.strikes(day) if abs(float(k) / market.spot(ts) - 1) < 0.04]
+    for right in (Right.CALL, Right.PUT):
+        quotes = [market.quote(OptionContract(day, k, right), ts) for k in strikes]
+        for q in quotes:
+            assert q.bid is not None and q.ask is not None
+            tick = Decimal("0.05") if q.ask < 3 else Decimal("0.10")
+            assert q.bid % Decimal("0.05") == 0 and q.ask % tick == 0 and q.ask > q.bid >= 0
+        mids = [(q.bid + q.ask) / 2 for q in quotes]
+        slack = max(q.ask - q.bid for q in quotes)
+        ordered = mids if right is Right.PUT else mids[::-1]
+        assert all(b >= a for a, b in itertools.pairwise(ordered))
+        assert all(
+            a + c - 2 * b >= -slack for a, b, c in zip(mids, mids[1:], mids[2:], strict=False)
+        )
+        deltas = [q.greeks.delta for q in quotes if q.greeks is not None]
+        assert deltas == sorted(deltas, reverse=True)
+    for k in strikes:
+        call = market.quote(OptionContract(day, k, Right.CALL), ts).greeks
+        put = market.quote(OptionContract(day, k, Right.PUT), ts).greeks
+        assert call is not None and put is not None
+        assert abs(put.delta - (call.delta - 1.0)) < 0.05  # the smile's call/put vols differ
