@@ -23,6 +23,7 @@ from condordesk.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN, SecretStore, s
 from condordesk.engine import api
 from condordesk.market.clock import Clock, LiveClock
 from condordesk.notify import BotApi, Message, Notifier, Policy, TelegramNotifier
+from condordesk.notify.text import money  # also chatops' (neither imports the other)
 
 if TYPE_CHECKING:
     from condordesk.chatops import CommandBot
@@ -39,12 +40,6 @@ _CLOSE_WORDS = {
     "flatten": "flatten",
     "protection_failed": "protection failed",
 }
-
-
-def money(amount: Decimal) -> str:
-    """Dollars with a sign, e.g. ``+$85.30`` / ``-$1,204.00``."""
-    sign = "-" if amount < 0 else "+"
-    return f"{sign}${abs(amount):,.2f}"
 
 
 def policy_of(profile: Profile) -> Policy:

@@ -29,11 +29,11 @@ from typing import Any, Protocol
 
 from loguru import logger
 
-from condordesk.alerts import money
 from condordesk.config.profile import Profile
 from condordesk.engine import api
 from condordesk.market.clock import Clock
 from condordesk.notify import Message, RateLimited, TelegramNotifier, mask_id
+from condordesk.notify.text import money
 
 HELP = (
     "/status: engine state and condors\n/pnl: today's P&L\n"
