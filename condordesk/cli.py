@@ -16,7 +16,7 @@
     condordesk profile check PATH_OR_NAME [--set K=V ...]
     condordesk profile show [--profile P] [--set K=V ...]
     condordesk profile list
-    condordesk profile new NAME [--mode sim|paper|live] [--account ID] [--yes-live-account]
+    condordesk profile new NAME [--mode sim|paper|live --account ID] [--yes-live-account]
     condordesk secret set|delete NAME [--profile P] | secret list|check [--profile P]
     condordesk notify test [--profile P]
 

@@ -82,7 +82,9 @@ def register(sub: Any, profile_sub: Any) -> None:
     )
     new.add_argument("name", metavar="NAME")
     new.add_argument("--mode", choices=("sim", "paper", "live"), default="sim")
-    new.add_argument("--account", help="IB account id (paper DU..., live U...)")
+    new.add_argument(
+        "--account", help="IB account id, needed for paper (DU...) and live (U...) profiles"
+    )
     new.add_argument(
         "--yes-live-account",
         action="store_true",
@@ -274,6 +276,15 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
     target = paths.profiles_dir() / f"{args.name}.toml"
     if target.exists() and not args.force:
         raise ConfigError(f"{target} exists; choose another name or add --force")
+    if args.mode != "sim" and not args.account:
+        kind = "live (U" if args.mode == "live" else "paper (DU"
+        kind += " followed by digits)"
+        print(
+            f"condordesk profile new: a {args.mode} profile needs --account: your IB {kind} "
+            "account id (the template's placeholder never trades); nothing written",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     if args.mode == "live" and not _confirm_live(args):
         print(
             "condordesk profile new: a live profile trades real money: confirm with "
@@ -297,10 +308,4 @@ def cmd_profile_new(args: argparse.Namespace) -> int:
     print(f"  log      {paths.log_dir() / (profile.name + '.log')}")
     print(f"  socket   {socket_path(profile.name)}")
     print(f"  secrets  keyring namespace {profile.secrets_namespace}")
-    if args.mode != "sim" and args.account is None:
-        kind = "live (U...)" if args.mode == "live" else "paper (DU...)"
-        print(
-            f"  REPLACE broker.account with your {kind} account id before the first run "
-            "(profile check refuses the template's placeholder)"
-        )
     return EXIT_OK

@@ -130,9 +130,15 @@ def test_the_template_placeholder_account_is_refused_by_profile_check(
     assert run.returncode == 2
     assert "DU0000000 is the template's placeholder" in run.stderr
     new = cd("profile", "new", "p1", "--mode", "paper", home=condordesk_home)
-    assert new.returncode == 0 and "REPLACE broker.account" in new.stdout
-    assert cd("profile", "check", "p1", home=condordesk_home).returncode == 2
-    own = cd("profile", "check", "p1", "--set", 'broker.account="DU7654321"', home=condordesk_home)
+    assert new.returncode == 2 and "needs --account" in new.stderr
+    own = cd(
+        "profile",
+        "check",
+        str(repo / "profiles" / "paper.toml"),
+        "--set",
+        'broker.account="DU7654321"',
+        home=condordesk_home,
+    )
     assert own.returncode == 0, own.stderr
 
 

@@ -45,7 +45,7 @@ def new_profile(capsys: pytest.CaptureFixture[str], name: str, *extra: str) -> s
 def test_secret_set_reads_stdin_and_never_prints_the_value(
     capsys: pytest.CaptureFixture[str], memory_keyring: MemoryKeyring
 ) -> None:
-    new_profile(capsys, "acct1", "--mode", "paper")
+    new_profile(capsys, "acct1", "--mode", "paper", "--account", "DU1111111")
     code, out, err = run(
         capsys, "secret", "set", "telegram_bot_token", "--profile", "acct1", stdin=TOKEN + "\n"
     )
@@ -176,16 +176,17 @@ def test_a_live_profile_needs_an_explicit_confirmation(
     capsys: pytest.CaptureFixture[str], condordesk_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = condordesk_home / "config" / "profiles" / "acct.toml"
-    code, _, err = run(capsys, "profile", "new", "acct", "--mode", "live")
+    code, _, err = run(capsys, "profile", "new", "acct", "--mode", "live", "--account", "U7654321")
     assert code == 2 and "--yes-live-account" in err
     assert not target.exists()
 
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
-    assert main(["profile", "new", "acct", "--mode", "live"]) == 2  # must type the name
+    live = ["profile", "new", "acct", "--mode", "live", "--account", "U7654321"]
+    assert main(live) == 2  # must type the name
     assert not target.exists()
     monkeypatch.setattr("builtins.input", lambda prompt: "acct")
-    assert main(["profile", "new", "acct", "--mode", "live"]) == 0
+    assert main(live) == 0
     assert load_profile("acct").profile.mode == "live"
 
 
@@ -196,8 +197,17 @@ def test_profile_new_does_not_overwrite_without_force(
     code, _, err = run(capsys, "profile", "new", "mine", "--mode", "paper")
     assert code == 2 and "exists" in err
     assert load_profile("mine").profile.broker.account == "DU1111111"
-    new_profile(capsys, "mine", "--mode", "paper", "--force")
-    assert load_profile("mine").profile.broker.account == "DU0000000"  # the template's
+    new_profile(capsys, "mine", "--mode", "paper", "--force", "--account", "DU2222222")
+    assert load_profile("mine").profile.broker.account == "DU2222222"
+
+
+@pytest.mark.parametrize("mode", ["paper", "live"])
+def test_profile_new_without_an_account_writes_nothing(
+    mode: str, capsys: pytest.CaptureFixture[str], condordesk_home: Path
+) -> None:
+    code, _, err = run(capsys, "profile", "new", "acct", "--mode", mode, "--yes-live-account")
+    assert code == 2 and "needs --account" in err
+    assert not (condordesk_home / "config" / "profiles" / "acct.toml").exists()
 
 
 @pytest.mark.parametrize("mode", ["paper", "live"])
