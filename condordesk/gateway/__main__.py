@@ -211,7 +211,8 @@ async def serve(args: argparse.Namespace) -> None:
         await broker.close()
         reason = "already in use" if exc.errno == errno.EADDRINUSE else exc.strerror or str(exc)
         raise CannotListen(f"cannot listen on 127.0.0.1:{args.port}: {reason}") from None
-    print(f"gateway on 127.0.0.1:{port}, account {args.account}, clock {clock.now_et():%c}")
+    started = f"{clock.now_et():%Y-%m-%d %H:%M:%S} ET"
+    print(f"gateway on 127.0.0.1:{port}, account {args.account}, clock {started}")
     done = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
