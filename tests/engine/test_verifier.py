@@ -1,13 +1,15 @@
 """Issue 12, the verifier's checks, seen only through commands, orders and the journal (no
 engine internals that came with the fixes), so the same tests run on the code before the fixes
 (6331cbb) and fail there: the daily max loss holds through an operator's resume or
-acknowledgement; the account, not the profile's word, decides whether real money trades."""
+acknowledgement; the account, not the profile's word, decides whether real money trades; an
+unknown settlement price is never booked."""
 
 from __future__ import annotations
 
 import contextlib
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +19,7 @@ from condordesk.broker.sim.market import SimMarket
 from condordesk.engine import api
 from condordesk.engine.service import Engine
 from condordesk.market.vtime import run_virtual
-from tests.engine.harness import make_profile, run_engine, until
+from tests.engine.harness import at, make_profile, run_engine, until
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
 
@@ -116,3 +118,56 @@ def test_a_paper_profile_whose_broker_reports_a_real_account_sends_no_order(
         run_virtual(engine.run())
     assert [e for e in events if isinstance(e, api.OrderSubmitted)] == []
     assert rt.journal.orders() == []
+
+
+def _price_never_known(rt: Runtime) -> None:
+    """The settlement price never comes (as on IB before the official close is out): no
+    ``PositionsSettled`` with a price, and the broker answers None when asked."""
+    broker: Any = rt.broker
+    emit = broker._emit
+
+    def emitting(event: object) -> None:
+        if type(event).__name__ != "PositionsSettled":
+            emit(event)
+
+    async def unknown(*_: object, **__: object) -> None:
+        return None
+
+    broker._emit = emitting
+    broker.settlement_price = unknown
+
+
+def test_an_expired_condor_whose_settlement_price_is_unknown_is_never_booked_as_a_profit(
+    tmp_path: Path,
+) -> None:
+    """An in-the-money condor expires and the settlement price stays unknown into the next
+    session: nothing is booked for it (the old code closed it for good at the full credit)."""
+    day = date(2026, 11, 30)
+    booked: list[tuple[str, object]] = []
+
+    async def in_the_money_at_the_close(rt: Runtime) -> None:
+        _price_never_known(rt)
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        live = next(iter(rt.engine.desk.live.values()))
+        await rt.engine.submit(api.CancelStop(origin="test", condor_id=live.id))
+        await rt.clock.sleep_until(at(day, "15:59:00"))
+        spot = float(await rt.broker.underlying_price())
+        rt.broker.gap(float(live.condor.short_put) - 5 - spot)  # type: ignore[attr-defined]
+
+    profile = make_profile(
+        simulator={"sessions": 2},
+        strategy={"max_concurrent": 1, "entry_end": "10:00"},
+        risk={
+            "first_trade_profit_pct": 0,
+            "profit_close_price": 0,
+            "expiry_safety_time": "16:00",
+        },
+    )
+    out = run_engine(profile, tmp_path, in_the_money_at_the_close)
+    (rec,) = out.runtime.journal.condors(day=day)
+    booked.append((rec.state.value, rec.realized_pnl))
+    assert rec.realized_pnl is None, booked  # unknown: nothing guessed, least of all a profit
+    assert rec.state.value == "closing", booked  # settlement pending, not closed for good
+    assert not [c for c in out.of(api.CondorClosed) if c.condor_id == rec.id]
