@@ -7,19 +7,12 @@ from typing import TYPE_CHECKING
 
 from condordesk.domain.orders import Position
 from condordesk.errors import BrokerError
+from condordesk.gateway import funds
 from condordesk.gateway.codec import FieldReader
 from condordesk.gateway.orderwire import portfolio, position
 
 if TYPE_CHECKING:
     from condordesk.gateway.session import Session
-
-ACCOUNT_VALUES = (
-    ("NetLiquidation", "1000000.00", "USD"),
-    ("TotalCashValue", "1000000.00", "USD"),
-    ("AvailableFunds", "1000000.00", "USD"),
-    ("BuyingPower", "4000000.00", "USD"),
-    ("ExcessLiquidity", "1000000.00", "USD"),
-)
 
 
 async def current_time(s: Session, r: FieldReader) -> None:
@@ -40,16 +33,29 @@ async def positions(s: Session, r: FieldReader) -> None:
 
 async def account_updates(s: Session, r: FieldReader) -> None:
     r.skip()  # version
-    if not r.read_bool():
+    s.account_subscribed = r.read_bool()
+    if not s.account_subscribed:
         return
     acct = s.gateway.account
-    for key, value, currency in ACCOUNT_VALUES:
-        s.send([6, 2, key, value, currency, acct])
+    await _send_values(s)
     s.send([6, 2, "AccountCode", acct, "", acct])
     for pos, mark in await _marked_positions(s):
         s.send(portfolio(acct, pos, mark))
     s.send([8, 1, f"{s.gateway.clock.now_et():%H:%M}"])
     s.send([54, 1, acct])
+
+
+async def _send_values(s: Session) -> None:
+    for key, value, currency in (await funds.figures(s)).values():
+        s.send([6, 2, key, value, currency, s.gateway.account])
+
+
+async def push_values(sessions: list[Session]) -> None:
+    """The account's figures again to every client subscribed to account updates (after a
+    fill or a commission, as TWS updates them)."""
+    for s in sessions:
+        if s.account_subscribed:
+            await _send_values(s)
 
 
 async def _marked_positions(s: Session) -> list[tuple[Position, Decimal | None]]:
@@ -68,7 +74,7 @@ async def account_updates_multi(s: Session, r: FieldReader) -> None:
     req_id = r.read_int()
     s.current_req = req_id
     acct = s.gateway.account
-    for key, value, currency in ACCOUNT_VALUES:
+    for key, value, currency in (await funds.figures(s)).values():
         s.send([73, 1, req_id, acct, "", key, value, currency])
     s.send([74, 1, req_id])
 

@@ -129,7 +129,7 @@ async def market_data(s: Session, r: FieldReader) -> None:
     if target is None or wire.sec_type == "BAG":
         s.error(req_id, 200, NO_DEFINITION)
         return
-    if not snapshot and len(s.md_lines) >= s.gateway.max_lines:
+    if not snapshot and s.gateway.market_data_lines() >= s.gateway.max_lines:
         s.error(req_id, 101, f"Max number of tickers has been reached ({s.gateway.max_lines})")
         return
     s.send([MD_TYPE, 1, req_id, s.market_data_type])

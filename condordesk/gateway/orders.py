@@ -31,7 +31,7 @@ from condordesk.domain.orders import (
     TimeInForce,
 )
 from condordesk.errors import BrokerError, OrderRejected
-from condordesk.gateway import whatif
+from condordesk.gateway import funds, whatif
 from condordesk.gateway.bags import BagFills
 from condordesk.gateway.codec import Field, FieldReader
 from condordesk.gateway.contracts import (
@@ -255,7 +255,7 @@ class OrderDesk:
     async def _submit(self, s: Session, wire: WireOrder) -> None:
         assert s.client_id is not None
         try:
-            priced = await _priced(self._gw, wire)
+            priced = await _priced(s, wire)
             request, option = to_request(priced)
             report = await self._gw.broker.place_order(request)
         except Reject as exc:
@@ -469,12 +469,16 @@ class OrderDesk:
             session.error(-1, event.code, event.text)
 
 
-async def _priced(gw: Gateway, wire: WireOrder) -> WireOrder:
-    """A MKT order as the limit the simulator works (the client keeps seeing MKT)."""
+async def _priced(s: Session, wire: WireOrder) -> WireOrder:
+    """``wire`` once IB's margin check passed; a MKT order as the limit the simulator works
+    (the client keeps seeing MKT)."""
+    refused = await funds.margin_rejection(s, wire)
+    if refused is not None:
+        raise Reject(201, f"Order rejected - reason:{refused}")
     if wire.order_type != MARKET:
         return wire
     try:
-        return await as_limit(gw.broker, wire)
+        return await as_limit(s.gateway.broker, wire)
     except NoMarket as exc:
         text = f"Order rejected - reason:no market data to price a MKT order ({exc})"
         raise Reject(201, text) from exc

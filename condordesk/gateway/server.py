@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
+from datetime import datetime
+from decimal import Decimal
 
 from loguru import logger
 
-from condordesk.broker.base import BrokerEvent
+from condordesk.broker.base import BrokerEvent, CommissionReceived, ExecutionReceived
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.gateway import accounts, history, marketdata
 from condordesk.gateway.faults import GatewayFaults
@@ -18,6 +21,7 @@ from condordesk.gateway.session import Handler, Session
 from condordesk.market.clock import Clock
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+MAX_MESSAGES_PER_S = 50
 
 
 class Gateway:
@@ -30,11 +34,13 @@ class Gateway:
         host: loopback only.
         port: 0 picks a free port (see the value :meth:`start` returns).
         quote_interval_s: clock seconds between streaming market-data updates.
-        max_market_data_lines: simultaneous streaming lines per client (error 101 beyond).
+        max_market_data_lines: simultaneous streaming lines of the account, every client
+            together (error 101 beyond).
         bag_executions: also send the BAG-level execution IB sends after a combo's leg
             executions (it then appears in ib_async's ``trade.fills`` beside the legs).
         market: the broker's simulated market, for intraday bars and the prior close
             (without it only daily bars are served).
+        funds: the account's cash before any trade (account values and the margin check).
     """
 
     def __init__(
@@ -49,6 +55,7 @@ class Gateway:
         max_market_data_lines: int = 100,
         bag_executions: bool = False,
         market: SimMarket | None = None,
+        funds: Decimal = Decimal(1_000_000),
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the gateway listens on loopback only, not {host!r}")
@@ -59,6 +66,7 @@ class Gateway:
         self.max_lines = max_market_data_lines
         self.bag_executions = bag_executions
         self.market = market
+        self.funds = funds
         self.faults = GatewayFaults(self)
         self._host, self._port = host, port
         self._server: asyncio.Server | None = None
@@ -66,6 +74,7 @@ class Gateway:
         self._sessions: dict[int, Session] = {}
         self._pending: set[Session] = set()
         self._next_id = 1
+        self._recent: deque[datetime] = deque()  # arrival times of the last second's messages
         self.orders = OrderDesk(self)
         self.handlers: dict[int, Handler] = self._handlers()
 
@@ -145,6 +154,8 @@ class Gateway:
         async for event in events:
             try:
                 await self.orders.on_event(event)
+                if isinstance(event, ExecutionReceived | CommissionReceived):
+                    await accounts.push_values(self.sessions())
             except Exception:  # a bad event must not stop the pump
                 logger.exception("gateway: cannot forward {}", event)
 
@@ -170,6 +181,21 @@ class Gateway:
     def session_for(self, client_id: int) -> Session | None:
         session = self._sessions.get(client_id)
         return session if session is not None and session.ready else None
+
+    def over_pace(self) -> bool:
+        """Count one incoming message; True when the account has sent more than
+        :data:`MAX_MESSAGES_PER_S` in the last (clock) second, as TWS paces it."""
+        now = self.clock.now()
+        while self._recent and (now - self._recent[0]).total_seconds() >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= MAX_MESSAGES_PER_S:
+            return True
+        self._recent.append(now)
+        return False
+
+    def market_data_lines(self) -> int:
+        """Streaming lines open across every client of the account."""
+        return sum(len(s.md_lines) for s in self.sessions())
 
     # -- ids -----------------------------------------------------------------------------------
 

@@ -56,6 +56,7 @@ class Session:
         self.md_lines: dict[int, asyncio.Task[None]] = {}
         self.current_req = -1  # the request being handled, for error replies
         self.positions_subscribed = False
+        self.account_subscribed = False  # reqAccountUpdates: hears the figures move
         self.sees_all_orders = False  # asked reqAllOpenOrders: hears of adopted orders
         self.index_close: dict[int, Decimal] = {}  # per index line: the first level seen
 
@@ -144,7 +145,7 @@ class Session:
             logger.debug("gateway: ignoring message {}", fields[:3])
             return
         self.current_req = -1
-        if self.gateway.faults.take_pacing_violation():
+        if self.gateway.faults.take_pacing_violation() or self.gateway.over_pace():
             self.error(-1, 100, "Max rate of messages per second has been exceeded:max=50")
             return
         try:
