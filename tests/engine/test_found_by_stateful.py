@@ -101,3 +101,33 @@ def test_two_condors_holding_one_strike_on_opposite_sides_are_both_protected(
     assert shared and all(
         rows["02"].position_sign(c) == -rows["03"].position_sign(c) for c in shared
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 12 (nothing crashes the engine): a link that drops while the start "
+    "reconciliation re-arms a stop (waiting on order_status) raises NotConnected out of "
+    "engine.run(): reconcile('start') is not contained, the engine dies",
+)
+def test_a_link_dropped_during_the_start_reconciliation_does_not_kill_the_engine(
+    state: EngineMachine,
+) -> None:
+    opened(state)
+    state.arm_stops(pick=0)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.hold()
+    state.fault(fault="reject", seconds=2.0)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.hold()
+    state.cancel_by_hand(pick=0, which=0)  # the new engine finds half a pair and re-arms
+    state.hold()
+    state.restart(crash=False)
+    state.hold()
+    state.drop_link(seconds=60.0)
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+    assert state.r.running
