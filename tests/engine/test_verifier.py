@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -171,3 +172,56 @@ def test_an_expired_condor_whose_settlement_price_is_unknown_is_never_booked_as_
     assert rec.realized_pnl is None, booked  # unknown: nothing guessed, least of all a profit
     assert rec.state.value == "closing", booked  # settlement pending, not closed for good
     assert not [c for c in out.of(api.CondorClosed) if c.condor_id == rec.id]
+
+
+def test_commission_reports_that_come_after_the_close_are_booked(tmp_path: Path) -> None:
+    """The broker's commission reports are held back until the condor is closed: when they
+    come, the condor's commissions and P&L and the day's tally take them in (the old code
+    counted a missing report as 0 and dropped the late ones)."""
+    held: list[object] = []
+    closed_pnl: list[object] = []
+
+    async def late_reports(rt: Runtime) -> None:
+        broker: Any = rt.broker
+        emit, executions = broker._emit, broker.executions
+
+        def emitting(event: object) -> None:
+            if type(event).__name__ == "CommissionReceived" and not closed_pnl:
+                held.append(event)
+            else:
+                emit(event)
+
+        async def without_reports() -> list[tuple[object, None]]:
+            return [(e, None) for e, _ in await executions()]
+
+        broker._emit, broker.executions = emitting, without_reports
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        live = next(iter(rt.engine.desk.live.values()))
+        await rt.clock.sleep_until(at(date(2026, 11, 30), "11:00"))
+        await rt.engine.submit(api.CloseCondor(origin="test", condor_id=live.id))
+        await until(rt, lambda: live.id not in rt.engine.desk.live)
+        closed_pnl.append(rt.journal.condors()[0].realized_pnl)
+        broker.executions = executions
+        for event in held:  # the reports come, late
+            emit(event)
+        await rt.clock.sleep(60.0)
+
+    profile = make_profile(
+        strategy={"max_concurrent": 1, "entry_end": "10:00"},
+        risk={"first_trade_profit_pct": 0, "profit_close_price": 0},
+    )
+    out = run_engine(profile, tmp_path, late_reports)
+    assert len(held) == 8 and closed_pnl  # four legs in, four out, every report late
+    journal = out.runtime.journal
+    (rec,) = journal.condors()
+    reported = sum((f.commission or Decimal(0) for f in journal.fills(rec.id)), Decimal(0))
+    charged = sum((e.report.commission for e in held), Decimal(0))  # type: ignore[attr-defined]
+    assert reported == charged > 0
+    assert rec.commissions == charged
+    assert rec.credit is not None and rec.exit_debit is not None
+    gross = (rec.credit - rec.exit_debit) * 100 * rec.condor.quantity
+    assert rec.realized_pnl == gross - charged
+    (session_closed,) = out.of(api.SessionClosed)
+    assert session_closed.realized_pnl == rec.realized_pnl
