@@ -279,6 +279,8 @@ class OrderDesk:
         s.current_req = order_id
         assert s.client_id is not None
         sim_id = self._lookup(s.client_id, order_id)
+        if sim_id is None and self.staging.cancel(s, order_id):
+            return
         if sim_id is None:
             s.error(order_id, 10147, f"OrderId {order_id} that needs to be cancelled is not found.")
             return

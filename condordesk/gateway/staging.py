@@ -4,24 +4,28 @@ parent), and the children of a bracket wait for their parent's fill before they 
 
 A bracket's children are one OCA group (cancel the others on a fill) unless the client
 named one. While waiting, a child is reported PreSubmitted; when its parent is cancelled or
-rejected, the children are cancelled with it.
+rejected, the children are cancelled with it. A resting order placed before 09:30 on a
+trading day is held (PreSubmitted) and worked at the open.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import datetime, time
 from typing import TYPE_CHECKING
 
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import OrderReport, OrderStatus
 from condordesk.gateway.contracts import resolve
 from condordesk.gateway.orderwire import GwOrder, WireOrder, open_order, order_status
+from condordesk.market.clock import ET
 
 if TYPE_CHECKING:
     from condordesk.gateway.server import Gateway
     from condordesk.gateway.session import Session
 
+OPEN = time(9, 30)
 Key = tuple[int, int]  # (client id, order id)
 Submit = Callable[["Session", WireOrder], Awaitable[None]]
 Filled = Callable[[Key], bool]
@@ -36,6 +40,7 @@ class Staging:
         self._filled = filled
         self._held: dict[Key, WireOrder] = {}
         self._waiting: dict[Key, list[WireOrder]] = {}  # parent -> its children
+        self._pre_opening: dict[Key, WireOrder] = {}  # placed before 09:30, worked at the open
 
     async def take(self, s: Session, wire: WireOrder) -> bool:
         """Handle ``wire`` if it is held back or releases a held group; False to place it
@@ -47,7 +52,7 @@ class Staging:
             return True
         self._held.pop((cid, wire.order_id), None)
         if not wire.parent_id:
-            return False
+            return await self._pre_open(s, wire)
         parent_key = (cid, wire.parent_id)
         if self._filled(parent_key):  # the parent already filled: the child works at once
             return False
@@ -60,18 +65,58 @@ class Staging:
         waiting.append(wire if wire.oca_group else replace(wire, oca_group=oca, oca_type=1))
         self._waiting.setdefault(parent_key, []).extend(waiting)
         for child in waiting:
-            _report(s, child, "PreSubmitted")
+            report(s, child, "PreSubmitted")
         if parent is not None:
             await self._submit(s, replace(parent, transmit=True))
         return True
 
-    async def on_report(self, order: GwOrder, report: OrderReport) -> None:
+    async def _pre_open(self, s: Session, wire: WireOrder) -> bool:
+        """Before 09:30 on a trading day a resting order (not FOK/IOC) is held PreSubmitted
+        and worked at the open, as TWS does; True when held."""
+        now = self._gw.clock.now_et()
+        opens = datetime.combine(now.date(), OPEN, ET)
+        if now >= opens or wire.tif in ("FOK", "IOC") or wire.what_if:
+            return False
+        if not await self._gw.broker.option_strikes(now.date()):
+            return False
+        assert s.client_id is not None
+        key = (s.client_id, wire.order_id)
+        self._pre_opening[key] = wire
+        report(s, wire, "PreSubmitted")
+        s.spawn(self._at_open(key, (opens - now).total_seconds()))
+        return True
+
+    async def _at_open(self, key: Key, wait_s: float) -> None:
+        await self._gw.clock.sleep(wait_s)
+        wire = self._pre_opening.pop(key, None)
+        session = self._gw.session_for(key[0])
+        if wire is not None and session is not None:
+            await self._submit(session, wire)
+
+    def cancel(self, s: Session, order_id: int) -> bool:
+        """Cancel an order the gateway still holds (untransmitted, before the open, or a
+        child waiting for its parent); False when it holds no such order."""
+        assert s.client_id is not None
+        key = (s.client_id, order_id)
+        wire = self._held.pop(key, None) or self._pre_opening.pop(key, None)
+        for children in self._waiting.values():
+            for child in list(children):
+                if child.order_id == order_id:
+                    children.remove(child)
+                    wire = child
+        if wire is None:
+            return False
+        s.error(order_id, 202, "Order Canceled - reason:")
+        report(s, wire, "Cancelled")
+        return True
+
+    async def on_report(self, order: GwOrder, update: OrderReport) -> None:
         """The parent ``order`` moved on: on its fill its children work; when it ends any
         other way they are cancelled."""
         key = (order.client_id, order.order_id)
-        if key not in self._waiting or not report.status.is_done:
+        if key not in self._waiting or not update.status.is_done:
             return
-        if report.status is OrderStatus.FILLED:
+        if update.status is OrderStatus.FILLED:
             children = self._waiting.pop(key)
             session = self._gw.session_for(order.client_id)
             if session is None:  # the client left: its children stay waiting until it returns
@@ -84,10 +129,11 @@ class Staging:
         for child in self._waiting.pop(key):
             if owner is not None:
                 owner.error(child.order_id, 202, "Order Canceled - reason:parent order ended")
-                _report(owner, child, "Cancelled")
+                report(owner, child, "Cancelled")
 
 
-def _report(s: Session, wire: WireOrder, status: str) -> None:
+def report(s: Session, wire: WireOrder, status: str) -> None:
+    """openOrder and orderStatus of an order the gateway holds."""
     assert s.client_id is not None
     option = resolve(wire.contract) if wire.contract.sec_type != "BAG" else None
     single = option if isinstance(option, OptionContract) else None
