@@ -26,14 +26,15 @@ def test_a_day_over_ib_logs_under_2_kb_per_condor_at_info(
     finally:
         logger.remove(sink)
     assert summary.condors_opened >= 1
-    size = sum(len(x.encode()) + 40 for x in lines)  # + the stamp and level of a console line
-    assert size / summary.condors_opened < 2048, "\n".join(lines)
     text = "\n".join(lines)
+    size = sum(len(x.encode()) + 40 for x in lines)  # + the stamp and level of a console line
+    assert size / summary.condors_opened < 2048, text
     for noise in ("Trade(", "Execution(", "CommissionReport(", "execDetails", "Error 202"):
-        assert noise not in text
-    assert " EST" not in text and " EDT" not in text
+        assert noise not in text, text
+    assert " EST" not in text and " EDT" not in text, text
+    assert any(x.startswith("connected to IB 127.0.0.1:") for x in lines), text  # ours
     orders = [x for x in lines if x.startswith("order ")]
-    assert orders and all(ORDER_LINE.match(x) for x in orders), orders
-    assert len(orders) == len(set(orders))  # each order event once
+    assert orders and all(ORDER_LINE.match(x) for x in orders), text
+    assert len(orders) == len(set(orders)), text  # each order event once
     assert any(x.endswith(": working") for x in orders)
     assert any(": filled 1 @ " in x for x in orders)

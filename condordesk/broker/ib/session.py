@@ -167,6 +167,8 @@ class IBSession:
         except BaseException:
             self._ib.disconnect()
             raise
+        version = self._ib.client.serverVersion()
+        logger.info("connected to {}, account {}, API version {}", where, self._account, version)
 
     async def _check_session(self, where: str) -> None:
         accounts = list(self._ib.managedAccounts())
