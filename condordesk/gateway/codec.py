@@ -15,8 +15,30 @@ Field = str | int | float | bool | Decimal | None
 MAX_MESSAGE = 16 * 1024 * 1024
 
 
+READ_TIMEOUT_S = 10.0
+"""Clock seconds a message body may take to arrive once its length prefix has."""
+
+
 class ProtocolError(Exception):
     """The peer sent something that is not a TWS API message."""
+
+
+class BadField(ProtocolError):
+    """A field that is not the number it should be; ``text`` is TWS's error 320 wording."""
+
+    def __init__(self, raw: str) -> None:
+        self.text = (
+            "Error reading request. Unable to parse data. "
+            f'java.lang.NumberFormatException: For input string: "{raw}"'
+        )
+        super().__init__(self.text)
+
+
+def _number(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise BadField(raw) from None
 
 
 def text(value: Field) -> str:
@@ -46,13 +68,18 @@ def split_fields(body: bytes) -> list[str]:
     return parts
 
 
-async def read_body(reader: asyncio.StreamReader) -> bytes:
-    """One length-prefixed message body (raises IncompleteReadError at EOF)."""
+async def read_body(reader: asyncio.StreamReader, body_timeout: float | None = None) -> bytes:
+    """One length-prefixed message body (raises IncompleteReadError at EOF, ProtocolError
+    when the body does not follow its prefix within ``body_timeout`` loop seconds)."""
     header = await reader.readexactly(4)
     (size,) = struct.unpack(">I", header)
     if size > MAX_MESSAGE:
         raise ProtocolError(f"message of {size} bytes")
-    return await reader.readexactly(size)
+    try:
+        async with asyncio.timeout(body_timeout):
+            return await reader.readexactly(size)
+    except TimeoutError:
+        raise ProtocolError(f"a {size}-byte body did not arrive") from None
 
 
 async def read_hello(reader: asyncio.StreamReader) -> str:
@@ -87,20 +114,29 @@ class FieldReader:
         self._pos += 1
         return value
 
+    def peek_int(self) -> int:
+        """The next field as an integer without reading it (-1 if it is none)."""
+        if self._pos >= len(self._fields):
+            return -1
+        try:
+            return int(float(self._fields[self._pos]))
+        except ValueError:
+            return -1
+
     def read_int(self, default: int = 0) -> int:
         raw = self.read_str()
-        return int(float(raw)) if raw else default
+        return int(_number(raw)) if raw else default
 
     def read_float(self) -> float | None:
         raw = self.read_str()
         if not raw or raw == "Infinite":
             return None
-        value = float(raw)
+        value = _number(raw)
         return None if value >= 1.7e308 else value
 
     def read_decimal(self) -> Decimal | None:
         raw = self.read_str()
-        if not raw or raw == "Infinite" or float(raw) >= 1.7e308:
+        if not raw or raw == "Infinite" or _number(raw) >= 1.7e308:
             return None
         return Decimal(raw)
 

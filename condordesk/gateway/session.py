@@ -13,6 +13,8 @@ from loguru import logger
 from condordesk.errors import BrokerError
 from condordesk.gateway import versions
 from condordesk.gateway.codec import (
+    READ_TIMEOUT_S,
+    BadField,
     Field,
     FieldReader,
     ProtocolError,
@@ -66,6 +68,10 @@ class Session:
     def ready(self) -> bool:
         return self.client_id is not None and not self.writer.is_closing()
 
+    @property
+    def _body_timeout(self) -> float:
+        return self.gateway.clock.loop_seconds(READ_TIMEOUT_S)
+
     def send(self, fields: list[Field]) -> None:
         """Send one message, built as at v178, encoded for the agreed version."""
         if not self.writer.is_closing():
@@ -92,11 +98,14 @@ class Session:
         try:
             await self._handshake()
             while True:
-                fields = split_fields(await read_body(self.reader))
+                fields = split_fields(await read_body(self.reader, self._body_timeout))
                 if fields:
                     await self._dispatch(fields)
         except (asyncio.IncompleteReadError, ConnectionError, ProtocolError) as exc:
             logger.debug("gateway session ended: {}", exc)
+            if self.client_id is not None and "did not arrive" in str(exc):
+                self.error(-1, 320, "Error reading request. Message truncated: connection closed")
+                await self.drain()
         finally:
             await self.close()
 
@@ -152,9 +161,12 @@ class Session:
             await handler(self, FieldReader(fields[1:]))
         except BrokerError as exc:
             self.error(self.current_req, 504, f"Not connected: {exc}")
+        except BadField as exc:
+            logger.warning("gateway: bad message {}: {}", fields[:3], exc)
+            self.error(self.current_req, 320, exc.text)
         except (ProtocolError, ValueError) as exc:
             logger.warning("gateway: bad message {}: {}", fields[:3], exc)
-            self.error(self.current_req, 320, f"Error reading request: {exc}")
+            self.error(self.current_req, 320, "Error reading request. Unable to parse data.")
         except Exception:  # a gateway bug must not end the client's session
             logger.exception("gateway: failed to handle {}", fields[:3])
             self.error(self.current_req, 321, "Server error when handling the request")
