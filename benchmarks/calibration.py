@@ -32,6 +32,7 @@ ROWS: tuple[tuple[str, str, str, tuple[float, float] | float], ...] = (
     ("range_ac1", "lag-1 autocorr of log range", "range", (0.45, 0.80)),
     ("iv_rv_corr", "corr(implied, same-day range)", "range", (0.55, 0.90)),
     ("vrp", "E[IV^2] / E[RV^2]", "range", (1.2, 1.6)),
+    ("vrp_top_fifth", "E[IV^2] / E[RV^2], top fifth of IV", "range", (0.7, 1.4)),
     ("over_2_5_sigma", "range > 2.5 implied sigma", "range", (0.002, 0.036)),
     ("touched_10d", "10-delta distance touched", "range", (0.10, 0.22)),
     ("closed_10d", "10-delta distance closed beyond", "range", (0.05, 0.13)),
@@ -68,6 +69,10 @@ def real_measures() -> dict[str, float]:
         "range_ac1": float(log_range.autocorr(1)),
         "iv_rv_corr": float(np.corrcoef(implied, hl)[0, 1]),
         "vrp": float((implied**2).mean() / (oc1**2).mean()),
+        "vrp_top_fifth": float(
+            (implied[implied >= implied.quantile(0.8)] ** 2).mean()
+            / (oc1[implied >= implied.quantile(0.8)] ** 2).mean()
+        ),
         "over_2_5_sigma": float(((up1 + down1) > 2.5 * implied / math.sqrt(OC_SHARE)).mean()),
         "touched_10d": float((np.maximum(up1, down1) > TEN_DELTA_Z * implied).mean()),
         "closed_10d": float((oc1.abs() > TEN_DELTA_Z * implied).mean()),

@@ -41,6 +41,7 @@ ROUGH = {
     "range_ac1": (0.627, 0.45, 0.80),  # lag-1 autocorrelation of log(high/low)
     "iv_rv_corr": (0.738, 0.55, 0.90),  # corr(previous close's VIX, the day's range)
     "vrp": (1.36, 1.2, 1.6),  # E[implied^2] / E[realised^2], open-to-close
+    "vrp_top_fifth": (1.00, 0.7, 1.4),  # ... over the fifth of days with the highest VIX
     "over_2_5_sigma": (0.0080, 0.002, 0.036),  # log range > 2.5 x previous VIX/sqrt(252)
     "touched_10d": (0.160, 0.10, 0.22),  # 10-delta distance from the open touched
     "closed_10d": (0.0908, 0.05, 0.13),  # ... and closed beyond

@@ -126,7 +126,15 @@ def measures(d: Daily) -> dict[str, float]:
         / n,
         "vrp": statistics.fmean([m * m for m in d.implied])
         / statistics.fmean([x * x for x in d.oc]),
+        "vrp_top_fifth": _top_fifth_vrp(d.implied, d.oc),
         "open_over_midday": statistics.fmean(d.first30) / statistics.fmean(d.midday),
         "ten_oclock": statistics.fmean(d.at_ten) / statistics.fmean(d.five_min),
         "fomc_iv_drop": statistics.fmean(d.fomc_drop) if d.fomc_drop else 1.0,
     }
+
+
+def _top_fifth_vrp(implied: list[float], oc: list[float]) -> float:
+    """E[IV^2] / E[RV^2] over the fifth of days with the highest implied move."""
+    cut = quantile(implied, 0.8)
+    top = [(m, x) for m, x in zip(implied, oc, strict=True) if m >= cut]
+    return statistics.fmean([m * m for m, _ in top]) / statistics.fmean([x * x for _, x in top])
