@@ -42,7 +42,7 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk import __version__, backup, cli_admin, doctor, fsafe
+from condordesk import __version__, backup, cli_admin, doctor, fsafe, paper_check
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
 from condordesk.errors import CondordeskError, ConfigError
@@ -189,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _profile_args(show)
     psub.add_parser("list", help="list the profiles available by name")
     cli_admin.register(sub, psub)  # secret, notify, profile new
+    paper_check.register(sub)
     doctor.register(sub)
     return parser
 
