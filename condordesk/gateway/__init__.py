@@ -1,8 +1,10 @@
 """The loopback TWS-protocol gateway backed by the simulated SPX market.
 
-The real ``ib_async`` client connects to :class:`Gateway` on 127.0.0.1 and trades the
-:class:`~condordesk.broker.sim.SimBroker` with no IB account. This package never imports
-``ib_async``: it speaks the wire protocol (server version 178) as ib_async 2.1.0 decodes it.
+Any IB API client (ib_async 2.1.0, ib_insync 0.9.86, the official ibapi 9.81.1) connects to
+:class:`Gateway` on 127.0.0.1 and trades the :class:`~condordesk.broker.sim.SimBroker` with
+no IB account. This package never imports an IB client: it speaks the wire protocol at the
+version agreed at the handshake (v157..178; older clients are refused with error 502), every
+message encoded for that version (``versions``).
 
 Usage::
 
@@ -14,19 +16,25 @@ Usage::
 
 or by hand: ``python -m condordesk.gateway --port 7497 --speed 60``.
 
-Modules: ``codec`` (framing, field reading), ``contracts`` (conIds, contract blocks,
-contractDetails), ``session`` (handshake, dispatch), ``server`` (Gateway), ``accounts``,
-``marketdata``, ``history``, ``orders`` + ``orderwire`` + ``bags`` (orders and their
-messages), ``faults`` (:class:`GatewayFaults`).
+Modules: ``codec`` (framing, field reading, the read timeout), ``versions`` (the accepted
+range, per-version encoding), ``contracts`` (conIds, contract blocks, contractDetails),
+``session`` (handshake, dispatch, pacing), ``server`` (Gateway), ``accounts`` + ``funds``
+(account values that move, IB's margin check), ``marketdata``, ``history`` (daily, 1-min and
+5-min bars, the prior close), ``orders`` + ``orderwire`` + ``translate`` + ``bags`` (orders
+and their messages), ``whatif`` (margin answers, nothing placed), ``staging``
+(transmit=False, brackets, orders held before the open), ``marketable`` (MKT orders),
+``faults`` (:class:`GatewayFaults`).
 
 Requests served: startApi, reqCurrentTime, reqIds, reqPositions/cancelPositions,
 reqAccountUpdates, reqAccountUpdatesMulti, reqCompletedOrders (end only), reqAutoOpenOrders,
-reqContractDetails (SPX index, SPXW options), reqSecDefOptParams, reqMarketDataType,
-reqMktData/cancelMktData (index last/close; option bid/ask then bid/ask/model greeks;
-snapshots end with tickSnapshotEnd), reqHistoricalData (SPX daily bars), placeOrder (BAG
-combos and single options; LMT, STP, STP LMT; DAY/GTC/FOK/IOC; OCA groups; a known order
-id is a modification: cancel/replace), cancelOrder, reqGlobalCancel, reqOpenOrders,
-reqAllOpenOrders, reqExecutions. Anything else is ignored (logged at debug).
+reqContractDetails (SPX index, SPXW options, a whole expiry without a strike),
+reqSecDefOptParams, reqMarketDataType, reqMktData/cancelMktData (index last/close, the close
+being the prior session's; option bid/ask then bid/ask/model greeks; snapshots end with
+tickSnapshotEnd; lines limited per account), reqHistoricalData (SPX daily, 1-min, 5-min),
+placeOrder (BAG combos and single options; LMT, MKT, STP, STP LMT; DAY/GTC/FOK/IOC; OCA
+groups; whatIf; transmit=False; parent/child brackets; a known order id is a modification in
+place), cancelOrder, reqGlobalCancel, reqOpenOrders, reqAllOpenOrders, reqExecutions. More
+than 50 messages a second get error 100. Anything else is ignored (logged at debug).
 """
 
 from condordesk.gateway.faults import GatewayFaults
