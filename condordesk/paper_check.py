@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ def cmd_paper_check(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_REFUSED
+    logging.getLogger("ib_async").setLevel(logging.CRITICAL)  # the report says what went wrong
     b = profile.broker
     target = Target(
         host=b.host,
