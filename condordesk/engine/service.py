@@ -449,7 +449,10 @@ class Engine:
                 self.mode,
                 self.account,
             )
-            await self.reconcile("start")
+            try:
+                await self.reconcile("start")
+            except Exception as exc:  # e.g. the link drops while it re-arms a stop
+                self.safety.contain("the start reconciliation", exc)
             self.safety.started()
             await self._schedule()
         finally:

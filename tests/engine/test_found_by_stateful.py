@@ -103,13 +103,6 @@ def test_two_condors_holding_one_strike_on_opposite_sides_are_both_protected(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 (nothing crashes the engine): a link that drops while the start "
-    "reconciliation re-arms a stop (waiting on order_status) raises NotConnected out of "
-    "engine.run(): reconcile('start') is not contained, the engine dies",
-)
 def test_a_link_dropped_during_the_start_reconciliation_does_not_kill_the_engine(
     state: EngineMachine,
 ) -> None:

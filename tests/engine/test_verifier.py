@@ -19,6 +19,7 @@ from condordesk.broker.sim import SimBroker
 from condordesk.broker.sim.market import SimMarket
 from condordesk.engine import api
 from condordesk.engine.service import Engine
+from condordesk.errors import NotConnected
 from condordesk.market.vtime import run_virtual
 from tests.engine.harness import at, make_profile, run_engine, until
 
@@ -225,3 +226,30 @@ def test_commission_reports_that_come_after_the_close_are_booked(tmp_path: Path)
     assert rec.realized_pnl == gross - charged
     (session_closed,) = out.of(api.SessionClosed)
     assert session_closed.realized_pnl == rec.realized_pnl
+
+
+def test_a_broker_error_in_the_start_reconciliation_is_contained_not_fatal(
+    tmp_path: Path,
+) -> None:
+    """The link drops while the engine reconciles at its start (found by the stateful test,
+    5a7a421): the engine keeps running, in its safe state (critical alert, entries paused until
+    its reset), and reconciles before any entry, instead of dying out of ``run()``."""
+    runtime = build_sim(make_profile(), journal_path=tmp_path / "j.sqlite3")
+    broker: Any = runtime.broker
+    positions, calls = broker.positions, []
+
+    async def dropping() -> object:
+        calls.append(runtime.clock.now())
+        if len(calls) == 1:
+            raise NotConnected("simulated broker: dropped")
+        return await positions()
+
+    broker.positions = dropping
+    out = run_engine(make_profile(), tmp_path, runtime=runtime)
+    assert out.of(api.SessionClosed), "the engine did not trade its session"
+    faults = [a for a in out.of(api.AlertRaised) if a.level == "critical"]
+    assert faults and "start reconciliation" in faults[0].message
+    later = [r.ts for r in out.of(api.ReconcileCompleted) if r.ts and r.ts > calls[0]]
+    assert later, "never reconciled after the fault"
+    entries = [e.ts for e in out.of(api.OrderSubmitted) if e.role == "entry" and e.ts]
+    assert all(later[0] < ts for ts in entries)  # no entry before the broker was looked at
