@@ -92,8 +92,8 @@ def main() -> None:
     print(f"soak: {rounds} round(s) from seed {args.seed}, {elapsed:.1f} s")
     print(f"  examples       {tally.examples}")
     print(f"  steps          {tally.steps}")
-    for key in ("faults", "restarts", "commands", "jumps", "gaps", "orders"):
-        print(f"  {key:<14} {tally.counts[key]}")
+    for key in ("faults", "restarts", "commands", "jumps", "gaps", "orders", "daily-loss pauses"):
+        print(f"  {key:<18} {tally.counts[key]}")
     print("engine events:", ", ".join(f"{k} {tally.counts[k]}" for k in sorted(COUNTED_NAMES)))
     print(f"  examples/s     {tally.examples / elapsed:.2f}")
     print(f"  steps/s        {tally.steps / elapsed:.1f}")

@@ -150,6 +150,8 @@ class Rig:
                 self.events.append(event)
                 if isinstance(event, COUNTED):
                     self.counts[type(event).__name__] += 1
+                if isinstance(event, api.EntriesPaused) and "daily max loss" in event.reason:
+                    self.counts["daily-loss pauses"] += 1
 
         engine.bus.add_listener(listen)
         return self.loop.create_task(engine.run(), name=f"engine-{gen}")

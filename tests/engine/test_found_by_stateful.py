@@ -106,6 +106,8 @@ def test_two_condors_holding_one_strike_on_opposite_sides_are_both_protected(
 def test_a_link_dropped_during_the_start_reconciliation_does_not_kill_the_engine(
     state: EngineMachine,
 ) -> None:
+    """Found at 20e1484: the link dropped while the start reconciliation re-armed a stop
+    (waiting on order_status) and NotConnected escaped engine.run(): the engine died."""
     opened(state)
     state.arm_stops(pick=0)
     state.hold()
