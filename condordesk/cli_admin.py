@@ -7,7 +7,7 @@
     condordesk secret delete NAME [--profile P]
     condordesk secret check [--profile P]            where each secret the profile needs is found
     condordesk notify test [--profile P]             send a test alert
-    condordesk profile new NAME [--mode sim|paper|live] [--account ID] [--yes-live-account]
+    condordesk profile new NAME [--mode sim|paper|live --account ID] [--yes-live-account]
 
 Registered by :func:`register` from ``condordesk.cli``; each sub-command carries its handler
 (``args.handler``). Values of secrets are never printed.

@@ -167,8 +167,7 @@ class IBSession:
         except BaseException:
             self._ib.disconnect()
             raise
-        version = self._ib.client.serverVersion()
-        logger.info("connected to {}, account {}, API version {}", where, self._account, version)
+        logger.info("connected to {}, account {}", where, self._account)
 
     async def _check_session(self, where: str) -> None:
         accounts = list(self._ib.managedAccounts())
