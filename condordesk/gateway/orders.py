@@ -148,7 +148,7 @@ class OrderDesk:
             s.error(wire.order_id, exc.code, exc.text)
             return
         except OrderRejected as exc:
-            s.error(wire.order_id, exc.code or 201, rejection_text(exc, ""))
+            s.error(wire.order_id, exc.code or 201, rejection_text(exc, "", wire))
             return
         order = self._by_sim.get(sim_id)
         if order is not None:  # before the simulator's "modified" update is relayed
@@ -163,7 +163,7 @@ class OrderDesk:
             s.error(wire.order_id, exc.code, exc.text)
             return
         except OrderRejected as exc:
-            s.error(wire.order_id, exc.code or 201, rejection_text(exc, REJECTED))
+            s.error(wire.order_id, exc.code or 201, rejection_text(exc, REJECTED, wire))
             return
         order = GwOrder(s.client_id, wire.order_id, report.perm_id, wire, option, self._gw.account)
         self._by_sim[report.order_id] = order

@@ -127,9 +127,12 @@ REJECTED = "Order rejected - reason:"
 OFF_TICK = "The price does not conform to the minimum price variation for this contract."
 
 
-def rejection_text(exc: OrderRejected, prefix: str) -> str:
-    """TWS's wording of a simulator refusal (110 is the same for an option and a combo)."""
-    return OFF_TICK if exc.code == 110 else f"{prefix}{exc.reason}"
+def rejection_text(exc: OrderRejected, prefix: str, wire: WireOrder) -> str:
+    """The client's wording of a simulator refusal: an off-tick single option gets TWS's 110
+    text, not the simulator's combo wording (a combo keeps it: it names the 0.05 increment)."""
+    if exc.code == 110 and wire.contract.sec_type != "BAG":
+        return OFF_TICK
+    return f"{prefix}{exc.reason}"
 
 
 async def priced(s: Session, wire: WireOrder) -> WireOrder:

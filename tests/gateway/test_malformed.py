@@ -1,6 +1,6 @@
 """Malformed input gets TWS's answers (error 320 in TWS's words, for the order id of a
-truncated placeOrder; 110 in TWS's words for an off-tick option) and a read timeout: a body
-shorter than its length prefix ends the connection, never a hang."""
+truncated placeOrder; 110 in TWS's words for an off-tick option, not the combo wording) and
+a read timeout: a body shorter than its length prefix ends the connection, never a hang."""
 
 from __future__ import annotations
 

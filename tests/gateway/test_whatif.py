@@ -57,7 +57,8 @@ def _place_order_fields(version: int, *, what_if: bool) -> list[str]:
     return split_fields(sent[0][4:])
 
 
-def test_place_order_read_at_every_version() -> None:
+async def test_place_order_read_at_every_version() -> None:
+    """(async: ib_async's Client takes the running loop instead of making one.)"""
     for version in (157, 166, 176, 177, 178):
         for what_if in (False, True):
             fields = _place_order_fields(version, what_if=what_if)
