@@ -16,7 +16,7 @@ import pytest
 from loguru import logger
 
 from condordesk.engine import api
-from tests.engine.stateful import NORMAL_DAY, EngineMachine, Tally
+from tests.engine.stateful import EARLY_CLOSE_DAY, NORMAL_DAY, EngineMachine, Tally
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
 
@@ -126,3 +126,36 @@ def test_a_link_dropped_during_the_start_reconciliation_does_not_kill_the_engine
     state.wait(seconds=300.0)
     state.hold()
     assert state.r.running
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="issue 12 (resume never lifts a risk limit): the daily max loss pauses entries at "
+    "09:47:11 (early-close day, limit $120); a clean restart at 09:47:22 runs the daily reset "
+    "again and it lifts the pause (EntriesResumed, origin engine) mid-session, until the next "
+    "cycle finds the loss again 90 s later",
+)
+def test_the_daily_max_loss_pause_survives_a_second_restart_the_same_session(
+    state: EngineMachine,
+) -> None:
+    state.start(day=EARLY_CLOSE_DAY, contracts=2, daily_max_loss=120, max_concurrent=1, seed=146)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.drop_link(seconds=60.0)
+    state.arm_stops(pick=0)
+    state.arm_stops(pick=0)
+    state.fault(fault="reject", seconds=2.0)
+    state.arm_stops(pick=0)
+    state.cancel_stop(pick=0)
+    state.fault(fault="ack-delay", seconds=2.0)
+    state.gap(pick=0, points=8.0)
+    state.fault(fault="reject", seconds=2.0)
+    state.arm_stops(pick=0)
+    state.restart(crash=False)  # the new engine's first cycle hits the daily max loss
+    state.hold()
+    assert state.r.checker.loss_day == EARLY_CLOSE_DAY
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.restart(crash=False)
+    state.hold()
