@@ -239,6 +239,8 @@ class Engine:
 
     async def submit(self, command: api.Command) -> api.Ack:
         """Validate and carry out an operator command; journaled with its origin."""
+        if self.state == "stopped":
+            return api.Ack(False, "the engine has stopped: nothing was carried out")
         try:
             ack = self.safety.refusal(command) or accept(self, command)
         except Exception as exc:  # a validation bug refuses the command; it never kills
@@ -330,6 +332,8 @@ class Engine:
             text: What the operator reads.
             origin: Who paused (``engine`` or a console's name).
         """
+        if self._finished(f"pause '{text}'"):
+            return
         day = (self.day or self.clock.now_et().date()) if kind == DAILY_LOSS else None
         if not self.pauses.add(Pause(kind, text, origin, day)):
             return
@@ -339,6 +343,8 @@ class Engine:
 
     def lift_pause(self, kind: str, origin: str) -> bool:
         """Lift the pause of ``kind`` (other reasons hold); True if there was one."""
+        if self._finished(f"lifting the '{kind}' pause"):
+            return False
         gone = self.pauses.lift(kind)
         if gone is None:
             return False
@@ -355,6 +361,14 @@ class Engine:
             logger.info("entries resumed ({})", origin)
             self.bus.publish(api.EntriesResumed(origin=origin))
         self._follow_pauses()
+        return True
+
+    def _finished(self, what: str) -> bool:
+        """True once :meth:`run` has returned: a straggler (a command still running when the
+        engine stopped) changes nothing, since another engine may own the journal by now."""
+        if self.state != "stopped":
+            return False
+        logger.warning("{}: not recorded, the engine has stopped", what)
         return True
 
     def _follow_pauses(self) -> None:
