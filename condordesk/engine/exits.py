@@ -140,6 +140,8 @@ class ExitFlows:
             if _state(live) is not CondorState.CLOSING or self._desk.units(live) == 0:
                 break  # settled at the cut-off meanwhile, or nothing left to buy back
             price = limit if limit is not None else await self._closing_price(live, attempt)
+            if price is not None:  # never more than the condor can be worth (its wider wing)
+                price = min(price, max(live.condor.put_width, live.condor.call_width))
             if price is not None and cap is not None:
                 price = min(price, cap)
             if price is None or (attempt and cap is not None and price == last_price):

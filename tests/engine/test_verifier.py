@@ -253,3 +253,41 @@ def test_a_broker_error_in_the_start_reconciliation_is_contained_not_fatal(
     assert later, "never reconciled after the fault"
     entries = [e.ts for e in out.of(api.OrderSubmitted) if e.role == "entry" and e.ts]
     assert all(later[0] < ts for ts in entries)  # no entry before the broker was looked at
+
+
+def test_a_close_chased_deep_in_the_money_never_pays_more_than_the_wing_width(
+    tmp_path: Path,
+) -> None:
+    """Found by the soak (seed 4266: an expiry-safety close at 10.10 on a 10-wide condor,
+    realized below its maximum loss): the chase's last try pays a tick over the natural price,
+    which for a condor deep in the money is above what it can ever be worth. No closing limit
+    is above the wider wing: at worst the condor settles at that value."""
+    widths: list[Decimal] = []
+
+    async def deep_in_the_money(rt: Runtime) -> None:
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        live = next(iter(rt.engine.desk.live.values()))
+        widths.append(max(live.condor.put_width, live.condor.call_width))
+        await rt.engine.submit(api.CancelStop(origin="test", condor_id=live.id))
+        await rt.clock.sleep(60.0)
+        spot = float(await rt.broker.underlying_price())
+        long_put = min(leg.contract.strike for leg in live.closing)
+        rt.broker.gap(float(long_put) - 40 - spot)  # type: ignore[attr-defined]
+        await rt.clock.sleep(30.0)
+        await rt.engine.submit(api.CloseCondor(origin="test", condor_id=live.id))
+        await until(rt, lambda: live.id not in rt.engine.desk.live)
+
+    profile = make_profile(
+        strategy={"max_concurrent": 1, "entry_end": "10:00"},
+        risk={"first_trade_profit_pct": 0, "profit_close_price": 0},
+    )
+    out = run_engine(profile, tmp_path, deep_in_the_money)
+    closes = [e for e in out.of(api.OrderSubmitted) if e.role == "close"]
+    assert widths and closes
+    assert [e.limit_price for e in closes if e.limit_price > widths[0]] == []
+    (rec,) = out.runtime.journal.condors()
+    assert rec.credit is not None and rec.realized_pnl is not None
+    worst = (rec.credit - widths[0]) * 100 * rec.condor.quantity - rec.commissions
+    assert rec.realized_pnl >= worst  # never below the condor's maximum loss
