@@ -82,10 +82,10 @@ async def serve(rate: int) -> None:
     """The child: an engine trading the simulator at 60x, serving its socket, plus marks."""
     from loguru import logger
 
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
     from condordesk.config.profile import Profile
     from condordesk.engine.control import ControlServer
-    from condordesk.runlock import EngineLock
+    from condordesk.ops.runlock import EngineLock
 
     logger.remove()
     profile = Profile.model_validate(

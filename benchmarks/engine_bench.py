@@ -32,7 +32,7 @@ def main() -> None:
     os.environ["CONDORDESK_HOME"] = str(home)
     from loguru import logger
 
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
     from condordesk.config.profile import Profile
     from condordesk.engine import api
     from condordesk.market.vtime import run_virtual

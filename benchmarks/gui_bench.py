@@ -124,7 +124,7 @@ def child_first(kind: str) -> None:
     t_start = time.perf_counter()
     from loguru import logger
 
-    from condordesk.consoles import attached_opener, embedded_opener
+    from condordesk.app.consoles import attached_opener, embedded_opener
     from gui.window import MainWindow
 
     logger.remove()
@@ -360,7 +360,7 @@ def main() -> None:
             first_data("attached", args.runs, env)
             from loguru import logger
 
-            from condordesk.consoles import attached_opener
+            from condordesk.app.consoles import attached_opener
 
             logger.remove()
             app = make_app()

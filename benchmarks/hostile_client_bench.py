@@ -38,7 +38,7 @@ import time
 from typing import Any
 
 PROFILE = "sim"
-CTL = [sys.executable, "-m", "condordesk.cli", "ctl"]
+CTL = [sys.executable, "-m", "condordesk.app.cli", "ctl"]
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -66,10 +66,10 @@ async def serve() -> None:
     """The child: an engine trading the simulator at 60x, serving its socket, measured."""
     from loguru import logger
 
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
     from condordesk.config.profile import Profile
     from condordesk.engine.control import ControlServer
-    from condordesk.runlock import EngineLock
+    from condordesk.ops.runlock import EngineLock
 
     logger.remove()
     logger.add(sys.stderr, level="WARNING")

@@ -30,7 +30,7 @@ os.environ.setdefault("CONDORDESK_HOME", tempfile.mkdtemp(prefix="cd-outage-"))
 
 from loguru import logger
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.domain.condor import CondorState
 from condordesk.engine import api
 from condordesk.market.vtime import run_virtual

@@ -25,13 +25,13 @@ os.environ.setdefault("CONDORDESK_HOME", tempfile.mkdtemp(prefix="cd-logbench-")
 
 from loguru import logger
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker, route_ib_logging
 from condordesk.engine.service import Engine
 from condordesk.engine.summary import RunSummary
 from condordesk.gateway import Gateway
-from condordesk.logs import setup_logging
 from condordesk.market.vtime import run_virtual
+from condordesk.ops.logs import setup_logging
 from condordesk.store.journal import Journal
 from tests.engine.harness import make_profile
 

@@ -81,7 +81,7 @@ def child(kind: str) -> None:
     t_imports = time.perf_counter()
     from loguru import logger
 
-    from condordesk.consoles import attached_opener, embedded_opener
+    from condordesk.app.consoles import attached_opener, embedded_opener
     from tui import ConsoleApp
 
     logger.remove()
@@ -300,7 +300,7 @@ def main() -> None:
     try:
         _print_first(f"first frame, attached to a running engine ({args.runs} runs)",
                      first_frames("attached", args.runs, env))  # fmt: skip
-        from condordesk.consoles import attached_opener
+        from condordesk.app.consoles import attached_opener
 
         attached = asyncio.run(stream(attached_opener(ATTACH_PROFILE), True, args.seconds))
         _print_stream(f"attached, the engine streaming {args.rate} marks/s over its socket",

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 
-from condordesk import fsafe
+from condordesk.ops import fsafe
 
 if TYPE_CHECKING:
     from condordesk.config.profile import Profile
@@ -132,7 +132,7 @@ def ensure(path: Path) -> Path:
         ``path``, now an existing directory.
 
     Raises:
-        UnsafePath: an existing directory is not safe (see :func:`condordesk.fsafe.check_dir`).
+        UnsafePath: an existing directory is not safe (see :func:`condordesk.ops.fsafe.check_dir`).
         OSError: The directory cannot be created (for example a file is in the way).
     """
     return fsafe.ensure_dir(path)

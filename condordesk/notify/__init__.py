@@ -1,7 +1,7 @@
 """Alerts to a phone: the :class:`Notifier` port and its Telegram adapter.
 
 An adapter: it imports the domain, the clock, config and credentials, never the engine. The
-mapping of engine events to messages lives in the composition root (``condordesk.alerts``).
+mapping of engine events to messages lives in the composition root (``condordesk.ops.alerts``).
 """
 
 from condordesk.notify.base import (

@@ -16,7 +16,6 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk.credentials import MASK, Secret
 from condordesk.market.clock import Clock
 from condordesk.notify.base import (
     LEVELS,
@@ -30,6 +29,7 @@ from condordesk.notify.base import (
 )
 from condordesk.notify.http import post_json
 from condordesk.notify.policy import Policy
+from condordesk.ops.credentials import MASK, Secret
 
 MAX_TEXT = 4096  # Telegram's limit for one message
 MAX_RETRY_AFTER_S = 3600.0
@@ -59,7 +59,7 @@ class BotApi:
 
     Args:
         base_url: ``https://api.telegram.org`` or a fake server's URL.
-        token: The bot token (a :class:`~condordesk.credentials.Secret`).
+        token: The bot token (a :class:`~condordesk.ops.credentials.Secret`).
         clock: Converts timeouts (clock seconds) into loop time.
         timeout_s: Seconds allowed for one request.
     """

@@ -21,11 +21,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from condordesk import fsafe
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import Execution, OrderAction, OrderRequest, OrderRole, OrderStatus
 from condordesk.errors import JournalError
+from condordesk.ops import fsafe
 from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
 from condordesk.store.serial import request_from_json, request_to_json
 from condordesk.store.writes import Writes

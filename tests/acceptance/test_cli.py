@@ -29,7 +29,7 @@ REQUIRED = {
 def cd(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CONDORDESK_HOME": str(home)}
     return subprocess.run(
-        [sys.executable, "-m", "condordesk.cli", *args],
+        [sys.executable, "-m", "condordesk.app.cli", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -142,7 +142,7 @@ def test_sigterm_stops_cleanly_and_leaves_the_condor_protected(condordesk_home: 
         [
             sys.executable,
             "-m",
-            "condordesk.cli",
+            "condordesk.app.cli",
             "--autotrade",
             "--speed",
             "600",
@@ -181,7 +181,7 @@ def test_sigterm_stops_cleanly_and_leaves_the_condor_protected(condordesk_home: 
 
 def test_the_headless_path_loads_no_ui_toolkit(condordesk_home: Path) -> None:
     code = (
-        "import sys, condordesk.cli, condordesk.bootstrap, condordesk.engine.service; "
+        "import sys, condordesk.app.cli, condordesk.app.bootstrap, condordesk.engine.service; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('textual', 'PySide6', 'pyqtgraph', 'qasync', 'tui', 'gui', 'ib_async', 'pandas')); "
         "print(','.join(bad)); sys.exit(1 if bad else 0)"

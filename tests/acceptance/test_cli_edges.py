@@ -32,7 +32,7 @@ def cd(
 ) -> subprocess.CompletedProcess[str]:
     base = {**os.environ, **({"CONDORDESK_HOME": str(home)} if home else {}), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "condordesk.cli", *args],
+        [sys.executable, "-m", "condordesk.app.cli", *args],
         capture_output=True,
         text=True,
         env=base,
@@ -111,7 +111,7 @@ def test_no_runtime_dir_warning_without_xdg_runtime_dir(tmp_path: Path) -> None:
     for key in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         env.pop(key, None)
     run = subprocess.run(
-        [sys.executable, "-m", "condordesk.cli", "ctl", "status"],
+        [sys.executable, "-m", "condordesk.app.cli", "ctl", "status"],
         capture_output=True,
         text=True,
         env=env,
@@ -163,7 +163,7 @@ def test_a_run_stopped_with_a_condor_open_counts_its_commissions_and_its_warning
     env = {**os.environ, "CONDORDESK_HOME": str(condordesk_home)}
     proc = subprocess.Popen(
         [
-            *(sys.executable, "-m", "condordesk.cli", "--autotrade", "--speed", "600"),
+            *(sys.executable, "-m", "condordesk.app.cli", "--autotrade", "--speed", "600"),
             *("--sessions", "1", "--start-date", "2026-11-30", "--seed", "7"),
             *("--summary-json", str(summary_path)),
         ],

@@ -27,7 +27,7 @@ def engine_cmd(port: int) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "condordesk.cli",
+        "condordesk.app.cli",
         "--autotrade",
         "--profile",
         str(PAPER),

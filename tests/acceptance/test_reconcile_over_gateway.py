@@ -33,7 +33,7 @@ async def reconcile_cli(port: int, home: Path) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "condordesk.cli",
+        "condordesk.app.cli",
         "reconcile",
         "--profile",
         str(PAPER),

@@ -20,7 +20,7 @@ REAL = "U1234567"
 
 async def reconcile(port: int, home: Path, *extra: str) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "condordesk.cli", "reconcile", "--profile", str(PAPER),
+        sys.executable, "-m", "condordesk.app.cli", "reconcile", "--profile", str(PAPER),
         "--set", f"broker.port={port}", "--set", f"broker.account={REAL}", "--json", *extra,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "CONDORDESK_HOME": str(home)},

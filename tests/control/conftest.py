@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.runlock import EngineLock
+from condordesk.ops.runlock import EngineLock
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from typing import Any
 
 from condordesk.engine import api
 from condordesk.engine.control import answers, socket_path
-from condordesk.runlock import engine_running
+from condordesk.ops.runlock import engine_running
 
 
 async def _session(open_handle: Any, attached: bool, profile: str, report: dict[str, Any]) -> None:
@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
         return 0
 
     sys.modules["tui"] = types.SimpleNamespace(run_console=run_console)  # type: ignore[assignment]
-    from condordesk.cli import main as condordesk
+    from condordesk.app.cli import main as condordesk
 
     code = condordesk(cli_args)
     report["exit_code"] = code

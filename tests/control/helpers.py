@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.config.profile import Profile
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer
 from condordesk.market.vtime import run_virtual
-from condordesk.runlock import EngineLock
+from condordesk.ops.runlock import EngineLock
 
 E = TypeVar("E", bound=api.Event)
 

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def cd(*args: str, home: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run ``condordesk ARGS`` to completion (bounded)."""
     return subprocess.run(
-        [sys.executable, "-m", "condordesk.cli", *args],
+        [sys.executable, "-m", "condordesk.app.cli", *args],
         capture_output=True,
         text=True,
         env={**os.environ, "CONDORDESK_HOME": str(home)},
@@ -40,7 +40,7 @@ class HeadlessEngine:
 
     def __init__(self, home: Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "condordesk.cli", "--autotrade", *args],
+            [sys.executable, "-m", "condordesk.app.cli", "--autotrade", *args],
             stderr=subprocess.PIPE,
             stdout=subprocess.DEVNULL,
             text=True,

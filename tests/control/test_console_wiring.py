@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.cli import main
+from condordesk.app.cli import main
 from condordesk.engine.control import socket_path
 from condordesk.store.journal import Journal
 from tests.control.procs import ROOT, HeadlessEngine, ctl_json
@@ -97,7 +97,7 @@ def test_a_console_cannot_run_the_simulator_in_virtual_time(
 
 def test_the_headless_engine_never_loads_the_console(condordesk_home: Path) -> None:
     code = (
-        "import sys; from condordesk.cli import main; "
+        "import sys; from condordesk.app.cli import main; "
         "rc = main(['--autotrade', '--speed', 'max', '--sessions', '1', '--seed', '5', "
         "'--start-date', '2026-12-02']); "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer, attach
-from condordesk.runlock import EngineLock
+from condordesk.ops.runlock import EngineLock
 from tests.control.helpers import RawClient, next_of, serve
 from tests.engine.harness import make_profile, until
 

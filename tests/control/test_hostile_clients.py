@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer, attach
 from condordesk.engine.control.connection import MAX_STREAMS
 from condordesk.engine.control.limits import FD_HEADROOM, Limits, fit_to_nofile
-from condordesk.runlock import EngineLock
+from condordesk.ops.runlock import EngineLock
 from tests.control.helpers import RawClient, serve
 from tests.engine.harness import make_profile, until
 
@@ -186,7 +186,7 @@ def test_the_cap_fits_under_a_low_open_files_limit() -> None:
 
 @pytest.fixture
 def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
 
     rt = build_sim(make_profile(), journal_path=tmp_path / "journal.sqlite3")
     yield rt

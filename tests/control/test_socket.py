@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.config import paths
 from condordesk.engine import api
 from condordesk.engine.control import (
@@ -28,7 +28,7 @@ from condordesk.engine.control import (
     peer_credentials,
     socket_path,
 )
-from condordesk.runlock import EngineLock
+from condordesk.ops.runlock import EngineLock
 from tests.engine.harness import make_profile
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")

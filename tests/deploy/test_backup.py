@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.backup import backup_journal
 from condordesk.errors import JournalError
-from condordesk.fsafe import UnsafePath
+from condordesk.ops.backup import backup_journal
+from condordesk.ops.fsafe import UnsafePath
 from tests.engine.harness import make_profile, run_engine
 
 
@@ -70,7 +70,7 @@ def test_the_command_writes_a_time_stamped_copy_into_a_directory(
         [
             sys.executable,
             "-m",
-            "condordesk.cli",
+            "condordesk.app.cli",
             "journal",
             "backup",
             "--profile",

@@ -17,9 +17,9 @@ from typing import Any
 import keyring
 import pytest
 
-from condordesk import doctor
 from condordesk.config.profile import Profile
 from condordesk.market.clock import ET, SimClock
+from condordesk.ops import doctor
 from condordesk.store.journal import Journal
 from tests.deploy.helpers import MemoryKeyring, install, need
 from tests.support.gateway import running_gateway
@@ -46,7 +46,7 @@ def free_port() -> int:
 
 def cd(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "condordesk.cli", *args],
+        [sys.executable, "-m", "condordesk.app.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -263,7 +263,7 @@ def test_a_journal_that_cannot_be_written_fails(tmp_path: Path) -> None:
 )
 def test_the_calendar_says_what_today_is(day: datetime, expected: str, warm_calendar: None) -> None:
     async def check() -> doctor.Check:
-        from condordesk.bootstrap import load_calendar
+        from condordesk.app.bootstrap import load_calendar
 
         return doctor.check_calendar(SimClock(day), lambda d: load_calendar(d, 1))
 
@@ -276,7 +276,7 @@ def test_a_calendar_that_cannot_be_loaded_fails(condordesk_home: Path) -> None:
     (condordesk_home / "cache").write_text("a file where the cache dir should be")
 
     async def check() -> doctor.Check:
-        from condordesk.bootstrap import load_calendar
+        from condordesk.app.bootstrap import load_calendar
 
         clock = SimClock(datetime(2026, 11, 30, 8, 0, tzinfo=ET))
         return doctor.check_calendar(clock, lambda d: load_calendar(d, 1))

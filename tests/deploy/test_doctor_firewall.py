@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from condordesk.config.profile import Profile
-from condordesk.doctor import Options
-from condordesk.doctor_firewall import check_api_guard
+from condordesk.ops.doctor import Options
+from condordesk.ops.doctor_firewall import check_api_guard
 from tests.deploy.helpers import PACKAGING
 from tests.deploy.test_doctor import ib_profile
 
@@ -24,8 +24,8 @@ import json, subprocess, sys
 from dataclasses import asdict
 from condordesk.config.profile import Profile
 from condordesk.config.profile import Profile
-from condordesk.doctor import Options
-from condordesk.doctor_firewall import check_api_guard
+from condordesk.ops.doctor import Options
+from condordesk.ops.doctor_firewall import check_api_guard
 rules, port = sys.argv[1], int(sys.argv[2])
 if rules:
     subprocess.run(["nft", "-D", "engine_user=root", "-f", rules], check=True)

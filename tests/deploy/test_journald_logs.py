@@ -12,7 +12,7 @@ SCRIPT = """
 import sys
 from datetime import datetime, timezone
 from loguru import logger
-from condordesk.logs import setup_logging
+from condordesk.ops.logs import setup_logging
 from condordesk.market.clock import LiveClock, SimClock
 sim = SimClock(datetime(2026, 11, 30, 15, tzinfo=timezone.utc))
 clock = LiveClock() if sys.argv[1] == "live" else sim

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from condordesk import systemd
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.market.vtime import run_virtual
+from condordesk.ops import systemd
 from tests.engine.harness import at, make_profile, run_engine, until
 
 DAY = date(2026, 11, 30)
@@ -187,7 +187,7 @@ def test_the_autotrade_process_notifies_ready_status_and_stopping(
         [
             sys.executable,
             "-m",
-            "condordesk.cli",
+            "condordesk.app.cli",
             "--autotrade",
             "--speed",
             "600",

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.config.profile import Profile
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderRequest, OrderRole, TimeInForce, parse_order_ref

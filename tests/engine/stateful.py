@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.broker.sim import SimBroker
 from condordesk.engine import api
 from condordesk.engine.service import Engine

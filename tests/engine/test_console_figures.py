@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.engine import api, outlook
 from tests.engine.harness import at, make_profile, run_engine, until
 

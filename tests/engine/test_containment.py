@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import CondorState, IllegalTransition
 from condordesk.domain.orders import OrderRole
 from condordesk.engine import api

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.domain.options import OptionContract
 from condordesk.engine import api
 from tests.engine.harness import at, make_profile, run_engine

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from condordesk import systemd
-from condordesk.alerts import AlertRouter
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.broker.base import ExecutionReceived
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import parse_order_ref
 from condordesk.engine import api
 from condordesk.engine.safety import OUTAGE_MAX_S
 from condordesk.notify import MemoryNotifier
+from condordesk.ops import systemd
+from condordesk.ops.alerts import AlertRouter
 from tests.engine.harness import make_profile, run_engine, until
 from tests.engine.test_trading_day import assert_flat
 from tests.unit.test_journal import execution

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.orders import OrderRequest, OrderRole, TimeInForce, parse_order_ref
 from condordesk.engine import api
 from condordesk.errors import OrderRejected

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.orders import (
     OrderReport,
     OrderRequest,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.engine import api
 from tests.engine.harness import make_profile, run_engine, until
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.broker.base import CommissionReceived, ExecutionReceived, OrderUpdated
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import CommissionReport

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.engine import api
 from condordesk.engine.pauses import DAILY_LOSS, FLATTEN, OPERATOR, RECONCILE
 from condordesk.market.vtime import run_virtual

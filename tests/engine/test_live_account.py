@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import build_ib, build_sim
+from condordesk.app.bootstrap import build_ib, build_sim
 from condordesk.broker.sim import SimBroker
 from condordesk.broker.sim.market import SimMarket
 from condordesk.config.profile import Profile

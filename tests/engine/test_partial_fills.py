@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.broker.sim import SimMarket
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderAction, OrderRole, OrderStatus, parse_order_ref

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.broker.base import OrderUpdated
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import (
@@ -216,7 +216,7 @@ def test_a_reconcile_during_a_stops_ack_wait_does_not_re_arm(tmp_path: Path) -> 
 def test_reconcile_leaves_a_condor_alone_while_a_stop_send_awaits_its_answer(
     tmp_path: Path,
 ) -> None:
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
     from condordesk.engine.reconcile import ArmStops, ResolveOrder, analyze
     from condordesk.engine.repair import read_broker
     from condordesk.market.vtime import run_virtual

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from condordesk import cli
+from condordesk.app import cli
 from condordesk.engine.repair import reconcile_once, render_plan
 from condordesk.engine.service import risk_rules
-from condordesk.runlock import EngineLock, EngineRunning, engine_running
+from condordesk.ops.runlock import EngineLock, EngineRunning, engine_running
 from tests.engine.crash import Crash, run_crash
 from tests.engine.harness import make_profile, until
 

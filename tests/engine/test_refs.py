@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderRole, parse_order_ref
 from condordesk.engine import api
@@ -85,7 +85,7 @@ def test_a_condor_closed_once_closes_again_after_a_restart(tmp_path: Path) -> No
 
 
 def test_from_record_restores_each_roles_highest_generation(tmp_path: Path) -> None:
-    from condordesk.bootstrap import build_sim
+    from condordesk.app.bootstrap import build_sim
     from condordesk.market.vtime import run_virtual
 
     rt = build_sim(PROFILE, journal_path=tmp_path / "j.sqlite3")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.broker.sim.fees import CommissionSchedule
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.orders import OrderReport, OrderRole, parse_order_ref
 from condordesk.domain.prices import COMBO_TICK, round_to_tick

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.engine import api
 from condordesk.engine.pauses import DAILY_LOSS, FAULT
 from condordesk.market.vtime import run_virtual

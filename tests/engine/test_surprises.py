@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import CondorState
 from condordesk.domain.options import OptionContract, Right
 from condordesk.domain.orders import OrderAction

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import CondorState
 from condordesk.engine import api
 from tests.engine.harness import at, make_profile, run_engine, until

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.broker.sim import SimBroker
 from condordesk.broker.sim.market import SimMarket
 from condordesk.engine import api

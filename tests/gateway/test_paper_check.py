@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from condordesk.app.paper_check import EXIT_REFUSED, cmd_paper_check, run_checks
 from condordesk.broker.ib.paper_check import NotPaper, Target
 from condordesk.gateway import Gateway
-from condordesk.paper_check import EXIT_REFUSED, cmd_paper_check, run_checks
 from tests.gateway.conftest import ACCOUNT, MONDAY, make_sim
 from tests.support.gateway import running_gateway
 from tests.support.sim import at

@@ -15,7 +15,7 @@ def test_without_qt_the_gui_command_says_how_to_install_it_and_starts_no_engine(
 ) -> None:
     script = (
         "import sys; sys.modules['PySide6'] = None; sys.modules['qasync'] = None; "
-        "from condordesk.cli import main; sys.exit(main(['gui', '--profile', 'sim']))"
+        "from condordesk.app.cli import main; sys.exit(main(['gui', '--profile', 'sim']))"
     )
     env = {**os.environ, "CONDORDESK_HOME": str(condordesk_home)}
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from condordesk.app.consoles import embedded_opener
 from condordesk.config.profile import Profile
-from condordesk.consoles import embedded_opener
 from gui.dialogs import ConfirmDialog
 from gui.window import MainWindow
 from tests.gui.conftest import Run

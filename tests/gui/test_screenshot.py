@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from PySide6.QtGui import QImage
 
+from condordesk.app.consoles import embedded_opener
 from condordesk.config.profile import Profile
-from condordesk.consoles import embedded_opener
 from console.format import ET, money
 from gui.window import MainWindow
 from tests.engine.harness import make_profile, run_engine

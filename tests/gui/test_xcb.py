@@ -46,7 +46,7 @@ def test_condordesk_gui_starts_under_xvfb_on_xcb_and_draws(
         pytest.skip(why)
     shot = tmp_path / "xcb.png"
     gui = (
-        f'{sys.executable} -c "import sys; from condordesk.cli import main; '
+        f'{sys.executable} -c "import sys; from condordesk.app.cli import main; '
         f"sys.exit(main(['gui', '--profile', 'sim', '--speed', '30']))\""
     )
     grab = f"{sys.executable} {ROOT / 'tests/gui/xcb_grab.py'} {shot} 90"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.engine.service import Engine
 from condordesk.engine.summary import RunSummary

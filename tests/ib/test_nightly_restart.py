@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 
-from condordesk.bootstrap import Runtime, build_sim
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.broker.sim import SimBroker
 from condordesk.domain.orders import OrderRole, OrderStatus, parse_order_ref

@@ -8,7 +8,7 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.domain.orders import OrderAction, OrderRole, OrderStatus, parse_order_ref
 from condordesk.domain.prices import MULTIPLIER

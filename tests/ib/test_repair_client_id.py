@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import build_ib_broker, build_reconcile_client, build_sim
+from condordesk.app.bootstrap import build_ib_broker, build_reconcile_client, build_sim
 from condordesk.config.profile import Profile
 from condordesk.domain.orders import OrderRole, parse_order_ref
 from condordesk.engine import api

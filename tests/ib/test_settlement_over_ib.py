@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.broker.ib import IBBroker
 from condordesk.domain.orders import OrderRole, parse_order_ref
 from condordesk.engine import api

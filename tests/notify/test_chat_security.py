@@ -13,12 +13,12 @@ import pytest
 from loguru import logger
 from pydantic import ValidationError
 
-from condordesk.chatops import CommandBot
 from condordesk.config.profile import Profile
-from condordesk.credentials import Secret
 from condordesk.engine import api
 from condordesk.market.clock import ET, SimClock
 from condordesk.notify import BotApi, Message, Policy, TelegramNotifier
+from condordesk.ops.chatops import CommandBot
+from condordesk.ops.credentials import Secret
 from tests.notify.support import FakeBotApi, Raw
 from tests.notify.test_commands import FakeEngine
 from tests.support.waiting import eventually

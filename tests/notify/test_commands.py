@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.alerts import build_alerts
-from condordesk.bootstrap import Runtime
-from condordesk.chatops import CommandBot
-from condordesk.credentials import Secret, SecretStore
+from condordesk.app.bootstrap import Runtime
 from condordesk.engine import api
 from condordesk.market.clock import ET, SimClock
 from condordesk.notify import BotApi, Policy, TelegramNotifier
+from condordesk.ops.alerts import build_alerts
+from condordesk.ops.chatops import CommandBot
+from condordesk.ops.credentials import Secret, SecretStore
 from tests.engine.harness import make_profile, run_engine, until
 from tests.notify.support import FakeBotApi
 from tests.support.waiting import eventually

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from condordesk.alerts import Alerts, build_alerts
-from condordesk.bootstrap import build_sim
-from condordesk.credentials import SecretStore
+from condordesk.app.bootstrap import build_sim
 from condordesk.engine import api
 from condordesk.engine.summary import RunSummary
 from condordesk.market.vtime import run_virtual
+from condordesk.ops.alerts import Alerts, build_alerts
+from condordesk.ops.credentials import SecretStore
 from tests.engine.harness import make_profile
 from tests.notify.support import FakeBotApi
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from condordesk.alerts import build_alerts
-from condordesk.bootstrap import build_sim
+from condordesk.app.bootstrap import build_sim
 from condordesk.config.loader import effective_toml
-from condordesk.credentials import SecretMissing, SecretStore
 from condordesk.market.vtime import run_virtual
 from condordesk.notify import Message, NotifyError, TelegramNotifier
+from condordesk.ops.alerts import build_alerts
+from condordesk.ops.credentials import SecretMissing, SecretStore
 from condordesk.store.journal import Journal
 from tests.engine.harness import make_profile
 from tests.notify.support import FakeBotApi

@@ -15,11 +15,11 @@ from decimal import Decimal
 import pytest
 from loguru import logger
 
-from condordesk.alerts import AlertRouter
-from condordesk.credentials import Secret
 from condordesk.engine import api
 from condordesk.market.clock import ET, SimClock
 from condordesk.notify import BotApi, MemoryNotifier, Message, Policy, Rejected, TelegramNotifier
+from condordesk.ops.alerts import AlertRouter
+from condordesk.ops.credentials import Secret
 from tests.notify.support import FakeBotApi
 from tests.support.waiting import eventually
 

@@ -486,7 +486,7 @@ def test_the_console_refuses_to_run_when_stdout_is_not_a_terminal(
     condordesk_home: Path,
 ) -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from condordesk.cli import main; "
+        [sys.executable, "-c", "import sys; from condordesk.app.cli import main; "
          "sys.exit(main(['tui', '--profile', 'sim']))"],
         cwd=ROOT, env={**os.environ, "CONDORDESK_HOME": str(condordesk_home)},
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, check=False,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from condordesk.app.consoles import embedded_opener
 from condordesk.config.profile import Profile
-from condordesk.consoles import embedded_opener
 from tests.tui.helpers import screen_text, until, until_shown
 from tui import ConsoleApp
 from tui.screens import ConfirmScreen

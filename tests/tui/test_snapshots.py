@@ -52,8 +52,12 @@ def ready(*texts: str, then: Callable[[Pilot[Any]], Awaitable[None]] | None = No
         attached = pilot.app.model.attached
         # the link's own log line is the last thing the first frame draws: the whole
         # dashboard is on screen before a key is pressed or the picture taken
-        await until_shown(pilot, "ATTACHED" if attached else "EMBEDDED",
-                          "attached to the engine" if attached else "engine running", *texts)
+        await until_shown(
+            pilot,
+            "ATTACHED" if attached else "EMBEDDED",
+            "attached to the engine" if attached else "engine running",
+            *texts,
+        )
         if then is not None:
             await then(pilot)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import keyring
 import pytest
 
-from condordesk.cli import main
+from condordesk.app.cli import main
 from condordesk.config.loader import load_profile
 from tests.notify.support import MemoryKeyring, threaded_fake
 

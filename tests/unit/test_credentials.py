@@ -12,7 +12,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from condordesk.credentials import (
+from condordesk.ops.credentials import (
     CredentialError,
     Secret,
     SecretMissing,

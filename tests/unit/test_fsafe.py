@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from condordesk import fsafe
 from condordesk.config import paths
-from condordesk.fsafe import UnsafePath
+from condordesk.ops import fsafe
+from condordesk.ops.fsafe import UnsafePath
 
 NOBODY = 65534
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from condordesk.bootstrap import build_sim, fresh_sim_journal
+from condordesk.app.bootstrap import build_sim, fresh_sim_journal
 from condordesk.config.loader import load_profile
-from condordesk.fsafe import UnsafePath
+from condordesk.ops.fsafe import UnsafePath
 from condordesk.store.identity import ForeignJournal, claim, journal_profile
 from condordesk.store.journal import Journal
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from condordesk.ctl_view import plain_snapshot
+from condordesk.app.ctl_view import plain_snapshot
 from condordesk.domain.prices import money_text
 from condordesk.engine import api
 from condordesk.engine.summary import RunSummary

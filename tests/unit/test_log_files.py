@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from loguru import logger
 
-from condordesk.logs import setup_logging
 from condordesk.market.clock import SimClock
+from condordesk.ops.logs import setup_logging
 
 
 @pytest.fixture

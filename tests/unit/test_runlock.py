@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from condordesk.config import paths
-from condordesk.fsafe import UnsafePath
-from condordesk.runlock import EngineLock, engine_running
+from condordesk.ops.fsafe import UnsafePath
+from condordesk.ops.runlock import EngineLock, engine_running
 
 NOBODY = 65534
 

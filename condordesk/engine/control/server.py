@@ -37,7 +37,7 @@ from condordesk.engine.control.wire import (
     reachable,
     socket_path,
 )
-from condordesk.runlock import EngineLock, engine_running
+from condordesk.ops.runlock import EngineLock, engine_running
 
 _REQUEST_LIMIT = 1 << 16  # longest request line the engine reads (a command is < 1 kB)
 _BACKLOG = 128

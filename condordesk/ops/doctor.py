@@ -32,10 +32,10 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from loguru import logger
 
@@ -43,54 +43,11 @@ from condordesk.config import paths
 from condordesk.config.profile import Profile
 from condordesk.errors import CondordeskError
 from condordesk.market.clock import ET, Clock
+from condordesk.ops.checks import Check, Options, run_command
+from condordesk.ops.doctor_firewall import check_api_guard
 
-Status = Literal["ok", "warn", "fail", "skip"]
-TCP_TIMEOUT_S = 3.0
-COMMAND_TIMEOUT_S = 10.0
 DOCTOR_CLIENT_OFFSET = 2  # the engine uses the profile's client id, reconcile +1
 CREDSTORE = "etc/credstore.encrypted"
-
-
-@dataclass(frozen=True)
-class Check:
-    """One check's answer."""
-
-    name: str
-    status: Status
-    detail: str
-    fix: str = ""
-
-
-@dataclass
-class Options:
-    """What the checks look at besides the profile (tests point these elsewhere).
-
-    Attributes:
-        root: the filesystem root of the installation (``systemctl --root``, credential
-            store); None for this machine.
-        fail_below_mb: free disk space under which ``disk`` fails.
-        warn_below_mb: free disk space under which ``disk`` warns.
-        tcp_timeout_s: the gateway connect timeout.
-    """
-
-    root: Path | None = None
-    fail_below_mb: int = 200
-    warn_below_mb: int = 1024
-    tcp_timeout_s: float = TCP_TIMEOUT_S
-
-
-def _run(argv: list[str]) -> subprocess.CompletedProcess[str] | None:
-    """Run a system command (bounded); None when it is not installed."""
-    exe = shutil.which(argv[0])
-    if exe is None:
-        return None
-    return subprocess.run(  # noqa: S603 - fixed argv, no shell
-        [exe, *argv[1:]],
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT_S,
-        check=False,
-    )
 
 
 # -- broker ----------------------------------------------------------------------------------
@@ -133,7 +90,7 @@ async def check_account(profile: Profile, clock: Clock, reachable: bool) -> Chec
         return Check("account", "skip", "embedded simulator")
     if not reachable:
         return Check("account", "skip", "gateway not reachable")
-    from condordesk.bootstrap import build_ib_broker
+    from condordesk.app.bootstrap import build_ib_broker
 
     broker = build_ib_broker(profile, clock, client_id_offset=DOCTOR_CLIENT_OFFSET, reconnect=False)
     account = profile.broker.account
@@ -169,8 +126,8 @@ async def check_account(profile: Profile, clock: Clock, reachable: bool) -> Chec
 def check_secrets(profile: Profile, opts: Options) -> Check:
     """Every secret the profile needs resolves, or is an encrypted credential its unit loads."""
     try:
-        from condordesk.cli_admin import needed_secrets
-        from condordesk.credentials import CredentialError, store_for
+        from condordesk.app.cli_admin import needed_secrets
+        from condordesk.ops.credentials import CredentialError, store_for
     except ImportError:
         return Check("secrets", "skip", "this build has no secret store")
     needed = [name for name, now in needed_secrets(profile) if now]
@@ -207,7 +164,7 @@ def check_secrets(profile: Profile, opts: Options) -> Check:
 
 def _is_enabled(unit: str, root: Path | None) -> str:
     argv = ["systemctl", *([f"--root={root}"] if root else []), "is-enabled", unit]
-    done = _run(argv)
+    done = run_command(argv)
     if done is None:
         return "no systemctl"
     return done.stdout.strip() or "not installed"
@@ -242,7 +199,7 @@ def check_units(profile: Profile, opts: Options) -> Check:
 def check_clock() -> Check:
     """The system clock is NTP-synchronised."""
     try:
-        done = _run(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
+        done = run_command(["timedatectl", "show", "-p", "NTPSynchronized", "--value"])
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("clock", "skip", f"timedatectl failed: {exc}")
     if done is None:
@@ -290,7 +247,7 @@ def check_journal(profile: Profile) -> Check:
         if not parent.is_dir():
             return Check("journal", "fail", f"{parent} is not a directory", fix)
         return Check("journal", "ok", f"{path} will be created on the first run")
-    from condordesk.runlock import engine_running
+    from condordesk.ops.runlock import engine_running
 
     if engine_running(profile.name):  # it writes there all day; no probe needed
         return Check("journal", "ok", f"{path} in use by the running engine")
@@ -353,11 +310,10 @@ async def run_checks(
     load_calendar: Callable[[date], Any] | None = None,
 ) -> list[Check]:
     """Every check, in order (the account check only runs when the gateway answered)."""
-    from condordesk.doctor_firewall import check_api_guard
 
     opts = opts or Options()
     if load_calendar is None:
-        from condordesk.bootstrap import load_calendar as load
+        from condordesk.app.bootstrap import load_calendar as load
 
         def load_calendar(day: date) -> Any:
             return load(day, 1)

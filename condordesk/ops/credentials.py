@@ -49,6 +49,8 @@ def _keyring() -> ModuleType:
     import keyring.errors
 
     return keyring
+
+
 T = TypeVar("T")
 
 

@@ -26,15 +26,15 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk.bootstrap import Runtime, build_ib, build_sim
+from condordesk.app.bootstrap import Runtime, build_ib, build_sim
 from condordesk.config import paths
 from condordesk.config.profile import Profile
 from condordesk.engine import api
 from condordesk.engine.control import ControlServer, answers, attach, socket_path
 from condordesk.engine.service import Engine
 from condordesk.errors import CondordeskError, ConfigError
-from condordesk.logs import setup_logging
-from condordesk.runlock import EngineLock, EngineRunning, engine_running
+from condordesk.ops.logs import setup_logging
+from condordesk.ops.runlock import EngineLock, EngineRunning, engine_running
 
 OpenHandle = Callable[[], AbstractAsyncContextManager[api.EngineHandle]]
 """What a console receives: enter it (in the console's loop) to get an engine handle."""

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from condordesk.config.profile import Profile
-from condordesk.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN, SecretStore, store_for
 from condordesk.engine import api
 from condordesk.market.clock import Clock, LiveClock
 from condordesk.notify import BotApi, Message, Notifier, Policy, TelegramNotifier
 from condordesk.notify.text import money  # also chatops' (neither imports the other)
+from condordesk.ops.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN, SecretStore, store_for
 
 if TYPE_CHECKING:
-    from condordesk.chatops import CommandBot
+    from condordesk.ops.chatops import CommandBot
 
 ICON = {"info": "ℹ️", "warning": "⚠️", "critical": "🚨"}
 _CLOSE_WORDS = {
@@ -317,7 +317,7 @@ def build_alerts(
     engine.bus.add_listener(router)
     commands = None
     if profile.notify.telegram.commands:
-        from condordesk.chatops import CommandBot
+        from condordesk.ops.chatops import CommandBot
 
         commands = CommandBot.for_notifier(notifier, engine, profile, clock)
     logger.info(

@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from condordesk import fsafe
 from condordesk.errors import JournalError
+from condordesk.ops import fsafe
 
 PAGES_PER_STEP = 1024
 

@@ -42,11 +42,13 @@ from typing import Any
 
 from loguru import logger
 
-from condordesk import __version__, backup, cli_admin, doctor, fsafe, paper_check
+from condordesk import __version__
+from condordesk.app import cli_admin, paper_check
+from condordesk.app.journal_view import condor_rows, render_table
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
 from condordesk.errors import CondordeskError, ConfigError
-from condordesk.journal_view import condor_rows, render_table
+from condordesk.ops import backup, doctor, fsafe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NO_ENGINE, EXIT_NO_ANSWER = 0, 1, 2, 3, 4
 _PLACEHOLDER = re.compile(r"[A-Z]+0+")
@@ -283,7 +285,7 @@ def _check_run_args(args: argparse.Namespace, profile: Any) -> None:
             "simulator (broker.kind = 'sim'): leave --live out"
         )
     if args.start_date is not None:
-        from condordesk.bootstrap import load_calendar
+        from condordesk.app.bootstrap import load_calendar
 
         day = profile.simulator.start_date
         calendar = load_calendar(day, 1)
@@ -297,7 +299,7 @@ def _check_run_args(args: argparse.Namespace, profile: Any) -> None:
 
 def cmd_autotrade(args: argparse.Namespace) -> int:
     """Run the engine until stopped or its sessions are done."""
-    from condordesk.runlock import EngineLock
+    from condordesk.ops.runlock import EngineLock
 
     loaded = load_profile(args.profile, _sim_overrides(args))
     profile = loaded.profile
@@ -329,10 +331,10 @@ def cmd_autotrade(args: argparse.Namespace) -> int:
 
 
 def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) -> Any:
-    from condordesk.bootstrap import build_ib, build_sim
+    from condordesk.app.bootstrap import build_ib, build_sim
     from condordesk.engine.control import ControlServer
-    from condordesk.logs import setup_logging
     from condordesk.market.vtime import VirtualTimeEventLoop
+    from condordesk.ops.logs import setup_logging
 
     if profile.broker.kind == "sim":
         runtime = build_sim(profile)
@@ -357,7 +359,7 @@ def _run_engine(args: argparse.Namespace, source: str, profile: Any, lock: Any) 
         runtime.journal.path,
     )
 
-    from condordesk.systemd import attach
+    from condordesk.ops.systemd import attach
 
     heartbeat = attach(runtime.engine, runtime.clock)  # None unless run by systemd
 
@@ -441,12 +443,12 @@ def cmd_journal(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Reconcile a profile's journal with its broker, on demand."""
-    from condordesk.bootstrap import build_reconcile_client
+    from condordesk.app.bootstrap import build_reconcile_client
     from condordesk.engine.live import LiveAccountRefused, account_mode, refusal
     from condordesk.engine.repair import reconcile_once, render_plan
     from condordesk.engine.service import risk_rules
     from condordesk.market.clock import LiveClock
-    from condordesk.runlock import engine_running
+    from condordesk.ops.runlock import engine_running
     from condordesk.store.journal import Journal
 
     profile = load_profile(args.profile, args.overrides).profile
@@ -487,7 +489,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_console(args: argparse.Namespace) -> int:
     """Open the operator console: attached to the profile's running engine, or embedding one."""
-    from condordesk.consoles import choose
+    from condordesk.app.consoles import choose
 
     profile = load_profile(args.profile, _sim_overrides(args)).profile
     _check_run_args(args, profile)
@@ -503,7 +505,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 def cmd_gui(args: argparse.Namespace) -> int:
     """Open the desktop console: attached to the profile's running engine, or embedding one."""
-    from condordesk.consoles import choose
+    from condordesk.app.consoles import choose
 
     try:
         # imported here only: the headless path never loads Qt
@@ -542,10 +544,10 @@ def _ctl_command(args: argparse.Namespace) -> Any:
 
 def cmd_ctl(args: argparse.Namespace) -> int:
     """Ask the running engine of a profile for its status, or send it one command."""
-    from condordesk.ctl_view import plain_snapshot, render_status
+    from condordesk.app.ctl_view import plain_snapshot, render_status
     from condordesk.engine import api
     from condordesk.engine.control import attach, socket_path
-    from condordesk.runlock import engine_running
+    from condordesk.ops.runlock import engine_running
 
     name = load_profile(args.profile, []).profile.name
     command = _ctl_command(args)
@@ -626,7 +628,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gui": cmd_gui,
     }
     try:
-        if getattr(args, "handler", None) is not None:  # commands of condordesk.cli_admin
+        if getattr(args, "handler", None) is not None:  # commands of condordesk.app.cli_admin
             return int(args.handler(args))
         if args.command in commands:
             return commands[args.command](args)

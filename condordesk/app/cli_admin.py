@@ -9,7 +9,7 @@
     condordesk notify test [--profile P]             send a test alert
     condordesk profile new NAME [--mode sim|paper|live --account ID] [--yes-live-account]
 
-Registered by :func:`register` from ``condordesk.cli``; each sub-command carries its handler
+Registered by :func:`register` from ``condordesk.app.cli``; each sub-command carries its handler
 (``args.handler``). Values of secrets are never printed.
 """
 
@@ -23,11 +23,11 @@ import sys
 from importlib import resources
 from typing import Any
 
-from condordesk import fsafe
 from condordesk.config import paths
 from condordesk.config.loader import load_profile
 from condordesk.config.profile import Profile
 from condordesk.errors import ConfigError
+from condordesk.ops import fsafe
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -98,7 +98,7 @@ def register(sub: Any, profile_sub: Any) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    from condordesk.credentials import store_for
+    from condordesk.ops.credentials import store_for
 
     profile = load_profile(args.profile, getattr(args, "overrides", [])).profile
     return store_for(profile.secrets_namespace, profile.secrets.env, profile.name), profile
@@ -119,7 +119,7 @@ class _Usage(Exception):
 
 def cmd_secret_set(args: argparse.Namespace) -> int:
     """Store a secret in the profile's keyring namespace."""
-    from condordesk.credentials import check_name
+    from condordesk.ops.credentials import check_name
 
     store, _ = _store(args)
     check_name(args.name)
@@ -135,7 +135,7 @@ def cmd_secret_set(args: argparse.Namespace) -> int:
 
 def cmd_secret_list(args: argparse.Namespace) -> int:
     """Names in the profile's keyring namespace and systemd credentials dir."""
-    from condordesk.credentials import CredentialError
+    from condordesk.ops.credentials import CredentialError
 
     store, _ = _store(args)
     rows: list[tuple[str, str]] = []
@@ -168,7 +168,7 @@ def cmd_secret_delete(args: argparse.Namespace) -> int:
 def needed_secrets(profile: Profile) -> list[tuple[str, bool]]:
     """The secrets a profile uses: (name, needed now) for the Telegram ones and any named in
     ``secrets.env``."""
-    from condordesk.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN
+    from condordesk.ops.credentials import TELEGRAM_CHAT, TELEGRAM_TOKEN
 
     on = profile.notify.enabled
     names = [(TELEGRAM_TOKEN, on), (TELEGRAM_CHAT, on)]
@@ -178,7 +178,7 @@ def needed_secrets(profile: Profile) -> list[tuple[str, bool]]:
 
 def cmd_secret_check(args: argparse.Namespace) -> int:
     """Say where each secret resolves from; exit 1 if a needed one is missing."""
-    from condordesk.credentials import CredentialError, SecretMissing
+    from condordesk.ops.credentials import CredentialError, SecretMissing
 
     store, profile = _store(args)
     print(f"profile {profile.name}: secrets namespace {store.namespace}")
@@ -205,9 +205,9 @@ def cmd_secret_check(args: argparse.Namespace) -> int:
 
 def cmd_notify_test(args: argparse.Namespace) -> int:
     """Send one test alert with the profile's Telegram settings."""
-    from condordesk.alerts import telegram_notifier
     from condordesk.market.clock import LiveClock
     from condordesk.notify import Message, NotifyError
+    from condordesk.ops.alerts import telegram_notifier
 
     profile = load_profile(args.profile, args.overrides).profile
     if not profile.notify.enabled:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from condordesk import fsafe
+from condordesk.ops import fsafe
 
 if TYPE_CHECKING:
     from loguru import Record

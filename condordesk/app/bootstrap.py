@@ -13,8 +13,6 @@ from pathlib import Path
 
 from loguru import logger
 
-from condordesk import fsafe
-from condordesk.alerts import Alerts, build_alerts
 from condordesk.broker.base import Broker
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.config import paths
@@ -24,6 +22,8 @@ from condordesk.engine.service import Engine
 from condordesk.errors import ConfigError
 from condordesk.market.calendar import TradingCalendar
 from condordesk.market.clock import ET, BrokerClock, Clock, LiveClock, SimClock
+from condordesk.ops import fsafe
+from condordesk.ops.alerts import Alerts, build_alerts
 from condordesk.store.identity import check_replaceable, claim
 from condordesk.store.journal import Journal
 

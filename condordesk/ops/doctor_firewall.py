@@ -16,7 +16,7 @@ import re
 import subprocess
 
 from condordesk.config.profile import Profile
-from condordesk.doctor import Check, Options, _run
+from condordesk.ops.checks import Check, Options, run_command
 
 TABLE = "condordesk_api"
 UNIT = "condordesk-firewall.service"
@@ -36,7 +36,7 @@ def check_api_guard(profile: Profile, opts: Options) -> Check:
     if host not in LOCAL_HOSTS:
         return Check("firewall", "skip", f"the gateway is on {host}: guard its port there")
     try:
-        listed = _run(["nft", "list", "table", "inet", TABLE])
+        listed = run_command(["nft", "list", "table", "inet", TABLE])
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("firewall", "skip", f"nft failed: {exc}")
     if listed is None:
@@ -87,7 +87,7 @@ def _judge(table: str, port: int) -> Check:
 def _by_unit(opts: Options, port: int) -> Check:
     argv = ["systemctl", *([f"--root={opts.root}"] if opts.root else []), "is-active", UNIT]
     try:
-        done = _run(argv)
+        done = run_command(argv)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Check("firewall", "skip", f"systemctl failed: {exc}")
     state = "no systemctl" if done is None else done.stdout.strip() or "unknown"

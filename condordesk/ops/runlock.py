@@ -12,9 +12,9 @@ import os
 import stat
 from types import TracebackType
 
-from condordesk import fsafe
 from condordesk.config import paths
 from condordesk.errors import CondordeskError
+from condordesk.ops import fsafe
 
 
 class EngineRunning(CondordeskError):
