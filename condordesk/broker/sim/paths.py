@@ -17,7 +17,7 @@ import math
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from condordesk.broker.sim.daymodel import build_moves
 from condordesk.broker.sim.vol import DAY_SECONDS, draw_day
@@ -202,12 +202,34 @@ def generate_day(
     gap = rng.gauss(0.0, _GAP_EM) * em
     level0 = start_level * math.exp(gap) if chained else start_level
     steps = max(1, math.ceil(length / tick_seconds - 1e-9))
+    moves = [x * em for x in _log_moves(rng, regime, steps, tick_seconds, length)]
+    path = _new_path(day, open_, close, tick_seconds, regime, iv_day, em, level0, moves)
+    _fill_vol(path, 0, logs_known=True)
+    return path
+
+
+def _new_path(
+    day: date,
+    open_: datetime,
+    close: datetime,
+    tick_seconds: float,
+    regime: Regime,
+    iv_day: float,
+    em: float,
+    level0: float,
+    moves: list[float],
+    **model: Any,
+) -> DayPath:
+    """A day's path from its opening level and its log moves from the open (vols not yet
+    filled in); ``model`` carries the calibrated model's own fields."""
     ln0 = math.log(level0)
-    ln_spots = [ln0 + x * em for x in _log_moves(rng, regime, steps, tick_seconds, length)]
+    ln_spots = [ln0 + x for x in moves]
     spots = [math.exp(v) for v in ln_spots]
     spots[0] = level0
     n = len(spots)
-    path = DayPath(
+    length = (close - open_).total_seconds()
+    steps = max(1, math.ceil(length / tick_seconds - 1e-9))
+    return DayPath(
         day=day,
         open=open_,
         close=close,
@@ -218,16 +240,11 @@ def generate_day(
         spots=spots,
         ln_spots=ln_spots,
         base_iv=[0.0] * n,
-        sqrt_t=[
-            math.sqrt((length - i * tick_seconds if i < steps else 0.0) / SECONDS_PER_YEAR)
-            for i in range(n)
-        ],
+        sqrt_t=_sqrt_t(length, tick_seconds, steps, n),
         inv_vol_t=[0.0] * n,
         widen=[1.0] * n,
+        **model,
     )
-    path.sqrt_t = [st if st > _MIN_SQRT_T else _MIN_SQRT_T for st in path.sqrt_t]
-    _fill_vol(path, 0, logs_known=True)
-    return path
 
 
 def _model_day(
@@ -249,26 +266,17 @@ def _model_day(
     steps = max(1, math.ceil(length / tick_seconds - 1e-9))
     built = build_moves(rng, vd, steps, tick_seconds, length)
     level0 = start_level * math.exp(built.gap) if chained else start_level
-    ln0 = math.log(level0)
-    ln_spots = [ln0 + x for x in built.moves]
-    spots = [math.exp(v) for v in ln_spots]
-    spots[0] = level0
-    n = len(spots)
     regime = Regime(built.label, vol=vd.diffusive / em)  # type: ignore[arg-type]
-    path = DayPath(
-        day=day,
-        open=open_,
-        close=close,
-        tick_seconds=tick_seconds,
-        regime=regime,
-        iv_day=iv_day,
-        em=em,
-        spots=spots,
-        ln_spots=ln_spots,
-        base_iv=[0.0] * n,
-        sqrt_t=_sqrt_t(length, tick_seconds, steps, n),
-        inv_vol_t=[0.0] * n,
-        widen=[1.0] * n,
+    path = _new_path(
+        day,
+        open_,
+        close,
+        tick_seconds,
+        regime,
+        iv_day,
+        em,
+        level0,
+        list(built.moves),
         shape=built.shape,
         vol_state=vd.state,
     )
