@@ -44,6 +44,7 @@ from loguru import logger
 
 from condordesk import __version__
 from condordesk.app import cli_admin, paper_check
+from condordesk.app.argtypes import positive_number
 from condordesk.app.journal_view import condor_rows, render_table
 from condordesk.config import paths
 from condordesk.config.loader import available_profiles, effective_toml, load_profile
@@ -213,14 +214,9 @@ def _decimal_arg(text: str) -> Decimal:
     return value
 
 
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
-    return value
+_timeout = positive_number(
+    "not a number of seconds: {text!r}", "must be more than 0 seconds, got {text}"
+)
 
 
 def _ctl_options(p: argparse.ArgumentParser, default: Any) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Protocol, get_args
 
+from condordesk.app.argtypes import positive_number
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.broker.sim.sessions import SessionHours
 from condordesk.config import paths
@@ -119,24 +120,8 @@ def _port(text: str) -> int:
     return value
 
 
-def _speed(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive factor, got {text}")
-    return value
-
-
-def _spot(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive level, got {text}")
-    return value
+_speed = positive_number("not a number: {text!r}", "must be a positive factor, got {text}")
+_spot = positive_number("not a number: {text!r}", "must be a positive level, got {text}")
 
 
 def _int(text: str) -> int:
