@@ -85,10 +85,19 @@ def run_engine(
     return Outcome(rt, summary, events)
 
 
-async def until(rt: Runtime, predicate: Callable[[], bool], step: float = 5.0) -> None:
-    """Wait (in clock time) until ``predicate`` holds."""
+async def until(
+    rt: Runtime,
+    predicate: Callable[[], bool],
+    step: float = 5.0,
+    limit_s: float | None = None,
+) -> None:
+    """Wait (in clock time) until ``predicate`` holds, looking every ``step`` seconds; with
+    ``limit_s``, fail once that much clock time passed without it."""
+    waited = 0.0
     while not predicate():
+        assert limit_s is None or waited < limit_s, "the condition never held"
         await rt.clock.sleep(step)
+        waited += step
 
 
 def at(day: date, hhmm: str) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+import functools
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +22,7 @@ from condordesk.domain.orders import (
 )
 from condordesk.engine import api
 from condordesk.errors import NotConnected
+from tests.engine import harness
 from tests.engine.harness import make_profile, run_engine
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
@@ -32,13 +33,7 @@ ONE = make_profile(
 )
 
 
-async def until(rt: Runtime, predicate: Callable[[], bool], limit_s: float = 3600.0) -> None:
-    """Wait in clock time until ``predicate`` holds; fail after ``limit_s``."""
-    waited = 0.0
-    while not predicate():
-        assert waited < limit_s, "the condition never held"
-        await rt.clock.sleep(1.0)
-        waited += 1.0
+until = functools.partial(harness.until, step=1.0, limit_s=3600.0)
 
 
 def test_an_entry_that_fills_during_the_flatten_and_a_close_that_fails_once_end_flat(

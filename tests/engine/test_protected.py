@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+import functools
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -26,6 +26,7 @@ from condordesk.domain.orders import (
     parse_order_ref,
 )
 from condordesk.engine import api
+from tests.engine import harness
 from tests.engine.harness import Outcome, make_profile, run_engine
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
@@ -36,13 +37,7 @@ ONE = make_profile(
 )
 
 
-async def until(rt: Runtime, predicate: Callable[[], bool], limit_s: float = 3600.0) -> None:
-    """Wait in clock time until ``predicate`` holds; fail after ``limit_s``."""
-    waited = 0.0
-    while not predicate():
-        assert waited < limit_s, "the condition never held"
-        await rt.clock.sleep(1.0)
-        waited += 1.0
+until = functools.partial(harness.until, step=1.0, limit_s=3600.0)
 
 
 @dataclasses.dataclass

@@ -4,18 +4,18 @@ restored from the journal (issue 12, invariant 6)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import functools
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from condordesk.app.bootstrap import Runtime
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderRole, parse_order_ref
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor
+from tests.engine import harness
 from tests.engine.crash import Crash, restart, run_crash
 from tests.engine.harness import at, make_profile
 
@@ -28,13 +28,7 @@ PROFILE = make_profile(
 )
 
 
-async def until(rt: Runtime, predicate: Callable[[], bool], limit_s: float = 3600.0) -> None:
-    """Wait in clock time until ``predicate`` holds; fail after ``limit_s``."""
-    waited = 0.0
-    while not predicate():
-        assert waited < limit_s, "the condition never held"
-        await rt.clock.sleep(5.0)
-        waited += 5.0
+until = functools.partial(harness.until, step=5.0, limit_s=3600.0)
 
 
 def test_a_condor_closed_once_closes_again_after_a_restart(tmp_path: Path) -> None:
