@@ -18,7 +18,9 @@ or by hand: ``python -m condordesk.gateway --port 7497 --speed 60``.
 
 Modules: ``codec`` (framing, field reading, the read timeout), ``versions`` (the accepted
 range, per-version encoding), ``contracts`` (conIds, contract blocks, contractDetails),
-``session`` (handshake, dispatch, pacing), ``server`` (Gateway), ``accounts`` + ``funds``
+``session`` (handshake, dispatch, pacing), ``server`` (Gateway), ``ports`` (what the
+request handlers need of the gateway and of a session, as Protocols: the handlers never
+import ``session`` or ``server``), ``accounts`` + ``funds``
 (account values that move, IB's margin check), ``marketdata``, ``history`` (daily, 1-min and
 5-min bars, the prior close), ``orders`` + ``orderwire`` + ``translate`` + ``bags`` (orders
 and their messages), ``whatif`` (margin answers, nothing placed), ``staging``

@@ -7,7 +7,7 @@ import random
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from condordesk.gateway.server import Gateway
+    from condordesk.gateway.ports import Clients
 
 CONNECTIVITY_TEXT = {
     1100: "Connectivity between IB and Trader Workstation has been lost.",
@@ -19,7 +19,7 @@ CONNECTIVITY_TEXT = {
 class GatewayFaults:
     """The knobs tests turn. Every method acts at once on every connected client."""
 
-    def __init__(self, gateway: Gateway, seed: int = 0) -> None:
+    def __init__(self, gateway: Clients, seed: int = 0) -> None:
         self._gw = gateway
         self._rng = random.Random(f"condordesk-gateway:{seed}:greeks")
         self._greeks_delay = (0.0, 0.0)

@@ -21,7 +21,7 @@ from condordesk.gateway.whatif import held_margin, order_margin
 
 if TYPE_CHECKING:
     from condordesk.domain.options import OptionContract
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client
 
 CENTS = Decimal("0.01")
 
@@ -53,7 +53,7 @@ class Figures:
         return [(tag, str(value.quantize(CENTS)), "USD") for tag, value in tags]
 
 
-async def figures(s: Session) -> Figures:
+async def figures(s: Client) -> Figures:
     """The account now (the starting funds while the simulator link is down)."""
     broker = s.gateway.broker
     mult = Decimal(MULTIPLIER)
@@ -92,7 +92,7 @@ def _reduces(wire: WireOrder, held: dict[OptionContract, int]) -> bool:
     return True
 
 
-async def margin_rejection(s: Session, wire: WireOrder) -> str | None:
+async def margin_rejection(s: Client, wire: WireOrder) -> str | None:
     """IB's rejection text when ``wire`` needs more margin than the funds available."""
     held = {p.contract: p.quantity for p in await s.gateway.broker.positions()}
     if _reduces(wire, held):

@@ -21,7 +21,7 @@ from condordesk.gateway.contracts import INDEX_CONID, WireContract, resolve
 from condordesk.market.clock import ET
 
 if TYPE_CHECKING:
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client
 
 HISTORICAL_DATA = 17
 DAILY = "1 day"
@@ -48,12 +48,12 @@ def _bar(stamp: str, prices: list[float] | Decimal) -> list[Field]:
     return [stamp, first, high, low, last, 0, last, len(prices)]
 
 
-def _today_path(s: Session) -> DayPath | None:
+def _today_path(s: Client) -> DayPath | None:
     market = s.gateway.market
     return None if market is None else market.path(s.gateway.clock.now_et().date())
 
 
-def _ticks_so_far(s: Session, path: DayPath) -> list[float]:
+def _ticks_so_far(s: Client, path: DayPath) -> list[float]:
     return path.spots[: path.index(s.gateway.clock.now()) + 1]
 
 
@@ -64,7 +64,7 @@ def _previous_weekday(day: date) -> date:
     return day
 
 
-async def prior_close(s: Session) -> Decimal | None:
+async def prior_close(s: Client) -> Decimal | None:
     """The previous session's close: its settlement level, else (the first simulated session)
     the level today's session opened at."""
     today = s.gateway.clock.now_et().date()
@@ -75,7 +75,7 @@ async def prior_close(s: Session) -> Decimal | None:
     return None if path is None else Decimal(str(round(path.spots[0], 2)))
 
 
-async def _daily_bars(s: Session, days: int) -> list[list[Field]]:
+async def _daily_bars(s: Client, days: int) -> list[list[Field]]:
     broker = s.gateway.broker
     today = s.gateway.clock.now_et().date()
     bars = []
@@ -100,7 +100,7 @@ async def _daily_bars(s: Session, days: int) -> list[list[Field]]:
     return bars
 
 
-def _intraday_bars(s: Session, seconds: int) -> list[list[Field]]:
+def _intraday_bars(s: Client, seconds: int) -> list[list[Field]]:
     path = _today_path(s)
     if path is None:
         return []
@@ -113,7 +113,7 @@ def _intraday_bars(s: Session, seconds: int) -> list[list[Field]]:
     return bars
 
 
-async def historical_data(s: Session, r: FieldReader) -> None:
+async def historical_data(s: Client, r: FieldReader) -> None:
     req_id = r.read_int()
     s.current_req = req_id
     wire = WireContract.read(r)

@@ -26,7 +26,7 @@ from condordesk.gateway.contracts import (
 )
 
 if TYPE_CHECKING:
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client
 
 TICK_PRICE, TICK_OPTION, SNAPSHOT_END, MD_TYPE = 1, 21, 57, 58
 BID, ASK, LAST, CLOSE = 1, 2, 4, 9
@@ -37,12 +37,12 @@ EXPIRY_DAYS = 14
 NO_DEFINITION = "No security definition has been found for the request"
 
 
-async def _listed(s: Session, contract: OptionContract) -> bool:
+async def _listed(s: Client, contract: OptionContract) -> bool:
     strikes = await s.gateway.broker.option_strikes(contract.expiry)
     return contract.strike in strikes
 
 
-async def contract_details(s: Session, r: FieldReader) -> None:
+async def contract_details(s: Client, r: FieldReader) -> None:
     r.skip()  # version
     req_id = r.read_int()
     s.current_req = req_id
@@ -62,7 +62,7 @@ async def contract_details(s: Session, r: FieldReader) -> None:
     s.send([52, 1, req_id])
 
 
-async def _expiry_contracts(s: Session, wire: WireContract) -> list[OptionContract]:
+async def _expiry_contracts(s: Client, wire: WireContract) -> list[OptionContract]:
     """Every listed SPXW option of the expiry a request without a strike names (of its
     right, if given), as TWS enumerates an expiry."""
     if wire.sec_type != "OPT" or wire.strike or wire.con_id:
@@ -76,7 +76,7 @@ async def _expiry_contracts(s: Session, wire: WireContract) -> list[OptionContra
     return [OptionContract(named.expiry, k, right) for right in rights for k in strikes]
 
 
-async def sec_def_opt_params(s: Session, r: FieldReader) -> None:
+async def sec_def_opt_params(s: Client, r: FieldReader) -> None:
     req_id = r.read_int()
     s.current_req = req_id
     symbol, _, _, con_id = r.read_str(), r.read_str(), r.read_str(), r.read_int()
@@ -101,12 +101,12 @@ async def sec_def_opt_params(s: Session, r: FieldReader) -> None:
     s.send([76, req_id])
 
 
-async def market_data_type(s: Session, r: FieldReader) -> None:
+async def market_data_type(s: Client, r: FieldReader) -> None:
     r.skip()  # version
     s.market_data_type = r.read_int(1)
 
 
-async def cancel_market_data(s: Session, r: FieldReader) -> None:
+async def cancel_market_data(s: Client, r: FieldReader) -> None:
     r.skip()  # version
     req_id = r.read_int()
     task = s.md_lines.pop(req_id, None)
@@ -114,7 +114,7 @@ async def cancel_market_data(s: Session, r: FieldReader) -> None:
         task.cancel()
 
 
-async def market_data(s: Session, r: FieldReader) -> None:
+async def market_data(s: Client, r: FieldReader) -> None:
     r.skip()  # version
     req_id = r.read_int()
     s.current_req = req_id
@@ -147,7 +147,7 @@ def _price(req_id: int, tick: int, price: Field, size: int = 0) -> list[Field]:
     return [TICK_PRICE, 6, req_id, tick, price, size, 0]
 
 
-async def _index_line(s: Session, req_id: int) -> None:
+async def _index_line(s: Client, req_id: int) -> None:
     """One round of index ticks: last and close."""
     spot = await s.gateway.broker.underlying_price()
     if req_id not in s.index_close:  # the previous session's close (the level now, unknown)
@@ -158,7 +158,7 @@ async def _index_line(s: Session, req_id: int) -> None:
 
 
 async def _guarded(
-    s: Session, req_id: int, snapshot: bool, one_round: Callable[[bool], Awaitable[None]]
+    s: Client, req_id: int, snapshot: bool, one_round: Callable[[bool], Awaitable[None]]
 ) -> None:
     """Run rounds of a line: once for a snapshot (then always tickSnapshotEnd), else every
     ``quote_interval_s``. While the broker link is down a streaming line just waits."""
@@ -186,7 +186,7 @@ def _greeks(req_id: int, tick: int, quote: OptionQuote, price: Field, und: Decim
     return [TICK_OPTION, req_id, tick, 1, g.iv, g.delta, price, 0.0, g.gamma, g.vega, g.theta, und]
 
 
-async def _send_quote(s: Session, req_id: int, contract: OptionContract) -> bool:
+async def _send_quote(s: Client, req_id: int, contract: OptionContract) -> bool:
     quotes = await s.gateway.broker.option_quotes([contract], timeout=0.0)
     quote = quotes.get(contract)
     if quote is None:
@@ -198,7 +198,7 @@ async def _send_quote(s: Session, req_id: int, contract: OptionContract) -> bool
     return True
 
 
-async def _send_greeks(s: Session, req_id: int, contract: OptionContract) -> None:
+async def _send_greeks(s: Client, req_id: int, contract: OptionContract) -> None:
     quotes = await s.gateway.broker.option_quotes([contract], timeout=GREEKS_WAIT_S)
     quote = quotes.get(contract)
     if quote is None or quote.greeks is None:
@@ -212,7 +212,7 @@ async def _send_greeks(s: Session, req_id: int, contract: OptionContract) -> Non
         s.send(_greeks(req_id, ASK_GREEKS, quote, quote.ask, und))
 
 
-async def _option_line(s: Session, req_id: int, contract: OptionContract, first: bool) -> None:
+async def _option_line(s: Client, req_id: int, contract: OptionContract, first: bool) -> None:
     """One round of option ticks: bid/ask now, greeks after the simulator's latency (and,
     on the first round, the slow-greeks fault's extra delay)."""
     if not await _send_quote(s, req_id, contract):  # not quoted now (session closed)

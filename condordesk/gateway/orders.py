@@ -4,6 +4,7 @@ commissionReport/error messages for the client that owns the order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -53,8 +54,7 @@ from condordesk.gateway.translate import (
 )
 
 if TYPE_CHECKING:
-    from condordesk.gateway.server import Gateway
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client, Host
 
 _STATUS = {
     OrderStatus.PENDING: "PendingSubmit",
@@ -68,11 +68,11 @@ _STATUS = {
 class OrderDesk:
     """Gateway-wide order state: which client order each simulator order is."""
 
-    def __init__(self, gateway: Gateway) -> None:
+    def __init__(self, gateway: Host) -> None:
         self._gw = gateway
         self._by_sim: dict[int, GwOrder] = {}
         self._by_client: dict[tuple[int, int], int] = {}
-        self._exec_to: dict[str, list[Session]] = {}
+        self._exec_to: dict[str, Sequence[Client]] = {}
         self._bags = BagFills()
         self._retired: set[int] = set()  # simulator orders replaced by a modification
         self._delivered: set[str] = set()  # exec ids sent to clients as they happened
@@ -109,7 +109,7 @@ class OrderDesk:
         if report is not None:
             self._adopt(report)
 
-    def _owners(self, order: GwOrder) -> list[Session]:
+    def _owners(self, order: GwOrder) -> list[Client]:
         if order.adopted:
             return [s for s in self._gw.sessions() if s.client_id == 0 or s.sees_all_orders]
         owner = self._gw.session_for(order.client_id)
@@ -123,7 +123,7 @@ class OrderDesk:
 
     # -- requests -----------------------------------------------------------------------------
 
-    async def place(self, s: Session, r: FieldReader) -> None:
+    async def place(self, s: Client, r: FieldReader) -> None:
         s.current_req = r.peek_int()  # a truncated placeOrder is answered with its order id
         wire = parse_place_order(r, s.version)
         self._gw.note_order_id(wire.order_id)
@@ -137,7 +137,7 @@ class OrderDesk:
         elif not await self.staging.take(s, wire):
             await self._submit(s, wire)
 
-    async def _modify(self, s: Session, wire: WireOrder, sim_id: int) -> None:
+    async def _modify(self, s: Client, wire: WireOrder, sim_id: int) -> None:
         """A placeOrder with a known id modifies the order in place, as TWS does: the
         simulator keeps its id, perm id and OCA group. A refusal (104 for an order filled or
         cancelled, 110 for an off-tick price) leaves the order as it was."""
@@ -154,7 +154,7 @@ class OrderDesk:
         if order is not None:  # before the simulator's "modified" update is relayed
             order.wire = wire
 
-    async def _submit(self, s: Session, wire: WireOrder) -> None:
+    async def _submit(self, s: Client, wire: WireOrder) -> None:
         assert s.client_id is not None
         try:
             request, option = to_request(await priced(s, wire))
@@ -174,7 +174,7 @@ class OrderDesk:
         s.send(open_order(order))
         s.send(order_status(order))
 
-    async def cancel(self, s: Session, r: FieldReader) -> None:
+    async def cancel(self, s: Client, r: FieldReader) -> None:
         r.skip()  # version
         order_id = r.read_int()
         s.current_req = order_id
@@ -187,18 +187,18 @@ class OrderDesk:
             return
         await self._gw.broker.cancel_order(sim_id)
 
-    async def global_cancel(self, s: Session, r: FieldReader) -> None:
+    async def global_cancel(self, s: Client, r: FieldReader) -> None:
         for report in await self._gw.broker.open_orders():
             await self._gw.broker.cancel_order(report.order_id)
 
-    async def open_orders(self, s: Session, r: FieldReader) -> None:
+    async def open_orders(self, s: Client, r: FieldReader) -> None:
         await self._send_open_orders(s, every_client=s.client_id == 0)
 
-    async def all_open_orders(self, s: Session, r: FieldReader) -> None:
+    async def all_open_orders(self, s: Client, r: FieldReader) -> None:
         s.sees_all_orders = True
         await self._send_open_orders(s, every_client=True)
 
-    async def _send_open_orders(self, s: Session, *, every_client: bool) -> None:
+    async def _send_open_orders(self, s: Client, *, every_client: bool) -> None:
         for report in await self._gw.broker.open_orders():
             order = self._adopt(report)
             if order is not None and (every_client or order.client_id == s.client_id):
@@ -210,7 +210,7 @@ class OrderDesk:
                 s.send(order_status(order, order.last_fill))
         s.send([53, 1])
 
-    async def executions(self, s: Session, r: FieldReader) -> None:
+    async def executions(self, s: Client, r: FieldReader) -> None:
         """reqExecutions: today's executions (all clients) with their commissions."""
         r.skip()  # version
         req_id = r.read_int()

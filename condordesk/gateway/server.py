@@ -17,7 +17,8 @@ from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.gateway import accounts, history, marketdata
 from condordesk.gateway.faults import GatewayFaults
 from condordesk.gateway.orders import OrderDesk
-from condordesk.gateway.session import Handler, Session
+from condordesk.gateway.ports import Handler
+from condordesk.gateway.session import Session
 from condordesk.market.clock import Clock
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

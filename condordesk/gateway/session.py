@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Mapping
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from loguru import logger
 
@@ -24,9 +24,7 @@ from condordesk.gateway.codec import (
     read_hello,
     split_fields,
 )
-
-if TYPE_CHECKING:
-    from condordesk.gateway.server import Gateway
+from condordesk.gateway.ports import Handler, Host
 
 SERVER_VERSION = versions.SERVER_VERSION
 MIN_CLIENT_VERSION = versions.MIN_CLIENT_VERSION
@@ -38,14 +36,38 @@ FARM_OK = (
     (2158, "Sec-def data farm connection is OK:secdefnj"),
 )
 
-Handler = Callable[["Session", FieldReader], Awaitable[None]]
+
+class Owner(Host, Protocol):
+    """The gateway as its sessions see it: what the handlers see, and the dispatch table,
+    the client ids, the pacing and the session's own life cycle."""
+
+    @property
+    def handlers(self) -> Mapping[int, Handler]:
+        """The request handlers, by incoming message id."""
+        ...
+
+    def claim_client_id(self, session: Session, client_id: int) -> bool:
+        """Register ``session`` as ``client_id``; False when a live client holds it."""
+        ...
+
+    async def session_ready(self, session: Session) -> None:
+        """The handshake of ``session`` is done."""
+        ...
+
+    def session_closed(self, session: Session) -> None:
+        """``session`` ended."""
+        ...
+
+    def over_pace(self) -> bool:
+        """Count one incoming message; True when the account sends too fast."""
+        ...
 
 
 class Session:
     """A connected API client."""
 
     def __init__(
-        self, gateway: Gateway, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+        self, gateway: Owner, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         self.gateway = gateway
         self.reader = reader

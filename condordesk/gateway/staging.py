@@ -22,19 +22,18 @@ from condordesk.gateway.orderwire import GwOrder, WireOrder, open_order, order_s
 from condordesk.market.clock import ET
 
 if TYPE_CHECKING:
-    from condordesk.gateway.server import Gateway
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client, Host
 
 OPEN = time(9, 30)
 Key = tuple[int, int]  # (client id, order id)
-Submit = Callable[["Session", WireOrder], Awaitable[None]]
+Submit = Callable[["Client", WireOrder], Awaitable[None]]
 Filled = Callable[[Key], bool]
 
 
 class Staging:
     """Untransmitted orders and children waiting for their parent's fill."""
 
-    def __init__(self, gateway: Gateway, submit: Submit, filled: Filled) -> None:
+    def __init__(self, gateway: Host, submit: Submit, filled: Filled) -> None:
         self._gw = gateway
         self._submit = submit
         self._filled = filled
@@ -42,7 +41,7 @@ class Staging:
         self._waiting: dict[Key, list[WireOrder]] = {}  # parent -> its children
         self._pre_opening: dict[Key, WireOrder] = {}  # placed before 09:30, worked at the open
 
-    async def take(self, s: Session, wire: WireOrder) -> bool:
+    async def take(self, s: Client, wire: WireOrder) -> bool:
         """Handle ``wire`` if it is held back or releases a held group; False to place it
         as usual."""
         assert s.client_id is not None
@@ -70,7 +69,7 @@ class Staging:
             await self._submit(s, replace(parent, transmit=True))
         return True
 
-    async def _pre_open(self, s: Session, wire: WireOrder) -> bool:
+    async def _pre_open(self, s: Client, wire: WireOrder) -> bool:
         """Before 09:30 on a trading day a resting order (not FOK/IOC) is held PreSubmitted
         and worked at the open, as TWS does; True when held."""
         now = self._gw.clock.now_et()
@@ -93,7 +92,7 @@ class Staging:
         if wire is not None and session is not None:
             await self._submit(session, wire)
 
-    def cancel(self, s: Session, order_id: int) -> bool:
+    def cancel(self, s: Client, order_id: int) -> bool:
         """Cancel an order the gateway still holds (untransmitted, before the open, or a
         child waiting for its parent); False when it holds no such order."""
         assert s.client_id is not None
@@ -132,7 +131,7 @@ class Staging:
                 report(owner, child, "Cancelled")
 
 
-def report(s: Session, wire: WireOrder, status: str) -> None:
+def report(s: Client, wire: WireOrder, status: str) -> None:
     """openOrder and orderStatus of an order the gateway holds."""
     assert s.client_id is not None
     option = resolve(wire.contract) if wire.contract.sec_type != "BAG" else None

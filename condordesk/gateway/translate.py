@@ -27,7 +27,7 @@ from condordesk.gateway.marketable import MARKET, NoMarket, as_limit
 from condordesk.gateway.orderwire import WireLeg, WireOrder
 
 if TYPE_CHECKING:
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client
 
 
 class Reject(Exception):
@@ -135,7 +135,7 @@ def rejection_text(exc: OrderRejected, prefix: str, wire: WireOrder) -> str:
     return f"{prefix}{exc.reason}"
 
 
-async def priced(s: Session, wire: WireOrder) -> WireOrder:
+async def priced(s: Client, wire: WireOrder) -> WireOrder:
     """``wire`` once IB's margin check passed; a MKT order as the limit the simulator works
     (the client keeps seeing MKT)."""
     refused = await funds.margin_rejection(s, wire)

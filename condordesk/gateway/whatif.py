@@ -18,7 +18,7 @@ from condordesk.gateway.contracts import MULTIPLIER, option_from_conid, resolve
 from condordesk.gateway.orderwire import GwOrder, WireOrder, open_order
 
 if TYPE_CHECKING:
-    from condordesk.gateway.session import Session
+    from condordesk.gateway.ports import Client
 
 NAKED_SHARE = Decimal("0.2")
 
@@ -45,7 +45,7 @@ def order_margin(wire: WireOrder, spot: Decimal) -> Decimal:
     return Decimal(0)
 
 
-async def held_margin(s: Session) -> Decimal:
+async def held_margin(s: Client) -> Decimal:
     """What the positions held need: per expiry, the larger of (put wing x short puts) and
     (call wing x short calls), x 100 (an iron condor's two sides cannot both lose)."""
     held: dict[tuple[object, Right], list[tuple[Decimal, int]]] = {}
@@ -61,7 +61,7 @@ async def held_margin(s: Session) -> Decimal:
     return sum(per_expiry.values(), Decimal(0))
 
 
-async def answer(s: Session, wire: WireOrder) -> None:
+async def answer(s: Client, wire: WireOrder) -> None:
     """openOrder with whatIf set and the margin figures; no order reaches the simulator."""
     assert s.client_id is not None
     spot = await s.gateway.broker.underlying_price()

@@ -1,9 +1,17 @@
-"""No import cycles at run time (issue 14): in ``condordesk``, ``console``, ``tui`` and ``gui``
-no module reaches itself through the modules it imports, function-level imports included
-(imports under ``TYPE_CHECKING`` do not count: they never run). The pairs issue 14 named are
-checked by name as well, so a message says which one came back."""
+"""No import cycles (issue 14): in ``condordesk``, ``console``, ``tui`` and ``gui`` no module
+reaches itself through the modules it imports, function-level imports included.
+
+Two graphs: the run-time one (imports under ``TYPE_CHECKING`` left out: they never run), and
+the one readers and import-linter see, ``TYPE_CHECKING`` imports counted. In the second, the
+loopback gateway (``condordesk.gateway``) and the control channel
+(``condordesk.engine.control``) have no cycle: their handlers reach their owner through
+Protocols (``gateway/ports.py``, ``control/connection.py``'s ``Host``). The pairs issue 14
+named are checked by name as well, so a message says which one came back."""
 
 from __future__ import annotations
+
+import textwrap
+from pathlib import Path
 
 import grimp
 import pytest
@@ -18,10 +26,30 @@ PAIRS = [
     ("condordesk.gateway.orders", "condordesk.gateway.server"),
 ]
 
+# counting TYPE_CHECKING imports: a handler and its owner, or two handlers through their owner
+TYPED_PAIRS = [
+    ("condordesk.gateway.server", "condordesk.gateway.session"),
+    ("condordesk.gateway.orders", "condordesk.gateway.server"),
+    ("condordesk.gateway.faults", "condordesk.gateway.server"),
+    ("condordesk.gateway.staging", "condordesk.gateway.server"),
+    ("condordesk.gateway.accounts", "condordesk.gateway.session"),
+    ("condordesk.gateway.marketdata", "condordesk.gateway.session"),
+    ("condordesk.gateway.translate", "condordesk.gateway.session"),
+    ("condordesk.gateway.funds", "condordesk.gateway.orders"),
+    ("condordesk.engine.control.connection", "condordesk.engine.control.server"),
+]
+ACYCLIC_WITH_TYPING = ("condordesk.gateway", "condordesk.engine.control")
+
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
     return grimp.build_graph(*PACKAGES, exclude_type_checking_imports=True)
+
+
+@pytest.fixture(scope="module")
+def typed_graph() -> grimp.ImportGraph:
+    """The graph with the imports under ``TYPE_CHECKING`` counted."""
+    return grimp.build_graph(*PACKAGES, exclude_type_checking_imports=False)
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:
@@ -63,6 +91,55 @@ def test_no_runtime_import_cycle(graph: grimp.ImportGraph, a: str, b: str) -> No
     there = graph.find_shortest_chain(importer=a, imported=b)
     back = graph.find_shortest_chain(importer=b, imported=a)
     assert there is None or back is None, f"{there} and back {back}"
+
+
+def _within(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(f"{p}.") for p in packages)
+
+
+def test_gateway_and_control_have_no_cycle_counting_type_checking_imports(
+    typed_graph: grimp.ImportGraph,
+) -> None:
+    found = [c for c in cycles(typed_graph) if any(_within(m, ACYCLIC_WITH_TYPING) for m in c)]
+    assert found == []
+
+
+@pytest.mark.parametrize(("a", "b"), TYPED_PAIRS, ids=[f"{a}<->{b}" for a, b in TYPED_PAIRS])
+def test_no_import_cycle_counting_type_checking_imports(
+    typed_graph: grimp.ImportGraph, a: str, b: str
+) -> None:
+    there = typed_graph.find_shortest_chain(importer=a, imported=b)
+    back = typed_graph.find_shortest_chain(importer=b, imported=a)
+    assert there is None or back is None, f"{there} and back {back}"
+
+
+def test_the_typed_graph_sees_a_cycle_made_only_under_type_checking(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A back-reference imported under ``TYPE_CHECKING`` closes a cycle in the typed graph
+    (and not in the run-time one): what the tests above rely on."""
+    package = tmp_path / "typed_cycle_probe"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "owner.py").write_text("from typed_cycle_probe import handler\n")
+    (package / "handler.py").write_text(
+        textwrap.dedent(
+            """\
+            from typing import TYPE_CHECKING
+
+            if TYPE_CHECKING:
+                from typed_cycle_probe.owner import Owner
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    modules = ["typed_cycle_probe.handler", "typed_cycle_probe.owner"]
+    typed = grimp.build_graph("typed_cycle_probe", cache_dir=None)
+    runtime = grimp.build_graph(
+        "typed_cycle_probe", exclude_type_checking_imports=True, cache_dir=None
+    )
+    assert cycles(typed) == [modules]
+    assert cycles(runtime) == []
 
 
 def test_the_cycle_finder_sees_a_cycle() -> None:

@@ -9,21 +9,65 @@ import json
 import os
 from collections.abc import Coroutine
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from loguru import logger
 
 from condordesk.engine import api
-from condordesk.engine.control.limits import RequestBudget
+from condordesk.engine.control.limits import Limits, RequestBudget, SnapshotCache
 from condordesk.engine.control.wire import PROTOCOL, Mailbox, frame, valid_command
-
-if TYPE_CHECKING:
-    from condordesk.engine.control.server import ControlServer
 
 FLUSH_S = 1.0  # at close, how long a client gets to take what is queued for it
 _CHUNK = 1 << 18  # bytes handed to the socket per write: the write deadline is per chunk
 MAX_IN_FLIGHT = 16  # commands and history requests one client may have running
 MAX_STREAMS = 8  # event streams one client may hold (each is a subscriber of the bus)
+
+
+class Host(Protocol):
+    """The control server as its connections see it (``ControlServer`` satisfies it): the
+    engine, the limits, the shared snapshot and the counters a connection moves."""
+
+    @property
+    def handle(self) -> api.EngineHandle:
+        """The engine served."""
+        ...
+
+    @property
+    def limits(self) -> Limits:
+        """What one client may cost."""
+        ...
+
+    @property
+    def profile_name(self) -> str:
+        """The profile, sent in the hello."""
+        ...
+
+    @property
+    def snapshots(self) -> SnapshotCache:
+        """The engine's snapshot, serialised once per event seq."""
+        ...
+
+    @property
+    def max_queued(self) -> int:
+        """Frames a connection may have waiting before its streams are resynced."""
+        ...
+
+    dropped: int
+    """Clients disconnected because they did not read."""
+    resyncs: int
+    """Times a connection fell behind and was resynced."""
+
+    def busy_message(self) -> str:
+        """Why a connection is refused or limited (the cap)."""
+        ...
+
+    def track_submit(self, task: asyncio.Task[None]) -> None:
+        """Keep a command in flight referenced until it is done."""
+        ...
+
+    def note_buffered(self, size: int) -> None:
+        """Record what waits for one client."""
+        ...
 
 
 class Connection:
@@ -34,7 +78,7 @@ class Connection:
 
     def __init__(
         self,
-        server: ControlServer,
+        server: Host,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         pid: int,
