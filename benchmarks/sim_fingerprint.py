@@ -28,10 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from condordesk.broker.sim import SimBroker, SimMarket
 from condordesk.config.profile import SimulatorConfig
-from condordesk.domain.combo import close_order, entry_order, stop_orders
+from condordesk.domain.combo import close_order, closing_legs, entry_order
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import OptionContract, OptionQuote, Right
-from condordesk.domain.orders import OrderAction
+from condordesk.domain.orders import OrderAction, OrderRequest, OrderType, TimeInForce
 from condordesk.errors import OrderRejected
 from condordesk.market.clock import ET, SimClock
 from condordesk.market.vtime import run_virtual
@@ -130,16 +130,24 @@ async def _open(broker: SimBroker, day: date, n: int, width: int) -> list[Option
     target = max(_nickel(credit / 2), Decimal("0.05"))
     await broker.place_order(close_order(condor, target, f"cd:f{n}:target"))
     trigger = _nickel(credit * 2)
-    for req in stop_orders(
-        condor,
-        trigger=trigger,
-        limit=trigger + Decimal("0.50"),
-        backup_trigger=trigger + Decimal("0.30"),
-        limit_ref=f"cd:f{n}:stop-limit",
-        market_ref=f"cd:f{n}:stop-market",
-        oca_group=f"oca-f{n}",
+    legs = closing_legs(condor)
+    for kind, ref, limit, stop in (
+        (OrderType.STOP_LIMIT, "stop-limit", trigger + Decimal("0.50"), trigger),
+        (OrderType.STOP, "stop-market", None, trigger + Decimal("0.30")),
     ):
-        await broker.place_order(req)
+        await broker.place_order(
+            OrderRequest(
+                order_ref=f"cd:f{n}:{ref}",
+                legs=legs,
+                action=OrderAction.BUY,
+                order_type=kind,
+                quantity=qty,
+                tif=TimeInForce.DAY,
+                limit_price=limit,
+                stop_price=stop,
+                oca_group=f"oca-f{n}",
+            )
+        )
     return list(condor.contracts)
 
 
