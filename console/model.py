@@ -119,7 +119,11 @@ class Model:
     @property
     def real_money(self) -> bool:
         """The account trades real money: the engine says ``live``, or (a second guard) the
-        account id is a real Interactive Brokers one, whatever the profile's mode says."""
+        account id is a real Interactive Brokers one, whatever the profile's mode says. The
+        embedded simulator (mode ``sim``: the engine's broker is in its own process) holds no
+        broker's account, whatever its id looks like (``SIM0001``)."""
+        if self.mode == "sim":
+            return False
         return self.mode == "live" or is_real_money_account(self.account)
 
     @property

@@ -217,3 +217,20 @@ def test_a_lifted_pause_reason_goes_while_the_others_stay() -> None:
     assert model.log[-1].text == (
         "pause lifted: operator (by tui); entries stay paused: daily max loss (-1500.00)"
     )
+
+
+@pytest.mark.parametrize(
+    ("mode", "account", "badge"),
+    [("sim", "SIM0001", "sim"),  # the embedded simulator's own account: no broker's account
+     ("paper", "DU1234567", "paper"),
+     ("paper", "U7654321", "live"),  # a real account, whatever the profile says
+     ("", "U7654321", "live"),  # before the engine said its mode
+     ("live", "U7654321", "live")],
+)  # fmt: skip
+def test_real_money_is_an_ib_account_but_never_the_simulators(
+    mode: str, account: str, badge: str
+) -> None:
+    model = Model(profile="p", attached=True)
+    apply_snapshot(model, snapshot(view(), mode=mode, account=account))
+    assert model.badge == badge
+    assert model.real_money == (badge == "live")
