@@ -24,6 +24,25 @@ def _field(name: str) -> tuple[QLabel, QLabel]:
     return label, value
 
 
+def engine_state(model: Model) -> str:
+    """The engine's state as the console knows it: ``unknown`` while the link is not live,
+    ``stopped`` once the engine or its link has stopped."""
+    if model.link == "stopped" or model.engine_state == "stopped":
+        return "stopped"
+    return model.engine_state if model.link == "live" else "unknown"
+
+
+def window_title(model: Model) -> str:
+    """The window's title, which a taskbar or a VNC desktop's window list shows: the mode,
+    the profile, then the engine's state, how many condors are held and today's P&L (while
+    the engine's data is shown; else how the console reaches it)."""
+    mode = "LIVE" if model.badge == "live" else model.badge.upper()
+    who = f"condordesk — {mode} {model.profile}"
+    if model.link != "live":
+        return f"{who} · engine {model.link}"
+    return f"{who} · {engine_state(model)} · {len(model.held)} open · P&L {money(model.total_pnl)}"
+
+
 class Header(QWidget):
     """The status bar at the top and the banners below it."""
 
@@ -104,9 +123,8 @@ class Header(QWidget):
 
     def _values(self, model: Model) -> None:
         v = self.values
-        stopped = model.link == "stopped" or model.engine_state == "stopped"
-        state = model.engine_state if model.link == "live" else "unknown"
-        state = "stopped" if stopped else state
+        state = engine_state(model)
+        stopped = state == "stopped"
         reasons = " · ".join(model.paused_reasons)
         paused = f": {reasons}" if reasons and state == "paused" else ""
         v["engine"].setText(f"{state}{paused}")

@@ -42,7 +42,7 @@ from gui import risk, theme
 from gui.actions import ACTIONS, ENGINE_ACTIONS, ActionSpec
 from gui.charts import ChartPanel, MarkChart, PnlChart, SpxChart, condor_color
 from gui.dialogs import ConfirmDialog, PriceDialog
-from gui.header import Header
+from gui.header import Header, window_title
 from gui.history import HistoryView
 from gui.operate import Overrides
 from gui.riskchart import RiskChart
@@ -124,7 +124,7 @@ class MainWindow(QMainWindow, Overrides):
         self._history_task: asyncio.Task[None] | None = None
         self._quitting = False
         self._closed: asyncio.Future[int] | None = None
-        self.setWindowTitle(f"condordesk — {profile}")
+        self.setWindowTitle(window_title(self.model))
         self.resize(1600, 1000)
         self._build()
         self.timer = QTimer(self)
@@ -343,6 +343,7 @@ class MainWindow(QMainWindow, Overrides):
         m = self.model
         self._keep_selection()
         self.header.draw(m)
+        self.setWindowTitle(window_title(m))
         if "condors" in parts:
             self._show_condors()
         if parts & {"market", "condors"}:

@@ -321,3 +321,27 @@ def test_every_pause_reason_is_shown_in_the_header(gui_run: Run) -> None:
             assert engine_value.text().count(" · ") == 2
 
     gui_run(scenario())
+
+
+def test_the_window_title_says_the_engine_state_the_held_condors_and_the_pnl(
+    gui_run: Run,
+) -> None:
+    engine = FakeEngine(snapshot(view(), mode="paper", account="U7654321", profile="paper"))
+    gate = Gate()
+
+    async def scenario() -> None:
+        w = window_over(engine, sleep=gate.sleep)
+        assert w.windowTitle() == "condordesk — SIM sim · engine connecting"
+        async with shown(w):
+            await until(live(w), "the engine's data")
+            assert w.windowTitle() == "condordesk — LIVE paper · armed · 1 open · P&L +$55.00"
+            engine.emit(api.CondorClosed(
+                condor_id=CID, reason="manual", exit_debit=D("1.25"), commissions=D("5.28"),
+                realized_pnl=D("14.72"),
+            ))  # fmt: skip
+            await until(lambda: " 0 open " in w.windowTitle(), "the close in the title")
+            assert w.windowTitle().endswith("· P&L +$14.72")
+            engine.lose()
+            await until(lambda: w.windowTitle().endswith("engine lost"), "the lost engine")
+
+    gui_run(scenario())
