@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.flatten import flatten
 from condordesk.engine.pauses import ACK_LIFTS, DAILY_LOSS, FLATTEN, OPERATOR, RESUME_LIFTS
+from condordesk.engine.ports import EngineForCommands
 from condordesk.engine.reconcile import OPERATOR_CANCELLED
 from condordesk.engine.validate import command_problem
-
-if TYPE_CHECKING:
-    from condordesk.engine.service import Engine
 
 RECONCILE_PAUSE = "reconcile"
 """Start of the pause reason set by reconciliation (lifted by acknowledging the alerts)."""
 
 
-def accept(engine: Engine, command: api.Command) -> api.Ack:
+def accept(engine: EngineForCommands, command: api.Command) -> api.Ack:
     """Whether the engine can carry ``command`` out now (the ack a console sees)."""
     condor_id = getattr(command, "condor_id", None)
     if condor_id is not None:
@@ -36,14 +32,14 @@ def accept(engine: Engine, command: api.Command) -> api.Ack:
     return api.Ack(True)
 
 
-def _kept(engine: Engine, lifts: frozenset[str]) -> str:
+def _kept(engine: EngineForCommands, lifts: frozenset[str]) -> str:
     """The pause reasons ``lifts`` leaves in place, joined ("" if none)."""
     return "; ".join(
         p.text for k in engine.pauses.kinds if k not in lifts and (p := engine.pauses.get(k))
     )
 
 
-async def carry_out(engine: Engine, command: api.Command) -> None:
+async def carry_out(engine: EngineForCommands, command: api.Command) -> None:
     """Carry out an accepted command."""
     origin = command.origin
     if isinstance(command, api.PauseEntries):
@@ -69,7 +65,7 @@ async def carry_out(engine: Engine, command: api.Command) -> None:
             await _stop_command(engine, command)
 
 
-async def _flatten(engine: Engine, origin: str) -> None:
+async def _flatten(engine: EngineForCommands, origin: str) -> None:
     """Flatten in the background (the ack returns at once); see :mod:`.flatten`."""
     try:
         await flatten(engine, origin)
@@ -77,7 +73,7 @@ async def _flatten(engine: Engine, origin: str) -> None:
         engine.flattening = False
 
 
-def _lift(engine: Engine, kinds: frozenset[str], origin: str) -> None:
+def _lift(engine: EngineForCommands, kinds: frozenset[str], origin: str) -> None:
     """Lift the pauses of ``kinds``; say plainly which reasons still hold."""
     for kind in sorted(kinds):
         engine.lift_pause(kind, origin)
@@ -90,7 +86,7 @@ def _lift(engine: Engine, kinds: frozenset[str], origin: str) -> None:
 
 
 async def _stop_command(
-    engine: Engine, command: api.CancelStop | api.MoveStop | api.ArmStops
+    engine: EngineForCommands, command: api.CancelStop | api.MoveStop | api.ArmStops
 ) -> None:
     live = engine.desk.live.get(command.condor_id)
     if live is None or live.state is not CondorState.OPEN:

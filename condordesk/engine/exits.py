@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -33,10 +32,8 @@ from condordesk.domain.orders import OrderReport, OrderRole, order_ref
 from condordesk.domain.prices import COMBO_TICK, round_to_tick
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor
+from condordesk.engine.ports import DeskForExits
 from condordesk.store.journal import Journal
-
-if TYPE_CHECKING:
-    from condordesk.engine.desk import Desk
 
 _D0 = Decimal(0)
 STOP_EXITS = {
@@ -54,7 +51,7 @@ class ExitFlows:
     """The exit flows of one :class:`~condordesk.engine.desk.Desk` (which owns the orders,
     the stops and the journal they use)."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: DeskForExits) -> None:
         self._desk = desk
 
     @property

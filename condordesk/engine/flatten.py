@@ -20,7 +20,6 @@ naming what is still held after the last round.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -28,11 +27,8 @@ from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import OrderRole, order_ref, parse_order_ref
 from condordesk.engine.book import LiveCondor
+from condordesk.engine.ports import DeskForFlatten, EngineForFlatten
 from condordesk.errors import CondordeskError
-
-if TYPE_CHECKING:
-    from condordesk.engine.desk import Desk
-    from condordesk.engine.service import Engine
 
 ROUNDS = 8
 """How many rounds a flatten tries before it reports what is still held."""
@@ -42,7 +38,7 @@ MAX_WAIT_S = 1800.0
 """While the broker is not connected rounds wait (uncounted), at most this long in all."""
 
 
-async def flatten(engine: Engine, origin: str) -> bool:
+async def flatten(engine: EngineForFlatten, origin: str) -> bool:
     """Drive every working, open and closing condor to closed; True once the broker shows
     nothing of them. Publishes one final report (see the module)."""
     desk = engine.desk
@@ -79,7 +75,7 @@ async def flatten(engine: Engine, origin: str) -> bool:
     return False
 
 
-async def _round(engine: Engine, touched: set[str]) -> list[str]:
+async def _round(engine: EngineForFlatten, touched: set[str]) -> list[str]:
     """One step towards closed for every live condor, then what is still held."""
     touched |= set(engine.desk.live)
     for live in list(engine.desk.live.values()):
@@ -88,7 +84,7 @@ async def _round(engine: Engine, touched: set[str]) -> list[str]:
     return await _still_held(engine, touched)
 
 
-def _outcome(engine: Engine, ids: set[str]) -> str:
+def _outcome(engine: EngineForFlatten, ids: set[str]) -> str:
     """``N condor(s) closed`` (and the working entries cancelled, if any)."""
     states = [r.state for cid in ids if (r := engine.journal.condor(cid)) is not None]
     closed = sum(1 for s in states if s is CondorState.CLOSED)
@@ -97,7 +93,7 @@ def _outcome(engine: Engine, ids: set[str]) -> str:
     return text + (f", {cancelled} working entr(ies) cancelled" if cancelled else "")
 
 
-async def _drive(desk: Desk, live: LiveCondor) -> None:
+async def _drive(desk: DeskForFlatten, live: LiveCondor) -> None:
     """One step towards closed for one condor (errors are logged: the next round retries)."""
     try:
         if live.state is CondorState.WORKING:
@@ -109,7 +105,7 @@ async def _drive(desk: Desk, live: LiveCondor) -> None:
         logger.warning("flatten: {} not closed this round ({})", live.id, exc)
 
 
-async def _cancel_entry(desk: Desk, live: LiveCondor) -> None:
+async def _cancel_entry(desk: DeskForFlatten, live: LiveCondor) -> None:
     ref = order_ref(live.id, OrderRole.ENTRY)
     report = desk.tracker.latest(ref)
     if report is not None and not report.status.is_done:
@@ -117,7 +113,7 @@ async def _cancel_entry(desk: Desk, live: LiveCondor) -> None:
         await desk.cancel(report.order_id)
 
 
-async def _still_held(engine: Engine, ids: set[str]) -> list[str]:
+async def _still_held(engine: EngineForFlatten, ids: set[str]) -> list[str]:
     """What of condors ``ids`` is not flat: live in the desk, positions in their contracts,
     orders of theirs working at the broker. Unknown (the broker cannot say) is not flat."""
     desk = engine.desk

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from condordesk.domain.condor import CondorState
 from condordesk.domain.orders import OrderRole, order_ref
 from condordesk.engine.book import LiveCondor, entry_fills_complete
-
-if TYPE_CHECKING:
-    from condordesk.engine.desk import Desk
+from condordesk.engine.ports import DeskForFlights
 
 
 class Flights:
@@ -68,7 +65,7 @@ class Flights:
             watcher.add(ref)
 
 
-async def late_entry(desk: Desk, condor_id: str) -> None:
+async def late_entry(desk: DeskForFlights, condor_id: str) -> None:
     """The entry of a condor whose entry flow gave up (timed out, cancelled, even journaled as
     not filled) filled after all: once all its legs are in, open it and place its stops. The
     broker's fills are the truth: a condor cancelled as not filled is revived."""

@@ -16,24 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, commissions_of
+from condordesk.engine.ports import DeskForMoney
 from condordesk.errors import BrokerError
 from condordesk.store.journal import Journal
-
-if TYPE_CHECKING:
-    from condordesk.engine.desk import Desk
 
 _D0 = Decimal(0)
 _HELD = (CondorState.OPEN, CondorState.CLOSING)
 
 
-def settle(desk: Desk, live: LiveCondor, price: Decimal | None) -> bool:
+def settle(desk: DeskForMoney, live: LiveCondor, price: Decimal | None) -> bool:
     """Close an expired condor at settlement ``price`` (SPX), or mark it settlement pending.
 
     Args:
@@ -69,7 +66,7 @@ def settle(desk: Desk, live: LiveCondor, price: Decimal | None) -> bool:
     return False
 
 
-async def settle_expired(desk: Desk, through: date, cutoff: datetime | None = None) -> int:
+async def settle_expired(desk: DeskForMoney, through: date, cutoff: datetime | None = None) -> int:
     """Settle every live condor expiring on or before ``through`` that still holds options,
     asking the broker for each expiry's settlement price once.
 
@@ -91,7 +88,7 @@ async def settle_expired(desk: Desk, through: date, cutoff: datetime | None = No
     return left
 
 
-async def _price(desk: Desk, expiry: date, cutoff: datetime | None) -> Decimal | None:
+async def _price(desk: DeskForMoney, expiry: date, cutoff: datetime | None) -> Decimal | None:
     try:
         return await desk.broker.settlement_price(expiry, cutoff)
     except BrokerError as exc:
@@ -137,7 +134,7 @@ def book_day(journal: Journal, day: date) -> DayFigures:
     return figures
 
 
-def amend_commissions(desk: Desk, exec_id: str) -> None:
+def amend_commissions(desk: DeskForMoney, exec_id: str) -> None:
     """A commission report was journaled: if its condor is already closed, its commissions
     and realized P&L are recomputed (the report replaces the estimate it was closed with) and
     a :class:`~condordesk.engine.api.CondorAmended` tells the engine and consoles, which book

@@ -27,16 +27,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from loguru import logger
 
 from condordesk.engine import api
 from condordesk.engine.pauses import FAULT, JOURNAL
+from condordesk.engine.ports import EngineForSafety
 from condordesk.errors import JournalError
-
-if TYPE_CHECKING:
-    from condordesk.engine.service import Engine
 
 RETRY_FIRST_S = 1.0
 """First wait (clock seconds) before the queued journal writes are tried again."""
@@ -60,7 +57,7 @@ class Safety:
         engine: The engine it guards; its journal's failures are reported here from now on.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: EngineForSafety) -> None:
         self._engine = engine
         self.journal_down_since: datetime | None = None
         self.reconcile_due: str | None = None

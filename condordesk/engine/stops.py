@@ -40,6 +40,7 @@ from condordesk.domain.orders import (
 from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, net_position
 from condordesk.engine.budget import overruns
+from condordesk.engine.ports import DeskForStops
 from condordesk.engine.stoplock import StopLock
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.risk.rules import StopPlan, stop_plan
@@ -47,8 +48,6 @@ from condordesk.store.journal import StopRecord
 
 if TYPE_CHECKING:
     from decimal import Decimal
-
-    from condordesk.engine.desk import Desk
 
 STOP_ROLES = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
 MODIFY_FILLED = 104
@@ -62,7 +61,7 @@ refuses an exit: IB's position updates may trail the executions just reported.""
 class StopDesk:
     """The stop flows of one :class:`~condordesk.engine.desk.Desk`."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: DeskForStops) -> None:
         self._desk = desk
         self.lock = StopLock()
 
