@@ -430,12 +430,11 @@ class Engine:
                 self._beat()
 
     async def _wait_once(self, seconds: float, hibernate_until: datetime | None) -> None:
-        coro = (
-            self.clock.hibernate_until(hibernate_until)
+        self._sleeper = (
+            asyncio.ensure_future(self.clock.hibernate_until(hibernate_until))
             if hibernate_until
-            else self.clock.sleep(seconds)
+            else self.clock.sleeper(seconds)
         )
-        self._sleeper = asyncio.ensure_future(coro)
         try:
             await self._sleeper
         except asyncio.CancelledError:

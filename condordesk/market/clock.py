@@ -45,6 +45,13 @@ class Clock(ABC):
         """The current time in America/New_York."""
         return self.now().astimezone(ET)
 
+    def sleeper(self, seconds: float) -> asyncio.Future[None]:
+        """A future done after ``seconds`` of this clock's time; cancel it to wake early.
+
+        Runs :meth:`sleep` as a task here; a clock that knows its loop's timers overrides it
+        with a plain timed future (no task, fewer loop turns per wait)."""
+        return asyncio.ensure_future(self.sleep(seconds))
+
     def loop_seconds(self, seconds: float) -> float:
         """How many event-loop seconds ``seconds`` of this clock's time take."""
         return seconds
@@ -85,6 +92,11 @@ class SimClock(Clock):
         self._t0: float | None = None
         self._offset = 0.0  # simulated seconds added by jumps
         self._last = 0.0  # elapsed simulated seconds at the last read
+        # the last reading, kept while neither the loop time nor the jumps move (many reads
+        # share one loop step): (loop time, offset), the UTC time and its ET conversion
+        self._read_at: tuple[float, float] | None = None
+        self._read: datetime = self._start
+        self._read_et: datetime | None = None
 
     @property
     def speed(self) -> float:
@@ -99,14 +111,41 @@ class SimClock(Clock):
 
     def now(self) -> datetime:
         try:
-            self._last = self._elapsed()
+            loop_time = asyncio.get_running_loop().time()
         except RuntimeError:  # no running loop: not started yet, or the run is over
             return self._start + timedelta(seconds=max(self._last, self._offset))
-        return self._start + timedelta(seconds=self._last)
+        key = (loop_time, self._offset)
+        if key == self._read_at:
+            return self._read
+        if self._t0 is None:
+            self._t0 = loop_time
+        self._last = (loop_time - self._t0) * self._speed + self._offset
+        self._read_at, self._read_et = key, None
+        self._read = self._start + timedelta(seconds=self._last)
+        return self._read
+
+    def now_et(self) -> datetime:
+        read = self.now()
+        if read is not self._read:  # read with no running loop: not cached
+            return read.astimezone(ET)
+        if self._read_et is None:
+            self._read_et = read.astimezone(ET)
+        return self._read_et
 
     async def sleep(self, seconds: float) -> None:
         self._elapsed()  # a sleep before the first read still counts from here
         await asyncio.sleep(max(seconds, 0.0) / self._speed)
+
+    def sleeper(self, seconds: float) -> asyncio.Future[None]:
+        """:meth:`sleep` as a timed future: the same loop timer, no task around it."""
+        if seconds <= 0:  # asyncio.sleep(0) yields once with no timer: keep that
+            return super().sleeper(seconds)
+        self._elapsed()
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        timer = loop.call_later(seconds / self._speed, _wake, done)
+        done.add_done_callback(lambda _: timer.cancel())
+        return done
 
     async def hibernate_until(self, when: datetime) -> None:
         delay = (when - self.now()).total_seconds()
@@ -120,6 +159,11 @@ class SimClock(Clock):
 
     def loop_seconds(self, seconds: float) -> float:
         return seconds / self._speed
+
+
+def _wake(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 class BrokerClock(Clock):

@@ -180,6 +180,105 @@ def test_hibernate_until_the_past_returns_at_once() -> None:
     assert run_virtual(main()) == (START, 0)
 
 
+def test_now_et_follows_a_jump_at_the_same_loop_time() -> None:
+    clock = SimClock(START, jump_idle=True)
+    tomorrow = datetime(2026, 11, 24, 9, 27, tzinfo=ET)
+
+    async def main() -> tuple[datetime, datetime, datetime]:
+        before = clock.now_et()
+        await clock.hibernate_until(tomorrow)
+        return before, clock.now_et(), clock.now()
+
+    before, after, now = run_virtual(main())
+    assert before == START
+    assert after == tomorrow
+    assert after.tzinfo is ET
+    assert now == tomorrow
+
+
+def test_reads_in_one_loop_step_agree_and_the_next_step_moves_on() -> None:
+    clock = SimClock(START)
+
+    async def main() -> tuple[datetime, datetime, datetime]:
+        first, second = clock.now(), clock.now()
+        await clock.sleep(0.25)
+        return first, second, clock.now()
+
+    first, second, later = run_virtual(main())
+    assert first == second == START
+    assert later == START + timedelta(seconds=0.25)
+
+
+# --- sleepers (waits the engine can cut short) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("speed", "seconds"), [(1.0, 30.0), (4.0, 30.0), (1.0, 0.5)])
+def test_a_sleeper_is_done_after_exactly_its_clock_seconds(speed: float, seconds: float) -> None:
+    clock = SimClock(START, speed)
+
+    async def main() -> tuple[timedelta, float]:
+        before, loop_before = clock.now(), loop_time()
+        await clock.sleeper(seconds)
+        return clock.now() - before, loop_time() - loop_before
+
+    waited, loop_elapsed = run_virtual(main())
+    assert waited == timedelta(seconds=seconds)
+    assert loop_elapsed == pytest.approx(seconds / speed)
+
+
+def test_a_sleeper_before_the_first_read_still_counts() -> None:
+    clock = SimClock(START)
+
+    async def main() -> datetime:
+        await clock.sleeper(60)
+        return clock.now()
+
+    assert run_virtual(main()) == START + timedelta(seconds=60)
+
+
+def test_a_zero_sleeper_yields_once_and_does_not_move_time() -> None:
+    clock = SimClock(START)
+    order: list[str] = []
+
+    async def other() -> None:
+        order.append("other")
+
+    async def main() -> datetime:
+        clock.now()
+        task = asyncio.create_task(other())
+        await clock.sleeper(0)
+        order.append("woke")
+        await task
+        return clock.now()
+
+    assert run_virtual(main()) == START
+    assert order == ["other", "woke"]
+
+
+def test_cancelling_a_sleeper_wakes_its_waiter_at_once_and_drops_its_timer() -> None:
+    clock = SimClock(START)
+
+    async def main() -> tuple[bool, float, int]:
+        loop = asyncio.get_running_loop()
+        clock.now()
+        before = loop_time()
+        sleeper = clock.sleeper(3600)
+        loop.call_later(5, sleeper.cancel)
+        cancelled = False
+        try:
+            await sleeper
+        except asyncio.CancelledError:
+            cancelled = True
+        await asyncio.sleep(0)  # the cancelled timer's clean-up runs
+        live = [h for h in loop._scheduled if not h.cancelled()]  # type: ignore[attr-defined]
+        return cancelled, loop_time() - before, len(live)
+
+    cancelled, waited, live_timers = run_virtual(main())
+    assert cancelled
+    assert waited == 5
+    assert live_timers == 0
+
+
 # --- a whole session ----------------------------------------------------------------------------
 
 
