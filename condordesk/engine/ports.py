@@ -27,27 +27,11 @@ from condordesk.market.clock import Clock
 from condordesk.risk.rules import RiskRules
 from condordesk.store.journal import Journal
 
-# -- what the desk's helpers need of the desk ------------------------------------------------
+# -- parts of the desk that several helpers use ---------------------------------------------
 
 
-class DeskForFlights(Protocol):
-    """The desk as a late entry (``flights.late_entry``) uses it."""
-
-    journal: Journal
-    live: dict[str, LiveCondor]
-    alert: Callable[[str, str, str], None]
-
-    async def on_entry_filled(self, live: LiveCondor) -> None: ...
-
-
-class DeskForMoney(Protocol):
-    """The desk as settlement and late commissions (``money``) use it."""
-
-    broker: Broker
-    journal: Journal
-    bus: EventBus
-    live: dict[str, LiveCondor]
-    alert: Callable[[str, str, str], None]
+class Finishing(Protocol):
+    """The desk's condor bookkeeping: a state change, and the end of a condor."""
 
     def set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None: ...
 
@@ -58,6 +42,26 @@ class DeskForMoney(Protocol):
         settlement: Decimal | None = None,
         note: str | None = None,
     ) -> None: ...
+
+
+class Closing(Protocol):
+    """The desk's buy-back of a condor (an exit flow)."""
+
+    async def close(
+        self,
+        live: LiveCondor,
+        reason: ExitReason,
+        limit: Decimal | None = None,
+        cap: Decimal | None = None,
+    ) -> bool: ...
+
+
+class Arming(Protocol):
+    """The desk's placement of a condor's stop pair."""
+
+    async def place_stops(
+        self, live: LiveCondor, trigger: Decimal | None = None, attempts: int = 2
+    ) -> bool: ...
 
 
 class DeskForOrders(Protocol):
@@ -82,35 +86,44 @@ class DeskForOrders(Protocol):
     def units(self, live: LiveCondor) -> int: ...
 
 
-class DeskForExits(DeskForOrders, Protocol):
+# -- what the desk's helpers need of the desk ------------------------------------------------
+
+
+class DeskForFlights(Protocol):
+    """The desk as a late entry (``flights.late_entry``) uses it."""
+
+    journal: Journal
+    live: dict[str, LiveCondor]
+    alert: Callable[[str, str, str], None]
+
+    async def on_entry_filled(self, live: LiveCondor) -> None: ...
+
+
+class DeskForMoney(Finishing, Protocol):
+    """The desk as settlement and late commissions (``money``) use it."""
+
+    broker: Broker
+    journal: Journal
+    bus: EventBus
+    live: dict[str, LiveCondor]
+    alert: Callable[[str, str, str], None]
+
+
+class DeskForExits(DeskForOrders, Finishing, Arming, Protocol):
     """The desk as its exit flows (``exits.ExitFlows``) use it."""
 
     chase_ticks: int
 
-    def set_state(self, live: LiveCondor, state: CondorState, **fields: object) -> None: ...
-
     def holds(self, live: LiveCondor) -> bool: ...
-
-    def finish(
-        self,
-        live: LiveCondor,
-        reason: ExitReason,
-        settlement: Decimal | None = None,
-        note: str | None = None,
-    ) -> None: ...
 
     async def new_fills(self, seconds: float) -> None: ...
 
     async def sync_executions(self) -> int: ...
 
-    async def place_stops(
-        self, live: LiveCondor, trigger: Decimal | None = None, attempts: int = 2
-    ) -> bool: ...
-
     async def verify_stops(self, live: LiveCondor) -> bool: ...
 
 
-class DeskForStops(DeskForOrders, Protocol):
+class DeskForStops(DeskForOrders, Closing, Protocol):
     """The desk as its stop flows (``stops.StopDesk``) use it."""
 
     rules: RiskRules
@@ -122,19 +135,11 @@ class DeskForStops(DeskForOrders, Protocol):
         self, live: LiveCondor, request: OrderRequest, replacing: int | None = None
     ) -> bool: ...
 
-    async def close(
-        self,
-        live: LiveCondor,
-        reason: ExitReason,
-        limit: Decimal | None = None,
-        cap: Decimal | None = None,
-    ) -> bool: ...
-
 
 # -- what the engine's helpers need of the engine ----------------------------------------------
 
 
-class DeskForFlatten(Protocol):
+class DeskForFlatten(Closing, Protocol):
     """The desk as a flatten drives it."""
 
     live: dict[str, LiveCondor]
@@ -143,25 +148,13 @@ class DeskForFlatten(Protocol):
 
     async def cancel(self, order_id: int) -> None: ...
 
-    async def close(
-        self,
-        live: LiveCondor,
-        reason: ExitReason,
-        limit: Decimal | None = None,
-        cap: Decimal | None = None,
-    ) -> bool: ...
 
-
-class DeskForCommands(DeskForFlatten, Protocol):
+class DeskForCommands(DeskForFlatten, Arming, Protocol):
     """The desk as operator commands (``commands``) drive it."""
 
     def spawn(self, coro: object) -> None: ...
 
     async def move_stops(self, live: LiveCondor, trigger: Decimal, reason: str) -> bool: ...
-
-    async def place_stops(
-        self, live: LiveCondor, trigger: Decimal | None = None, attempts: int = 2
-    ) -> bool: ...
 
     async def cancel_stops(self, live: LiveCondor, reason: str) -> None: ...
 
