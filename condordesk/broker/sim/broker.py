@@ -371,11 +371,11 @@ class SimBroker(FaultsMixin, Broker):
 
     def _market_rejection(self, request: OrderRequest, now: datetime) -> tuple[int, str] | None:
         path = self._today(now)
-        if path is not None and now >= path.close:
+        if path is not None and now >= path.close_utc:
             expiring = [leg.contract for leg in request.legs if leg.contract.expiry <= path.day]
             if expiring:  # the day's session runs to the cut-off of expiring options
                 return (201, _after_cutoff(expiring[0], path.close))
-        if path is None or not path.open <= now < path.close:
+        if path is None or not path.trading(now):
             return (201, "outside trading hours: the options session is closed")
         for leg in request.legs:
             if not self._days.listed(leg.contract, now):
@@ -430,7 +430,7 @@ class SimBroker(FaultsMixin, Broker):
         """Apply session closes and every trigger or fill due up to ``now``."""
         self._close_sessions(now)
         path = self._today(now)
-        if path is None or not self._working or not path.open <= now < path.close:
+        if path is None or not self._working or not path.trading(now):
             return
         self._run_events(path, self._live_index(path, now), now)
 
@@ -598,9 +598,9 @@ class SimBroker(FaultsMixin, Broker):
         if next_close is not None:
             target = min(target, next_close)
         path = self._today(now)
-        if path is not None and now < path.open:
-            target = min(target, path.open)
-        elif path is not None and now < path.close and self._working:
+        if path is not None and now < path.open_utc:
+            target = min(target, path.open_utc)
+        elif path is not None and now < path.close_utc and self._working:
             target = min(target, path.time_of(self._lookahead(path, now)))
         return max((target - now).total_seconds(), _MIN_DELAY_S)
 

@@ -156,7 +156,7 @@ class FaultsMixin:
         path = self._today(now)
         if held == 0:
             raise ValueError(f"no position in {contract.symbol}")
-        if path is None or not path.open <= now < path.close:
+        if path is None or not path.trading(now):
             raise ValueError("the options session is not open")
         qty = abs(held) if quantity is None else min(abs(quantity), abs(held))
         quote = self._market.quote(contract, now)
@@ -175,7 +175,7 @@ class FaultsMixin:
         now = self._clock.now()
         self._sync(now)
         path = self._today(now)
-        if path is None or not path.open <= now < path.close:
+        if path is None or not path.trading(now):
             raise ValueError("the options session is not open")
         quote = self._market.quote(contract, now)
         price = quote.ask if side is OrderAction.BUY else quote.bid

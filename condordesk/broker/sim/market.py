@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from condordesk.broker.sim.model import Smile, leg_points, point_quote
@@ -95,6 +95,8 @@ class SimMarket:
         self._series_day: date | None = None
         self._quotes: dict[OptionContract, _QuoteSlot] = {}
         self._quotes_day: date | None = None
+        # the last session path_at() found for its own New York date: (from, to) in UTC
+        self._at: tuple[datetime, datetime, DayPath] | None = None
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -136,6 +138,7 @@ class SimMarket:
         self._days.insert(pos, day)
         self._opens.insert(pos, path.open)
         self._retire_old_days()
+        self._at = None
         return path
 
     def _retire_old_days(self) -> None:
@@ -148,10 +151,17 @@ class SimMarket:
 
     def path_at(self, ts: datetime) -> DayPath | None:
         """The session in force at ``ts``: that day's, else the latest earlier (else the first)."""
+        at = self._at
+        if at is not None and at[0] <= ts < at[1]:
+            return at[2]
         if not self._days:
             return None
-        today = self._paths.get(ts.astimezone(ET).date())
+        day = ts.astimezone(ET).date()
+        today = self._paths.get(day)
         if today is not None:
+            start = datetime.combine(day, time(0), ET).astimezone(UTC)
+            end = datetime.combine(day + timedelta(days=1), time(0), ET).astimezone(UTC)
+            self._at = (start, end, today)
             return today
         pos = bisect_right(self._opens, ts)
         return self._paths[self._days[max(pos - 1, 0)]]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from condordesk.broker.sim.daymodel import build_moves
@@ -89,23 +89,32 @@ class DayPath:
     shape: list[float] | None = None  # per tick factor on iv_day (calibrated model days only)
     vol_state: float | None = None  # the vol process's state (calibrated model days only)
     length: float = field(init=False)
+    last: int = field(init=False)
+    """Index of the close (the number of ticks never changes)."""
+    open_utc: datetime = field(init=False)
+    """:attr:`open` in UTC, the clock's zone: comparing and subtracting times of one zone
+    skips the time zone lookups."""
+    close_utc: datetime = field(init=False)
+    """:attr:`close` in UTC."""
 
     def __post_init__(self) -> None:
         self.length = (self.close - self.open).total_seconds()
-
-    @property
-    def last(self) -> int:
-        """Index of the close."""
-        return len(self.spots) - 1
+        self.last = len(self.spots) - 1
+        self.open_utc = self.open.astimezone(UTC)
+        self.close_utc = self.close.astimezone(UTC)
 
     def index(self, ts: datetime) -> int:
         """The tick index in force at ``ts`` (0 before the open, :attr:`last` after the close)."""
-        elapsed = (ts - self.open).total_seconds()
+        elapsed = (ts - self.open_utc).total_seconds()
         if elapsed <= 0:
             return 0
         if elapsed >= self.length:
             return self.last
         return min(int(elapsed / self.tick_seconds + _INDEX_EPS), self.last)
+
+    def trading(self, ts: datetime) -> bool:
+        """True while the session is open at ``ts`` (from the open, before the close)."""
+        return self.open_utc <= ts < self.close_utc
 
     def time_of(self, idx: int) -> datetime:
         """When tick ``idx`` starts."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from condordesk.broker.sim.market import STRIKE_STEP, SimMarket
 from condordesk.broker.sim.paths import DayPath
@@ -30,6 +30,9 @@ class SessionTracker:
         self._hours: dict[date, tuple[datetime, datetime] | None] = {}
         self._pending: dict[date, datetime] = {}
         self._closed: set[date] = set()
+        self._next_close: datetime | None = None  # the earliest of _pending, in UTC
+        # the last answer of today(): (from, to) in UTC where it holds, the day, its path
+        self._today: tuple[datetime, datetime, date, DayPath | None] | None = None
 
     def hours(self, day: date) -> tuple[datetime, datetime] | None:
         """(open, close) of ``day``'s session, or None."""
@@ -39,11 +42,20 @@ class SessionTracker:
 
     def today(self, now: datetime) -> DayPath | None:
         """The session of ``now``'s New York date (built on first use), or None."""
+        last = self._today
+        if last is not None and last[0] <= now < last[1]:
+            path = last[3]
+            if path is None or self._market.path(last[2]) is path:  # not retired meanwhile
+                return path
         day = now.astimezone(ET).date()
-        if self.hours(day) is None:
-            return None
-        self.watch(day)
-        return self.path(day)
+        found = None
+        if self.hours(day) is not None:
+            self.watch(day)
+            found = self.path(day)
+        start = datetime.combine(day, time(0), ET).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(0), ET).astimezone(UTC)
+        self._today = (start, end, day, found)
+        return found
 
     def path(self, day: date) -> DayPath:
         """The session ``day`` (which must exist), building the sessions before it first."""
@@ -72,21 +84,23 @@ class SessionTracker:
         hours = self.hours(day)
         if hours is not None:
             self._pending[day] = hours[1]
+            self._next_close = _utc(min(self._pending.values()))
 
     def due(self, now: datetime) -> list[date]:
         """Closes at or before ``now`` not handled yet, oldest first (now marked handled)."""
-        first = self.next_close()
+        first = self._next_close
         if first is None or now < first:
             return []
         days = sorted(d for d, close in self._pending.items() if close <= now)
         for day in days:
             del self._pending[day]
             self._closed.add(day)
+        self._next_close = _utc(min(self._pending.values(), default=None))
         return days
 
     def next_close(self) -> datetime | None:
         """The earliest close still to be handled."""
-        return min(self._pending.values(), default=None)
+        return self._next_close
 
     def listing(self, expiry: date, now: datetime) -> tuple[int, int] | None:
         """Lowest and highest strike listed for ``expiry`` if it still trades at ``now``."""
@@ -98,6 +112,11 @@ class SessionTracker:
     def listed(self, contract: OptionContract, now: datetime) -> bool:
         """True if ``contract`` is listed and still trading at ``now``."""
         return in_listing(contract, self.listing(contract.expiry, now))
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    """``ts`` in UTC, the clock's zone (comparisons within one zone skip the zone lookups)."""
+    return None if ts is None else ts.astimezone(UTC)
 
 
 def in_listing(contract: OptionContract, bounds: tuple[int, int] | None) -> bool:
