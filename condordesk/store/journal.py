@@ -15,22 +15,29 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from condordesk.domain.condor import CondorState, ExitReason, IronCondor
-from condordesk.domain.options import OptionContract
-from condordesk.domain.orders import Execution, OrderAction, OrderRequest, OrderRole, OrderStatus
+from condordesk.domain.condor import CondorState, ExitReason
+from condordesk.domain.orders import Execution, OrderRequest, OrderRole
 from condordesk.errors import JournalError
 from condordesk.ops import fsafe
+from condordesk.store.records import CondorRecord as CondorRecord
+from condordesk.store.records import FillRecord as FillRecord
+from condordesk.store.records import OrderRecord as OrderRecord
+from condordesk.store.records import (
+    RowCache,
+    condor_from_row,
+    fill_from_row,
+    order_from_row,
+    stop_from_row,
+)
+from condordesk.store.records import StopRecord as StopRecord
 from condordesk.store.schema import MIGRATIONS, SCHEMA_VERSION
-from condordesk.store.serial import request_from_json, request_to_json
+from condordesk.store.serial import request_to_json
 from condordesk.store.writes import Writes
-
-_D0 = Decimal(0)
 
 
 def _private_files(path: Path) -> None:
@@ -40,88 +47,6 @@ def _private_files(path: Path) -> None:
     fsafe.private_file(path)
     for suffix in ("-wal", "-shm"):
         fsafe.check_existing(Path(f"{path}{suffix}"))
-
-
-def _dec(value: str | None) -> Decimal | None:
-    return None if value is None else Decimal(value)
-
-
-def _ts(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
-
-
-@dataclass(frozen=True, slots=True)
-class CondorRecord:
-    """A condor as journaled."""
-
-    id: str
-    day: date
-    condor: IronCondor
-    state: CondorState
-    created_ts: datetime
-    target_credit: Decimal
-    credit: Decimal | None = None
-    opened_ts: datetime | None = None
-    closed_ts: datetime | None = None
-    exit_reason: ExitReason | None = None
-    exit_debit: Decimal | None = None
-    commissions: Decimal = _D0
-    realized_pnl: Decimal | None = None
-    first_trade: bool = False
-    profit_target: Decimal | None = None
-    stop_trigger: Decimal | None = None
-    stop_limit: Decimal | None = None
-    stop_backup: Decimal | None = None
-    note: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class OrderRecord:
-    """An order intent and what became of it."""
-
-    order_ref: str
-    condor_id: str
-    role: OrderRole
-    request: OrderRequest
-    status: str  # "intent" until the broker acknowledged it, then an OrderStatus value
-    created_ts: datetime
-    order_id: int | None = None
-    perm_id: int | None = None
-    filled: int = 0
-    avg_price: Decimal | None = None
-    reason: str = ""
-    updated_ts: datetime | None = None
-
-    @property
-    def working(self) -> bool:
-        """True while the order may still be live at the broker."""
-        return self.status in ("intent", OrderStatus.PENDING, OrderStatus.WORKING)
-
-
-@dataclass(frozen=True, slots=True)
-class FillRecord:
-    """One leg execution."""
-
-    exec_id: str
-    order_ref: str
-    condor_id: str | None
-    execution: Execution
-    commission: Decimal | None
-
-
-@dataclass(frozen=True, slots=True)
-class StopRecord:
-    """One OCA stop pair of a condor."""
-
-    condor_id: str
-    oca_group: str
-    limit_ref: str
-    market_ref: str
-    trigger: Decimal
-    limit_price: Decimal
-    backup_trigger: Decimal
-    state: str  # placed | verified | triggered | cancelled
-    placed_ts: datetime
 
 
 class Journal(Writes):
@@ -134,6 +59,10 @@ class Journal(Writes):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         super().__init__()
+        self._condor_from_row = RowCache(condor_from_row)
+        self._order_from_row = RowCache(order_from_row)
+        self._fill_from_row = RowCache(fill_from_row)
+        self._stop_from_row = RowCache(stop_from_row)
         try:
             if str(path) != ":memory:":
                 _private_files(self.path)
@@ -235,7 +164,7 @@ class Journal(Writes):
     def condor(self, condor_id: str) -> CondorRecord | None:
         """One condor by id."""
         row = self._exec("SELECT * FROM condors WHERE id = ?", (condor_id,)).fetchone()
-        return None if row is None else _condor_from_row(row)
+        return None if row is None else self._condor_from_row(row)
 
     def condors(
         self, *, day: date | None = None, states: Iterable[CondorState] | None = None
@@ -250,7 +179,7 @@ class Journal(Writes):
             sql += f" AND state IN ({','.join('?' * len(wanted))})"
             params.extend(wanted)
         rows = self._exec(sql + " ORDER BY created_ts, id", params).fetchall()
-        return [_condor_from_row(r) for r in rows]
+        return [self._condor_from_row(r) for r in rows]
 
     # -- orders ---------------------------------------------------------------------------
 
@@ -310,14 +239,14 @@ class Journal(Writes):
     def order(self, order_ref: str) -> OrderRecord | None:
         """One order by its ``orderRef``."""
         row = self._exec("SELECT * FROM orders WHERE order_ref = ?", (order_ref,)).fetchone()
-        return None if row is None else _order_from_row(row)
+        return None if row is None else self._order_from_row(row)
 
     def order_by_id(self, order_id: int) -> OrderRecord | None:
         """One order by broker order id."""
         row = self._exec(
             "SELECT * FROM orders WHERE order_id = ? ORDER BY created_ts DESC", (order_id,)
         ).fetchone()
-        return None if row is None else _order_from_row(row)
+        return None if row is None else self._order_from_row(row)
 
     def orders(
         self, condor_id: str | None = None, *, working_only: bool = False
@@ -329,7 +258,9 @@ class Journal(Writes):
             params.append(condor_id)
         if working_only:
             sql += " AND status IN ('intent', 'pending', 'working')"
-        return [_order_from_row(r) for r in self._exec(sql + " ORDER BY rowid", params).fetchall()]
+        return [
+            self._order_from_row(r) for r in self._exec(sql + " ORDER BY rowid", params).fetchall()
+        ]
 
     # -- fills ----------------------------------------------------------------------------
 
@@ -372,7 +303,7 @@ class Journal(Writes):
         if order_ref is not None:
             sql += " AND order_ref = ?"
             params.append(order_ref)
-        return [_fill_from_row(r) for r in self._exec(sql + " ORDER BY ts, exec_id", params)]
+        return [self._fill_from_row(r) for r in self._exec(sql + " ORDER BY ts, exec_id", params)]
 
     def fill_condor(self, exec_id: str) -> str | None:
         """The condor a journaled fill belongs to (None: unknown fill, or not a condor's)."""
@@ -422,20 +353,7 @@ class Journal(Writes):
     def stops(self, condor_id: str) -> list[StopRecord]:
         """Stop pairs of a condor, oldest first."""
         rows = self._exec("SELECT * FROM stops WHERE condor_id = ? ORDER BY rowid", (condor_id,))
-        return [
-            StopRecord(
-                r["condor_id"],
-                r["oca_group"],
-                r["limit_ref"],
-                r["market_ref"],
-                Decimal(r["trigger"]),
-                Decimal(r["limit_price"]),
-                Decimal(r["backup_trigger"]),
-                r["state"],
-                datetime.fromisoformat(r["placed_ts"]),
-            )
-            for r in rows
-        ]
+        return [self._stop_from_row(r) for r in rows]
 
     # -- events and daily P&L -------------------------------------------------------------
 
@@ -519,69 +437,3 @@ def _to_sql(value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     raise TypeError(f"cannot store {type(value).__name__} in the journal")
-
-
-def _condor_from_row(r: sqlite3.Row) -> CondorRecord:
-    condor = IronCondor(
-        date.fromisoformat(r["expiry"]),
-        Decimal(r["long_put"]),
-        Decimal(r["short_put"]),
-        Decimal(r["short_call"]),
-        Decimal(r["long_call"]),
-        r["quantity"],
-    )
-    return CondorRecord(
-        id=r["id"],
-        day=date.fromisoformat(r["day"]),
-        condor=condor,
-        state=CondorState(r["state"]),
-        created_ts=datetime.fromisoformat(r["created_ts"]),
-        target_credit=Decimal(r["target_credit"]),
-        credit=_dec(r["credit"]),
-        opened_ts=_ts(r["opened_ts"]),
-        closed_ts=_ts(r["closed_ts"]),
-        exit_reason=None if r["exit_reason"] is None else ExitReason(r["exit_reason"]),
-        exit_debit=_dec(r["exit_debit"]),
-        commissions=Decimal(r["commissions"]),
-        realized_pnl=_dec(r["realized_pnl"]),
-        first_trade=bool(r["first_trade"]),
-        profit_target=_dec(r["profit_target"]),
-        stop_trigger=_dec(r["stop_trigger"]),
-        stop_limit=_dec(r["stop_limit"]),
-        stop_backup=_dec(r["stop_backup"]),
-        note=r["note"],
-    )
-
-
-def _order_from_row(r: sqlite3.Row) -> OrderRecord:
-    return OrderRecord(
-        order_ref=r["order_ref"],
-        condor_id=r["condor_id"],
-        role=OrderRole(r["role"]),
-        request=request_from_json(json.loads(r["request"])),
-        status=r["status"],
-        created_ts=datetime.fromisoformat(r["created_ts"]),
-        order_id=r["order_id"],
-        perm_id=r["perm_id"],
-        filled=r["filled"],
-        avg_price=_dec(r["avg_price"]),
-        reason=r["reason"],
-        updated_ts=_ts(r["updated_ts"]),
-    )
-
-
-def _fill_from_row(r: sqlite3.Row) -> FillRecord:
-    execution = Execution(
-        exec_id=r["exec_id"],
-        order_id=r["order_id"],
-        perm_id=r["perm_id"],
-        order_ref=r["order_ref"],
-        contract=OptionContract.from_json(json.loads(r["contract"])),
-        side=OrderAction(r["side"]),
-        quantity=r["quantity"],
-        price=Decimal(r["price"]),
-        ts=datetime.fromisoformat(r["ts"]),
-    )
-    return FillRecord(
-        r["exec_id"], r["order_ref"], r["condor_id"], execution, _dec(r["commission"])
-    )
