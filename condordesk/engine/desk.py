@@ -567,6 +567,8 @@ class Desk:
         mark, debit = prices
         live.mark, live.debit = mark, debit
         live.unrealized = (live.credit - mark) * MULTIPLIER * self.units(live)
+        if not self.bus.watched:  # nobody attached: a console attaching gets them in a snapshot
+            return
         self.bus.publish(
             api.CondorMarked(
                 condor_id=live.id, spot=spot, mark=mark, debit=debit, unrealized_pnl=live.unrealized

@@ -98,3 +98,44 @@ def test_with_no_console_attached_the_cycle_builds_no_market_update_nor_greeks(
     assert seen["calls_unwatched"] == 0
     snap: api.Snapshot = seen["snap"]
     assert snap.greeks is not None and snap.greeks.theta > 0
+
+
+def test_marks_reach_a_console_attached_later_but_cost_no_event_while_nobody_looks(
+    tmp_path: Path,
+) -> None:
+    """With nobody attached a cycle publishes no CondorMarked (the marks stay on the condor,
+    for a snapshot); a console that attaches gets the held condor's marks in its snapshot,
+    then a CondorMarked every cycle."""
+    seen: dict[str, Any] = {}
+
+    async def later(rt: Runtime) -> None:
+        engine = rt.engine
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in engine.desk.live.values())
+        )
+        await rt.clock.sleep(600)  # 20 cycles with a held condor, nobody looking
+        seen["seq_unwatched"] = engine.bus.seq
+        seen["snap"] = engine.snapshot()
+        marks: list[api.CondorMarked] = seen.setdefault("marks", [])
+        watching = asyncio.ensure_future(_watch_marks(engine, marks))
+        await rt.clock.sleep(300)  # 10 cycles watched
+        watching.cancel()
+        engine.request_stop()
+
+    out = run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, later)
+    unwatched = [e for e in out.of(api.CondorMarked) if e.seq <= seen["seq_unwatched"]]
+    assert unwatched == []
+    snap: api.Snapshot = seen["snap"]
+    (held,) = [v for v in snap.condors if v.state == "open"]
+    assert held.mark is not None and held.unrealized_pnl is not None
+    marks: list[api.CondorMarked] = seen["marks"]
+    assert len(marks) >= 9
+    assert {m.condor_id for m in marks} == {held.id}
+    assert all(m.mark is not None and m.spot > 0 for m in marks)
+
+
+async def _watch_marks(engine: Any, into: list[api.CondorMarked]) -> None:
+    """An attached console, keeping the marks it receives."""
+    async for event in engine.events(engine.bus.seq):
+        if isinstance(event, api.CondorMarked):
+            into.append(event)
