@@ -34,8 +34,19 @@ LABEL_FILL = (23, 25, 30, 190)  # a dark box behind marker labels: readable over
 SESSION = (9 * 60 + 30, 16 * 60)  # 09:30-16:00 New York, minutes since midnight
 DASH_LINE = Qt.PenStyle.DashLine
 DOT_LINE = Qt.PenStyle.DotLine
+NO_BREAK_SPACE, WORD_JOINER = "\u00a0", "\u2060"
 
 pg.setConfigOptions(antialias=True, background=theme.PANEL, foreground=theme.MUTED)
+
+
+def unbroken(text: str) -> str:
+    """``text`` (a figure with its sign, unit and name) kept on one line where a title wraps:
+    no-break spaces, and a word joiner after a sign or a slash (``max loss -$1,710.00`` never
+    ends a line at its minus)."""
+    text = text.replace(" ", NO_BREAK_SPACE)
+    for mark in "+-/":
+        text = text.replace(mark, mark + WORD_JOINER)
+    return text
 
 
 def pen(color: str, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
@@ -44,12 +55,20 @@ def pen(color: str, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLi
 
 
 def hline(
-    y: float, color: str, label: str, style: Qt.PenStyle = DASH_LINE, pos: float = 0.02
+    y: float,
+    color: str,
+    label: str,
+    style: Qt.PenStyle = DASH_LINE,
+    pos: float = 0.02,
+    *,
+    below: bool = False,
 ) -> Any:
-    """A horizontal line with its label at the left end."""
+    """A horizontal line with its label at ``pos`` (0 the left end, 1 the right), above the line
+    or ``below`` it."""
+    anchor = (0, 0 if below else 1)
     return pg.InfiniteLine(
         pos=y, angle=0, pen=pen(color, 1.2, style), label=label,
-        labelOpts={"position": pos, "color": color, "anchors": [(0, 1), (0, 1)],
+        labelOpts={"position": pos, "color": color, "anchors": [anchor, anchor],
                    "fill": LABEL_FILL},
     )  # fmt: skip
 
@@ -206,9 +225,9 @@ class SpxChart(ChartPanel):
                     (float(low), float(high)), orientation="horizontal", movable=False,
                     brush=pg.mkBrush(255, 90, 95, 34), pen=pen(color, 0.6, DOT_LINE),
                 ))  # fmt: skip
-            for short, side in ((short_put, "P"), (short_call, "C")):
+            for short, side in ((short_put, "P"), (short_call, "C")):  # labels face SPX
                 label = f"{self._tag(cid)} {strike(short)}{side}"
-                items.append(hline(float(short), color, label, pos=at))
+                items.append(hline(float(short), color, label, pos=at, below=side == "C"))
         return items
 
     def _show_stops(self, condors: Sequence[tuple[Any, ...]]) -> None:
@@ -269,9 +288,11 @@ class PnlChart(ChartPanel):
             pad = max((hi - lo) * 0.08, 10.0)
             self.set_range("y", math.floor(lo - pad), math.ceil(hi + pad))
         total = model.total_pnl
+        plus = "+" if total > 0 else ""
         self.title.setText(
-            f"P&L today  total {'+' if total > 0 else ''}{total:,.2f}   "
-            f"(realized {model.realized_pnl:,.2f} · open {model.unrealized_pnl:,.2f})"
+            f"P&L today  {unbroken(f'total {plus}{total:,.2f}')}   "
+            f"(realized {unbroken(f'{model.realized_pnl:,.2f}')} · "
+            f"open {unbroken(f'{model.unrealized_pnl:,.2f}')})"
         )
 
 
@@ -294,18 +315,18 @@ class MarkChart(ChartPanel):
         self.curve.setData(xs, ys)
         self.curve.setPen(pen(condor_color(model, view.id), 2))
         lines = tuple(
-            (value, color, label, style)
-            for value, color, label, style in (
-                (view.credit, theme.TEXT, "credit", DASH_LINE),
-                (view.profit_target, theme.GREEN, "target", DASH_LINE),
-                (view.stop_trigger, theme.RED, "stop", DASH_LINE),
-                (view.stop_backup, theme.RED, "backup stop", DOT_LINE),
+            (value, color, label, style, at)
+            for value, color, label, style, at in (  # the backup stop sits just above the stop:
+                (view.credit, theme.TEXT, "credit", DASH_LINE, 0.02),  # its label further right
+                (view.profit_target, theme.GREEN, "target", DASH_LINE, 0.02),
+                (view.stop_trigger, theme.RED, "stop", DASH_LINE, 0.02),
+                (view.stop_backup, theme.RED, "backup stop", DOT_LINE, 0.3),
             )
             if value is not None
         )
         self.set_extras(lines, lambda: [
-            hline(float(value), color, f"{label} {price(value)}", style)
-            for value, color, label, style in lines
+            hline(float(value), color, f"{label} {price(value)}", style, pos=at)
+            for value, color, label, style, at in lines
         ])  # fmt: skip
         self.show_session(model)
         levels = ys + [float(line[0]) for line in lines if line[0] is not None]
@@ -313,6 +334,7 @@ class MarkChart(ChartPanel):
             hi = max(levels)
             self.set_range("y", 0.0, round(hi + max(hi * 0.15, 0.2), 1))  # room for labels
         self.title.setText(
-            f"Mark {view.id}  {price(view.mark)}   (credit {price(view.credit)} · "
-            f"target {price(view.profit_target)} · stop {price(view.stop_trigger)})"
+            f"Mark {view.id}  {price(view.mark)}   ({unbroken(f'credit {price(view.credit)}')} · "
+            f"{unbroken(f'target {price(view.profit_target)}')} · "
+            f"{unbroken(f'stop {price(view.stop_trigger)}')})"
         )

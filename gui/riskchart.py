@@ -15,7 +15,7 @@ from condordesk.engine import api
 from console.format import greek, money, points
 from console.model import decay_to_close
 from gui import risk, theme
-from gui.charts import DASH_LINE, DOT_LINE, LABEL_FILL, ChartPanel, pen
+from gui.charts import DASH_LINE, DOT_LINE, LABEL_FILL, ChartPanel, pen, unbroken
 from gui.state import Model
 
 BOOK = "Whole book"
@@ -48,8 +48,10 @@ class RiskChart(ChartPanel):
             (0, 0), movable=False, pen=pen(theme.BLUE, 0.5, DOT_LINE),
             brush=pg.mkBrush(78, 161, 255, 28),
         )  # fmt: skip
-        self.em_line = _vline(0, theme.BLUE, "", 0.93, side=1.0)  # label inside the band
-        self.spot_line = _vline(0, theme.AMBER, "", 0.08)
+        # labels inside the plot however short it is: EM's hangs from the top, inside the band;
+        # SPX's stands on the bottom
+        self.em_line = _vline(0, theme.BLUE, "", 0.99, side=1.0, hang=0.0)
+        self.spot_line = _vline(0, theme.AMBER, "", 0.01, hang=1.0)
         for item in (self.em_band, self.em_line, self.spot_line):
             item.hide()
             self.plot.addItem(item)
@@ -82,7 +84,7 @@ class RiskChart(ChartPanel):
         )  # fmt: skip
         decay = decay_to_close(model) if scope == BOOK else None
         if decay is not None:  # on a 0DTE book, what compares with max profit
-            text += f"   ·   by the close (SPX unchanged) {money(decay)}"
+            text += f"   ·   by the close (SPX unchanged) {unbroken(money(decay))}"
         self.greeks.setText(text)
 
     def _price(self, model: Model, views: list[api.CondorView], scope: str) -> None:
@@ -108,8 +110,8 @@ class RiskChart(ChartPanel):
         self.set_range("y", math.floor(lo - pad), math.ceil(hi + pad))
         label = "book" if scope == BOOK else scope
         self.title.setText(
-            f"Risk graph ({label}): max profit {money(graph.max_profit)} · "
-            f"max loss {money(-graph.max_loss)}   (white: at expiry · cyan: now)"
+            f"Risk graph ({label}): {unbroken(f'max profit {money(graph.max_profit)}')} · "
+            f"{unbroken(f'max loss {money(-graph.max_loss)}')}   (white: at expiry · cyan: now)"
         )
 
     def _spot_marks(self, spot: Decimal | None, em: Decimal | None) -> None:
@@ -144,10 +146,11 @@ class RiskChart(ChartPanel):
 
 
 def _greeks(g: api.PositionGreeks) -> str:
-    return (
-        f"Δ {greek(g.delta)} $/pt   Γ {greek(g.gamma, 3)} $/pt²   "
-        f"Θ {greek(g.theta)} $/day   Vega {greek(g.vega)} $/vol-pt"
-    )
+    return "   ".join(
+        unbroken(term)
+        for term in (f"Δ {greek(g.delta)} $/pt", f"Γ {greek(g.gamma, 3)} $/pt²",
+                     f"Θ {greek(g.theta)} $/day", f"Vega {greek(g.vega)} $/vol-pt")
+    )  # fmt: skip
 
 
 def _breakeven_lines(graph: risk.RiskGraph) -> list[Any]:
@@ -158,9 +161,12 @@ def _breakeven_lines(graph: risk.RiskGraph) -> list[Any]:
     return items
 
 
-def _vline(x: float, color: str, label: str, position: float, side: float = 0.0) -> Any:
-    """A vertical line labelled on its right (``side`` 0) or its left (``side`` 1)."""
-    anchor = (side, 0.5)
+def _vline(
+    x: float, color: str, label: str, position: float, side: float = 0.0, hang: float = 0.5
+) -> Any:
+    """A vertical line labelled on its right (``side`` 0) or its left (``side`` 1), the label's
+    top (``hang`` 0), middle or bottom (1) at ``position`` (0 the bottom of the plot, 1 its top)."""
+    anchor = (side, hang)
     return pg.InfiniteLine(
         pos=x, angle=90, pen=pen(color, 1.2, DOT_LINE), label=label,
         labelOpts={"position": position, "color": color, "anchors": [anchor, anchor],

@@ -12,7 +12,7 @@ from PySide6.QtCore import QAbstractItemModel, Qt
 from gui.window import MainWindow
 from tests.tui.helpers import Gate
 
-__all__ = ["Gate", "cells", "live", "shown", "text_of", "until"]
+__all__ = ["Gate", "cells", "live", "plain", "shown", "text_of", "until"]
 
 
 async def until(predicate: Callable[[], bool], what: str, limit_s: float = 10.0) -> None:
@@ -60,3 +60,8 @@ def live(window: MainWindow) -> Callable[[], bool]:
 def text_of(widget: Any) -> str:
     """A label's text."""
     return str(widget.text())
+
+
+def plain(text: str) -> str:
+    """Text as read: no-break spaces as spaces, word joiners gone."""
+    return text.replace("\u00a0", " ").replace("\u2060", "")

@@ -6,23 +6,31 @@ each size is checked not to be blank (written to $CONDORDESK_SCREENSHOTS when it
 from __future__ import annotations
 
 import os
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pyqtgraph as pg
 import pytest
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QPoint, QRect, QRectF, Qt
+from PySide6.QtGui import QFont, QFontMetrics, QTextLayout, QTextOption
+from PySide6.QtWidgets import QLabel, QWidget
 
 from condordesk.engine import api
+from gui.charts import ChartPanel
 from gui.window import MainWindow
 from tests.gui.conftest import Run
-from tests.gui.helpers import live, until
+from tests.gui.helpers import live, plain, until
 from tests.gui.test_screenshot import luminance_stats
 from tests.tui.fakes import FakeEngine, snapshot, view
 
 D = Decimal
+FIGURE = re.compile(  # a figure with its sign, unit and name, read as one
+    r"max (?:profit|loss) [+-]?\$[\d,.]+|(?:[ΔΓΘ]|Vega) [+-]?[\d,.]+ \$/[\w²-]+"
+    r"|(?:total|realized|open|credit|target|stop) [+-]?\$?[\d,.]+|[+-]\$[\d,.]+"
+)
+TEXT_INSET = (4, 4, -4, -4)  # a label's text within its box (pyqtgraph: the document's margin)
 MIN_PANEL = (160, 60)  # smallest useful panel: a few words wide, a few lines high
 
 
@@ -50,6 +58,61 @@ def inside(w: MainWindow, widget: QWidget) -> QRect:
     return QRect(top_left, widget.size())
 
 
+def settled(w: MainWindow) -> bool:
+    """The header's layout has caught up with its texts (a wrapped pause reason)."""
+    header = w.header
+    return header.height() >= header.heightForWidth(header.width())
+
+
+def wrapped(label: QLabel) -> list[str]:
+    """The lines a word-wrapped label shows its text on, as read."""
+    text = label.text()
+    layout = QTextLayout(text, label.font())
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WordWrap)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    lines = []
+    while (line := layout.createLine()).isValid():
+        line.setLineWidth(label.contentsRect().width())
+        lines.append(plain(text[line.textStart() : line.textStart() + line.textLength()]))
+    layout.endLayout()
+    return lines
+
+
+def label_boxes(chart: ChartPanel) -> list[tuple[str, QRectF]]:
+    """The shown labels of a chart's marker lines and where they are drawn."""
+    return [
+        (item.label.toPlainText(), item.label.sceneBoundingRect())
+        for item in chart.plot.getPlotItem().items
+        if isinstance(item, pg.InfiniteLine) and item.isVisible()
+        and getattr(item, "label", None) is not None and item.label.isVisible()
+    ]  # fmt: skip
+
+
+def unreadable(w: MainWindow) -> list[str]:
+    """What cannot be read: a figure a title wraps in two, a marker's label cut at the plot's
+    edge or over another."""
+    found = []
+    for label in (w.risk_chart.title, w.risk_chart.greeks, w.pnl_chart.title,
+                  w.mark_chart.title):  # fmt: skip
+        lines = wrapped(label)
+        found += [f"{figure!r} split: {lines}" for figure in FIGURE.findall(plain(label.text()))
+                  if not any(figure in line for line in lines)]  # fmt: skip
+    for name in ("spx", "risk", "mark"):
+        boxes = label_boxes(w.charts[name])
+        view = w.charts[name].plot.getPlotItem().getViewBox().sceneBoundingRect()
+        found += [
+            f"{name}: {text!r} cut at the plot's edge {box} {view}"
+            for text, box in boxes
+            if not view.contains(box.adjusted(*TEXT_INSET))
+        ]
+        found += [f"{name}: {text!r} on {other!r}"
+                  for i, (text, box) in enumerate(boxes) for other, other_box in boxes[i + 1 :]
+                  if box.intersects(other_box)]  # fmt: skip
+    return found
+
+
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])
 def test_every_panel_lies_inside_the_window(gui_run: Run, size: tuple[int, int]) -> None:
     engine = busy_engine()
@@ -65,7 +128,7 @@ def test_every_panel_lies_inside_the_window(gui_run: Run, size: tuple[int, int])
             engine.emit(api.EntriesPaused(reason="reconcile: 1 unexplained finding(s)",
                                           origin="engine"))  # fmt: skip
             await until(lambda: "reconcile" in w.header.values["engine"].text(), "the reasons")
-            await until(lambda: not w.pending_redraw, "the redraw")
+            await until(lambda: not w.pending_redraw and settled(w), "the redraw and layout")
             assert w.minimumSizeHint().width() <= 1280, w.minimumSizeHint()
             assert (w.width(), w.height()) == size
             window = QRect(0, 0, w.width(), w.height())
@@ -81,6 +144,11 @@ def test_every_panel_lies_inside_the_window(gui_run: Run, size: tuple[int, int])
                 box = inside(w, value)
                 assert window.contains(box), f"header {key} {box}"
                 assert value.width() >= value.sizeHint().width() or value.wordWrap(), key
+                assert value.height() >= value.heightForWidth(value.width()), key
+            badge = w.header.badge  # both lines of LIVE ACCOUNT / REAL MONEY, whole
+            assert badge.height() >= badge.sizeHint().height(), badge.geometry()
+            problems = unreadable(w)
+            assert problems == [], "\n".join(problems)
             shots["shot"] = w.grab().toImage()
         finally:
             w.close_now()

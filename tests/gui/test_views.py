@@ -14,7 +14,7 @@ from condordesk.engine import api
 from gui.dialogs import ConfirmDialog
 from gui.window import MainWindow
 from tests.gui.conftest import Run
-from tests.gui.helpers import Gate, cells, live, shown, until
+from tests.gui.helpers import Gate, cells, live, plain, shown, until
 from tests.tui.fakes import T0, FakeEngine, snapshot, view
 
 D = Decimal
@@ -128,7 +128,7 @@ def test_charts_draw_spx_the_condor_the_pnl_and_the_risk(gui_run: Run) -> None:
             assert len(stops) == 2 and all(s.startswith("#01 stop ≈ ") for s in stops)
             _, marks = curve(w.mark_chart.curve)
             assert marks[-1] == 1.2
-            assert "stop 2.90" in w.mark_chart.title.text()
+            assert "stop 2.90" in plain(w.mark_chart.title.text())
             _, condor_pnl = curve(w.pnl_chart._curves[CID])
             assert condor_pnl[-1] == 25.0
             _, total = curve(w.pnl_chart.total)
@@ -146,8 +146,8 @@ def test_charts_draw_spx_the_condor_the_pnl_and_the_risk(gui_run: Run) -> None:
             graph = w.risk_chart.graph
             assert graph is not None
             assert max(graph.expiry) == 145.0 and min(graph.expiry) == -855.0
-            assert "Θ +691.88 $/day" in w.risk_chart.greeks.text()
-            assert "by the close (SPX unchanged) +$" in w.risk_chart.greeks.text()
+            assert "Θ +691.88 $/day" in plain(w.risk_chart.greeks.text())
+            assert "by the close (SPX unchanged) +$" in plain(w.risk_chart.greeks.text())
 
     gui_run(scenario())
 
