@@ -259,9 +259,28 @@ class _Context:
     watching: bool = False
     expired: set[str] = field(default_factory=set)  # condors settled (or pending) in this plan
     in_flight: frozenset[str] = frozenset()  # refs whose send awaits the broker's answer
+    nets: dict[str, dict[OptionContract, int]] = field(default_factory=dict)
+    working_stops: dict[str, list[OrderReport]] | None = None
 
     def orders(self, condor_id: str) -> list[OrderRecord]:
         return self.journal.orders(condor_id)
+
+    def net(self, condor_id: str) -> dict[OptionContract, int]:
+        """The condor's position by its fills (worked out once per analysis; not to change)."""
+        net = self.nets.get(condor_id)
+        if net is None:
+            net = self.nets[condor_id] = _net(self.fills.get(condor_id, []))
+        return net
+
+    def stop_orders(self, condor_id: str) -> list[OrderReport]:
+        """Our stop orders working at the broker for the condor (grouped once per analysis)."""
+        if self.working_stops is None:
+            self.working_stops = defaultdict(list)
+            for o in self.broker.open_orders:
+                p = parse_order_ref(o.order_ref)
+                if p and p[1] in _STOPS and not o.status.is_done:
+                    self.working_stops[p[0]].append(o)
+        return self.working_stops.get(condor_id, [])
 
 
 def _collect_fills(
@@ -271,14 +290,16 @@ def _collect_fills(
     by_condor: dict[str, list[_Fill]] = defaultdict(list)
     seen: set[str] = set()
     wanted = set(live)
-    for cid in wanted:
-        for rec in journal.fills(cid):
+    for cid, recs in journal.fills_of(wanted).items():
+        for rec in recs:
             seen.add(rec.exec_id)
             e = rec.execution
             by_condor[cid].append(_Fill(e.contract, e.side, e.quantity, e.order_ref))
     for e, _ in broker.executions:
+        if e.exec_id in seen:
+            continue
         parsed = parse_order_ref(e.order_ref)
-        if parsed and parsed[0] in wanted and e.exec_id not in seen:
+        if parsed and parsed[0] in wanted:
             by_condor[parsed[0]].append(_Fill(e.contract, e.side, e.quantity, e.order_ref))
     return by_condor
 
@@ -372,7 +393,7 @@ def _condor_state(
 ) -> bool:
     """Settle the condor's own state from its fills. True when it is (now) flat and done."""
     fills = ctx.fills.get(rec.id, [])
-    net = _net(fills)
+    net = ctx.net(rec.id)
     entry_ref = order_ref(rec.id, OrderRole.ENTRY)
     entry_qty = _net(f for f in fills if f.order_ref == entry_ref)
     if rec.state is CondorState.WORKING:
@@ -501,7 +522,7 @@ def _positions(
     on totals; differences are then put down to the condors whose legs they match. Returns the
     ids of condors found flat at the broker (closed by hand). The contracts of ``busy`` condors
     (an order of theirs in flight) are not judged this time."""
-    own = {rec.id: _net(ctx.fills.get(rec.id, [])) for rec in live}
+    own = {rec.id: ctx.net(rec.id) for rec in live}
     diff: dict[OptionContract, int] = defaultdict(int)
     for held in own.values():
         for contract, qty in held.items():
@@ -613,16 +634,9 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
     still held) and prices."""
     stops = ctx.journal.stops(rec.id)
     current = stops[-1] if stops else None
-    ours = [
-        o
-        for o in ctx.broker.open_orders
-        if (p := parse_order_ref(o.order_ref))
-        and p[0] == rec.id
-        and p[1] in _STOPS
-        and not o.status.is_done
-    ]
+    ours = ctx.stop_orders(rec.id)
     ok = False
-    units = held_units(_net(ctx.fills.get(rec.id, [])), rec.condor)  # fewer after a partial exit
+    units = held_units(ctx.net(rec.id), rec.condor)  # fewer after a partial exit
     if current is not None:
         pair = {
             o.order_ref: o for o in ours if o.order_ref in (current.limit_ref, current.market_ref)

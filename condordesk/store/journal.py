@@ -187,7 +187,7 @@ class Journal(Writes):
         self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime
     ) -> None:
         """Journal an order before it is sent (status ``intent``)."""
-        self._write(
+        self._precede(
             "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
             "VALUES (?,?,?,?,?,?)",
             (
@@ -267,7 +267,7 @@ class Journal(Writes):
     def record_fill(self, execution: Execution, condor_id: str | None) -> bool:
         """Journal an execution. Returns False (and changes nothing) if it was seen before."""
         e = execution
-        cur = self._write(
+        cur = self._precede(
             "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
             "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -283,7 +283,7 @@ class Journal(Writes):
                 e.ts.isoformat(),
             ),
         )
-        return cur.rowcount == 1
+        return cur is None or cur.rowcount == 1  # (None: queued, see ``writes.protecting``)
 
     def record_commission(self, exec_id: str, commission: Decimal) -> bool:
         """Attach a commission to a fill. False if the fill is unknown or already has it (or
@@ -305,6 +305,17 @@ class Journal(Writes):
             params.append(order_ref)
         return [self._fill_from_row(r) for r in self._exec(sql + " ORDER BY ts, exec_id", params)]
 
+    def fills_of(self, condor_ids: Iterable[str]) -> dict[str, list[FillRecord]]:
+        """The fills of each of ``condor_ids`` (one query), each condor's in execution order."""
+        out: dict[str, list[FillRecord]] = {cid: [] for cid in condor_ids}
+        if out:
+            marks = ",".join("?" * len(out))
+            sql = f"SELECT * FROM fills WHERE condor_id IN ({marks}) ORDER BY ts, exec_id"  # noqa: S608
+            for row in self._exec(sql, out):
+                rec = self._fill_from_row(row)
+                out[str(rec.condor_id)].append(rec)
+        return out
+
     def fill_condor(self, exec_id: str) -> str | None:
         """The condor a journaled fill belongs to (None: unknown fill, or not a condor's)."""
         row = self._exec("SELECT condor_id FROM fills WHERE exec_id = ?", (exec_id,)).fetchone()
@@ -314,7 +325,7 @@ class Journal(Writes):
 
     def record_stop(self, stop: StopRecord) -> None:
         """Journal an OCA stop pair (before its orders leave)."""
-        self._write(
+        self._precede(
             "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
             "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
             (

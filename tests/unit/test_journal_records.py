@@ -83,3 +83,19 @@ def test_records_read_again_reflect_every_change(journal: Journal) -> None:
     assert journal.orders(working_only=True) == []
     assert [f.commission for f in journal.fills("c1")] == [Decimal("2.60")]
     assert [s.state for s in journal.stops("c1")] == ["verified"]
+
+
+def test_fills_of_several_condors_in_one_read_keep_each_condors_order(journal: Journal) -> None:
+    for cid in ("c1", "c2", "c3"):
+        journal.insert_condor(record(cid))
+    journal.record_fill(execution("e2", "cd:c1:entry", ts=T0.replace(second=2)), "c1")
+    journal.record_fill(execution("e1", "cd:c1:entry", ts=T0.replace(second=1)), "c1")
+    journal.record_fill(execution("e3", "cd:c2:entry"), "c2")
+    got = journal.fills_of(["c1", "c2", "c3"])
+    assert {cid: [f.exec_id for f in fills] for cid, fills in got.items()} == {
+        "c1": ["e1", "e2"],
+        "c2": ["e3"],
+        "c3": [],
+    }
+    assert got["c1"] == journal.fills("c1")
+    assert journal.fills_of([]) == {}
