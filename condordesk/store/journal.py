@@ -187,7 +187,7 @@ class Journal(Writes):
         self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime
     ) -> None:
         """Journal an order before it is sent (status ``intent``)."""
-        self._precede(
+        self._write(
             "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
             "VALUES (?,?,?,?,?,?)",
             (
@@ -267,7 +267,7 @@ class Journal(Writes):
     def record_fill(self, execution: Execution, condor_id: str | None) -> bool:
         """Journal an execution. Returns False (and changes nothing) if it was seen before."""
         e = execution
-        cur = self._precede(
+        cur = self._write(
             "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
             "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -283,7 +283,7 @@ class Journal(Writes):
                 e.ts.isoformat(),
             ),
         )
-        return cur is None or cur.rowcount == 1  # (None: queued, see ``writes.protecting``)
+        return cur.rowcount == 1
 
     def record_commission(self, exec_id: str, commission: Decimal) -> bool:
         """Attach a commission to a fill. False if the fill is unknown or already has it (or
@@ -325,7 +325,7 @@ class Journal(Writes):
 
     def record_stop(self, stop: StopRecord) -> None:
         """Journal an OCA stop pair (before its orders leave)."""
-        self._precede(
+        self._write(
             "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
             "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
             (
