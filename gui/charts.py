@@ -102,6 +102,11 @@ class ChartPanel(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.getPlotItem().hideButtons()
         self.plot.setMenuEnabled(False)
+        # pyqtgraph makes each plot's options menu without a parent: left so, it outlives the
+        # window and Qt deletes it whenever Python's garbage collector gets to it (while another
+        # window paints, say); the panel owns it instead and deletes it with itself
+        menu = self.plot.getPlotItem().ctrlMenu
+        menu.setParent(self, menu.windowFlags())
         self.title = QLabel(title)
         self.title.setObjectName("panelTitle")
         self.title.setWordWrap(True)  # a long title takes a second line, never the width

@@ -1,5 +1,8 @@
 """GUI tests run offscreen (no display) on one QApplication (pytest-qt's ``qapp``), with a
-qasync event loop per test: the console's asyncio tasks run inside Qt's loop as in the app."""
+qasync event loop per test: the console's asyncio tasks run inside Qt's loop as in the app.
+No window (nor any other top-level widget: pyqtgraph's menus) outlives its test: what a test
+left would be deleted whenever Python's garbage collector or a later test's loop got to it, in
+the middle of another test's painting."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from typing import Any
 
 import pytest
 import qasync
+from PySide6.QtCore import QCoreApplication, QEvent
 from PySide6.QtWidgets import QApplication
 
 from gui import theme
@@ -45,3 +49,16 @@ def gui_run(themed_app: QApplication) -> Iterator[Run]:
     finally:
         loop.close()
         asyncio.set_event_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def no_window_outlives_its_test() -> Iterator[None]:
+    """After the test: its windows deleted (``deleteLater`` done now), none left over."""
+    yield
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    left = sorted(f"{type(w).__name__} {w.objectName() or w.windowTitle()!r}".strip()
+                  for w in app.topLevelWidgets())  # fmt: skip
+    assert not left, f"top-level widgets outlive the test: {left}"
