@@ -19,6 +19,7 @@ from condordesk.risk.rules import StopPlan
 from condordesk.store.journal import CondorRecord, FillRecord, OrderRecord
 
 _D0 = Decimal(0)
+_BUY = OrderAction.BUY
 SETTLEMENT_PENDING = "settlement pending"
 """What consoles see as the stop state of an expired condor whose settlement price is unknown."""
 
@@ -50,9 +51,12 @@ class LiveCondor:
     fired: list[tuple[OrderRole, str]] = field(default_factory=list)  # exit orders to settle
     exit_refs: set[str] = field(default_factory=set)  # exit orders seen filling
     closing: tuple[ComboLeg, ...] = field(init=False, repr=False)
+    contracts: tuple[OptionContract, ...] = field(init=False, repr=False)
+    """The condor's four contracts (asked for quotes every cycle)."""
 
     def __post_init__(self) -> None:
         self.closing = closing_legs(self.condor)
+        self.contracts = self.condor.contracts
 
     def closing_prices(
         self, quotes: Mapping[OptionContract, OptionQuote]
@@ -62,12 +66,15 @@ class LiveCondor:
         mid = natural = _D0
         for leg in self.closing:
             q = quotes.get(leg.contract)
-            if q is None or q.bid is None or q.ask is None:
+            if q is None:
                 return None
-            if leg.action is OrderAction.BUY:
-                mid, natural = mid + (q.bid + q.ask) / 2, natural + q.ask
+            bid, ask = q.bid, q.ask
+            if bid is None or ask is None:
+                return None
+            if leg.action is _BUY:
+                mid, natural = mid + (bid + ask) / 2, natural + ask
             else:
-                mid, natural = mid - (q.bid + q.ask) / 2, natural - q.bid
+                mid, natural = mid - (bid + ask) / 2, natural - bid
         return mid, natural
 
     @property

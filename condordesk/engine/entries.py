@@ -60,6 +60,8 @@ class Entries:
         self._last_skip: str | None = None
         self._strikes: dict[date, list[Decimal]] = {}
         self._iv: tuple[datetime, float] | None = None  # (when, ATM implied vol) for screening
+        # (session, strategy, entry end, close in ET): what context() computes once a session
+        self._session_times: tuple[Session, object, time, datetime] | None = None
 
     @property
     def atm_iv(self) -> float | None:
@@ -76,17 +78,21 @@ class Entries:
     def context(self, session: Session, paused_reason: str | None) -> EntryContext:
         """What the entry gate looks at now."""
         strat = self.profile.strategy
-        entry_end = strat.entry_end
-        if session.early_close:  # keep the same distance from the close
-            lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(
-                session.day, entry_end
-            )
-            entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
+        fixed = self._session_times
+        if fixed is None or fixed[0] is not session or fixed[1] is not strat:  # once a session
+            entry_end = strat.entry_end
+            if session.early_close:  # keep the same distance from the close
+                lead = datetime.combine(session.day, _REGULAR_CLOSE) - datetime.combine(
+                    session.day, entry_end
+                )
+                entry_end = min(entry_end, (session.close.astimezone(ET) - lead).time())
+            fixed = self._session_times = (session, strat, entry_end, session.close.astimezone(ET))
+        _, _, entry_end, close_et = fixed
         return EntryContext(
             now_et=self.clock.now_et(),
             entry_start=strat.entry_start,
             entry_end=entry_end,
-            session_close_et=session.close.astimezone(ET),
+            session_close_et=close_et,
             paused_reason=paused_reason,
             connected=self.desk.connected,
             live_condors=sum(1 for lc in self.desk.live.values() if lc.state.is_live),

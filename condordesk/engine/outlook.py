@@ -159,6 +159,7 @@ class Outlook:
     def __init__(self) -> None:
         self.greeks: dict[str, PositionGreeks] = {}
         self._fresh: dict[str, tuple[IronCondor, Mapping[OptionContract, OptionQuote]]] = {}
+        self._legs: dict[str, tuple[IronCondor, tuple[OptionContract, ...]]] = {}  # contracts
         self.expected_move: Decimal | None = None
         self.move_day: date | None = None
         self.trail = PnlTrail()
@@ -169,8 +170,14 @@ class Outlook:
         """Fresh quotes for a held condor: keep its greeks (the last good ones stay when a
         leg came without greeks this time). Computed only when asked for (:meth:`net`): the
         engine notes quotes every cycle, consoles may not be looking."""
-        if all((q := quotes.get(c)) is not None and q.greeks is not None for c in condor.contracts):
-            self._fresh[condor_id] = (condor, quotes)
+        legs = self._legs.get(condor_id)
+        if legs is None or legs[0] is not condor:
+            legs = self._legs[condor_id] = (condor, condor.contracts)
+        for contract in legs[1]:
+            q = quotes.get(contract)
+            if q is None or q.greeks is None:
+                return
+        self._fresh[condor_id] = (condor, quotes)
 
     def _settle(self) -> None:
         for condor_id, (condor, quotes) in self._fresh.items():
@@ -192,4 +199,6 @@ class Outlook:
         self._settle()
         for gone in [k for k in self.greeks if k not in ids]:
             del self.greeks[gone]
+        for gone in [k for k in self._legs if k not in ids]:
+            del self._legs[gone]
         return net_greeks(self.greeks[k] for k in ids if k in self.greeks)

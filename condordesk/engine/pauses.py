@@ -125,6 +125,8 @@ class Pauses:
     @property
     def text(self) -> str | None:
         """Every reason joined with ``"; "`` (None when entries are allowed)."""
+        if not self._by_kind:  # asked every cycle: the usual answer costs nothing
+            return None
         return "; ".join(self.reasons) or None
 
     def _ordered(self) -> list[str]:

@@ -695,7 +695,7 @@ class Engine:
         if self.spot is None or live.credit is None or live.opened is None:
             return
         quotes = await self.broker.option_quotes(
-            live.condor.contracts, timeout=self.profile.strategy.greeks_timeout_s
+            live.contracts, timeout=self.profile.strategy.greeks_timeout_s
         )
         self.desk.mark(live, quotes, self.spot)
         self.outlook.note_quotes(live.id, live.condor, quotes)
@@ -704,7 +704,7 @@ class Engine:
             live.credit, first_trade=live.first_trade, opened=live.opened, now=now, rules=self.rules
         )
         danger = expiry_danger(
-            live.condor, self.spot, now.astimezone(ET), session.close, self.rules
+            live.condor, self.spot, self.clock.now_et(), session.close, self.rules
         )
         if danger:
             logger.warning("expiry safety for {}: {}", live.id, danger)
