@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -537,3 +538,29 @@ async def test_no_row_wraps_and_the_clock_and_keys_stay_on_a_small_terminal(
         keys = lines[-1]
         for hint in ("? Help", "q Quit", "p Pause", "F FLATTEN"):
             assert hint in keys, keys
+
+
+async def test_recent_orders_and_fills_keep_one_line_each_at_80x24() -> None:
+    engine = FakeEngine(snapshot(view()))
+    app = make_app(engine)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until_shown(pilot, "attached to the engine")
+        for i, role in enumerate(("stop-limit", "stop-market")):
+            engine.emit(api.OrderSubmitted(
+                condor_id=CID, role=role, order_ref=f"cd:{CID}:{role}", order_type="STP LMT",
+                quantity=1, limit_price=D("3.40") + i, stop_price=D("2.90") + D(i) / 10,
+            ))  # fmt: skip
+            engine.emit(api.FillRecorded(
+                condor_id=CID, order_ref=f"cd:{CID}:entry", exec_id=f"e{i}", side="BUY",
+                symbol=f"SPXW 20261130 60{4 + i}0C", quantity=1, price=D("0.20"),
+            ))  # fmt: skip
+        lines = (await until_shown(pilot, "BUY 1")).splitlines()
+        top = next(i for i, line in enumerate(lines) if "Recent orders" in line)
+        rows = []
+        for line in lines[top + 1 :]:
+            if line.startswith("╰"):
+                break
+            rows.append(line.split("│")[1].strip())
+        assert len(rows) >= 2, lines  # each row: an order's time on the left, a fill's right
+        row = re.compile(r"(\d\d:\d\d:\d\d #01 \S+( \d\d:\d\d:\d\d BUY 1.*)?)?$")
+        assert all(row.match(r) for r in rows), rows  # never a fill's tail on a line of its own

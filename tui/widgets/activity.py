@@ -63,7 +63,8 @@ class ActivityPanel(Static):
         """Render the model."""
         self._model = model
         size = self.content_size
-        show(self, activity_text(model, max(size.height - 1, 3), max(size.width, 40)))
+        # the panel's own width (38 columns at 80x24): wider, every row would wrap in two
+        show(self, activity_text(model, max(size.height - 1, 3), max(size.width, 21)))
 
     def on_resize(self) -> None:
         if self._model is not None:
