@@ -4,7 +4,8 @@ A combo (IB: BAG) price is the sum over legs of ``+price`` for BUY legs and ``-p
 legs, per combo unit. Opening a short condor therefore means BUYing the BAG whose legs are the
 held position (buy wings, sell body) at a *negative* limit: ``-credit``. Closing means BUYing
 the inverted legs (sell wings, buy body) at a positive limit: the debit paid. Stops are BUY
-stops on the closing combo: they trigger when its price rises to the stop price.
+stops on the closing combo: they trigger when its price rises to the stop price; none pays
+more than the condor can be worth (its wider wing).
 """
 
 from __future__ import annotations
@@ -84,9 +85,24 @@ def stop_orders(
     market_ref: str,
     oca_group: str,
 ) -> tuple[OrderRequest, OrderRequest]:
-    """The OCA pair: a stop-limit (primary) and a stop-market (backup) on the closing combo."""
+    """The OCA pair on the closing combo: a stop-limit (primary) and its backup.
+
+    The backup is the "get me out" order: a stop whose limit is the condor's
+    :attr:`~condordesk.domain.condor.IronCondor.max_value` (its wider wing). Once triggered
+    it is marketable at every price the condor can honestly trade at, like a stop-market,
+    but it never pays more than the condor can ever be worth: a gap that quotes the combo
+    above its width (a wide natural price in a fast market) does not buy it back at a
+    certain loss beyond the worst case. Its role stays ``stop-market`` (the order refs).
+
+    Raises:
+        ValueError: a limit below its trigger, or a price above the condor's maximum value.
+    """
+    cap = condor.max_value
     if not trigger <= limit:
         raise ValueError(f"stop limit {limit} must be at or above its trigger {trigger}")
+    for what, price in (("stop limit", limit), ("backup trigger", backup_trigger)):
+        if price > cap:
+            raise ValueError(f"{what} {price} is above {cap}, the most the condor can be worth")
     legs = closing_legs(condor)
     primary = OrderRequest(
         order_ref=limit_ref,
@@ -103,10 +119,17 @@ def stop_orders(
         order_ref=market_ref,
         legs=legs,
         action=OrderAction.BUY,
-        order_type=OrderType.STOP,
+        order_type=OrderType.STOP_LIMIT,
         quantity=condor.quantity,
         tif=TimeInForce.DAY,
+        limit_price=cap,
         stop_price=backup_trigger,
         oca_group=oca_group,
     )
     return primary, backup
+
+
+def is_capped_backup(condor: IronCondor, request: OrderRequest) -> bool:
+    """True if ``request`` is a backup stop as :func:`stop_orders` makes it for ``condor``:
+    a stop-limit whose limit is the condor's maximum value."""
+    return request.order_type is OrderType.STOP_LIMIT and request.limit_price == condor.max_value

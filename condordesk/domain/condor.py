@@ -131,9 +131,16 @@ class IronCondor:
                 return 1 if leg.action is OrderAction.BUY else -1
         return 0
 
+    @property
+    def max_value(self) -> Decimal:
+        """The most one unit can be worth, in points: its wider wing (at expiry at most one
+        spread is in the money, and that one is worth at most its width). No price sent to
+        buy the condor back may be above it."""
+        return max(self.put_width, self.call_width)
+
     def max_loss_points(self, credit: Decimal) -> Decimal:
         """Worst case at expiry per unit, in points: the wider wing minus the credit."""
-        return max(self.put_width, self.call_width) - credit
+        return self.max_value - credit
 
     def value_at_expiry(self, spot: Decimal) -> Decimal:
         """What buying the condor back costs at settlement ``spot``, per unit, in points."""

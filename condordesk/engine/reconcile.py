@@ -18,6 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal
 
+from condordesk.domain.combo import is_capped_backup
 from condordesk.domain.condor import CondorState, ExitReason, IronCondor
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import (
@@ -631,7 +632,7 @@ def _settled_leftover(ctx: _Context, contract: OptionContract) -> bool:
 
 def _stops(ctx: _Context, rec: CondorRecord) -> None:
     """The stop invariant: exactly one working OCA pair with the right quantity (the units
-    still held) and prices."""
+    still held) and prices, its backup capped at the condor's maximum value."""
     stops = ctx.journal.stops(rec.id)
     current = stops[-1] if stops else None
     ours = ctx.stop_orders(rec.id)
@@ -651,6 +652,7 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
             and lim.request.stop_price == current.trigger
             and lim.request.limit_price == current.limit_price
             and mkt.request.stop_price == current.backup_trigger
+            and is_capped_backup(rec.condor, mkt.request)  # never a backup that pays above it
         )
     extra = [
         o

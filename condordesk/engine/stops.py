@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from condordesk.domain.combo import stop_orders
+from condordesk.domain.combo import is_capped_backup, stop_orders
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.domain.options import OptionContract
 from condordesk.domain.orders import (
@@ -71,8 +71,8 @@ class StopDesk:
         """The pair's prices: from the credit, or at ``trigger``; on the grid, capped at the
         condor's maximum value."""
         assert live.credit is not None
-        width = max(live.condor.put_width, live.condor.call_width)
-        return stop_plan(live.credit, self._desk.rules, trigger=trigger, max_value=width)
+        cap = live.condor.max_value
+        return stop_plan(live.credit, self._desk.rules, trigger=trigger, max_value=cap)
 
     async def working(self, live: LiveCondor) -> list[OrderReport]:
         """The condor's stop orders working at the broker now (any generation)."""
@@ -89,12 +89,17 @@ class StopDesk:
         return out
 
     def _current_pair(self, live: LiveCondor, working: list[OrderReport]) -> list[OrderReport]:
-        """[stop-limit, stop-market] of the current generation if both work, else []."""
+        """[stop-limit, backup] of the current generation if both work, else []. A backup
+        that is not capped at the condor's maximum value (a stop-market an older version
+        placed) makes no current pair: it cannot be modified into one, so it is replaced."""
         gen = live.stop_generation
         refs = [order_ref(live.id, role, gen) for role in STOP_ROLES]
         by_ref = {rep.order_ref: rep for rep in working if rep.request is not None}
         if all(ref in by_ref for ref in refs) and len(working) == 2:
-            return [by_ref[ref] for ref in refs]
+            pair = [by_ref[ref] for ref in refs]
+            backup = pair[1].request
+            if backup is not None and is_capped_backup(live.condor, backup):
+                return pair
         return []
 
     def _any_stop_filled(self, live: LiveCondor) -> bool:
@@ -153,10 +158,11 @@ class StopDesk:
     async def _modify_pair(
         self, live: LiveCondor, pair: list[OrderReport], plan: StopPlan, units: int
     ) -> OrderRejected | None:
-        """Modify [stop-limit, stop-market] to ``plan`` for ``units``; journaled first. On a
-        refusal, what was already modified is put back; returns the refusal (None: done)."""
+        """Modify [stop-limit, backup] to ``plan`` for ``units`` (the backup's limit stays the
+        condor's maximum value); journaled first. On a refusal, what was already modified is
+        put back; returns the refusal (None: done)."""
         desk = self._desk
-        prices = ((plan.trigger, plan.limit), (plan.backup_trigger, None))
+        prices = ((plan.trigger, plan.limit), (plan.backup_trigger, live.condor.max_value))
         wanted = [
             dataclasses.replace(rep.request, stop_price=stop, limit_price=limit, quantity=units)
             for rep, (stop, limit) in zip(pair, prices, strict=True)
@@ -447,7 +453,10 @@ class StopDesk:
         gen = live.stop_generation
         want = {
             order_ref(live.id, OrderRole.STOP_LIMIT, gen): (live.stop.trigger, live.stop.limit),
-            order_ref(live.id, OrderRole.STOP_MARKET, gen): (live.stop.backup_trigger, None),
+            order_ref(live.id, OrderRole.STOP_MARKET, gen): (
+                live.stop.backup_trigger,
+                live.condor.max_value,
+            ),
         }
         seen = 0
         for rep in await desk.broker.open_orders():
@@ -484,7 +493,7 @@ class StopDesk:
 
 
 def _plan_of(pair: list[OrderReport]) -> StopPlan | None:
-    """The prices a working [stop-limit, stop-market] pair has at the broker."""
+    """The prices a working [stop-limit, backup] pair has at the broker."""
     if len(pair) != 2 or pair[0].request is None or pair[1].request is None:
         return None
     lim, mkt = pair[0].request, pair[1].request

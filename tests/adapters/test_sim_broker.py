@@ -402,7 +402,7 @@ async def test_a_stop_limit_triggers_on_the_mark_and_fills_within_its_limit(sim:
     clock, _market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
-        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("10")
+        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("8")
     )
     stream = broker.events()
     await clock.sleep(30)
@@ -515,7 +515,7 @@ async def test_orders_keep_working_across_a_disconnect_and_catch_up_on_reconnect
     clock, market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
-        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("10")
+        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("8")
     )
     await broker.disconnect()
     with pytest.raises(NotConnected):
@@ -555,7 +555,7 @@ async def test_the_close_cancels_day_orders_and_cash_settles_expiring_positions(
     clock, market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
-        sim, trigger_over=Decimal("30"), limit_over=Decimal("1"), backup_over=Decimal("2")
+        sim, trigger_over=Decimal("6"), limit_over=Decimal("1"), backup_over=Decimal("2")
     )
     stream = broker.events()
     await clock.sleep_until(at(MONDAY, 16, 0, 1))
@@ -674,7 +674,7 @@ async def test_a_dropped_connection_raises_until_restored_and_the_exchange_keeps
     clock, market, broker = sim
     await broker.connect()
     condor, _ = await condor_with_stops(
-        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("10")
+        sim, trigger_over=Decimal("0.30"), limit_over=Decimal("3.00"), backup_over=Decimal("8")
     )
     stream = broker.events()
     broker.drop_connection()

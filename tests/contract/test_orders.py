@@ -216,9 +216,12 @@ async def test_a_gap_fills_one_stop_and_cancels_its_oca_sibling(
     legs = closing_legs(condor)
     assert {e.contract: e.side for e in stop_fills} == {leg.contract: leg.action for leg in legs}
     status = await broker.order_status(r2.order_id)
-    assert status is not None and status.request is not None
-    assert status.request.order_type is OrderType.STOP
+    assert status is not None and status.request is not None and status.avg_fill_price
+    # the backup is a stop-limit capped at the wing width: within it, it fills like a market
+    assert status.request.order_type is OrderType.STOP_LIMIT
+    assert status.request.limit_price == condor.max_value
     assert status.avg_fill_price == signed_leg_sum({e.contract: e.price for e in stop_fills}, legs)
+    assert status.avg_fill_price <= condor.max_value
     assert await broker.positions() == []
     assert await broker.open_orders() == []
     assert len(await broker.executions()) == 8

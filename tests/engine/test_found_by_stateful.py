@@ -158,16 +158,13 @@ def test_the_daily_max_loss_pause_survives_a_second_restart_the_same_session(
     state.hold()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 12 (P&L within the condor's range): a gap through the short call fires the "
-    "stop-market backup, which buys the condor back at the natural price, above the wing "
-    "width: realized -908.57 against a worst case of -883.57 (max loss plus commissions)",
-)
 def test_a_stop_market_never_pays_more_than_the_condor_can_be_worth(
     state: EngineMachine,
 ) -> None:
+    """Found at 041d982 (issue 12, pnl-bounds): a gap through the short call fired the
+    stop-market backup, which bought the condor back at the natural price, above the wing
+    width: realized -908.57 against a worst case of -883.57 (max loss plus commissions).
+    Fixed: the backup is a stop-limit whose limit is the wing width."""
     state.start(day=EARLY_CLOSE_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=189)
     state.hold()
     state.jump(where="15:45")  # past the 13:00 close: the next session, 2026-11-30

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("warm_calendar")
 SEED = 20261207
 EXAMPLES = 12
 STEPS = 30
-KNOWN_FAILING: frozenset[str] = frozenset({"pnl-bounds"})
+KNOWN_FAILING: frozenset[str] = frozenset()
 """Invariants the engine does not keep yet (each reproduced in test_found_by_stateful.py)."""
 
 

@@ -19,7 +19,7 @@ from condordesk.broker.ib import IBBroker
 from condordesk.domain.combo import entry_order, stop_orders
 from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import OptionContract, OptionQuote, Right
-from condordesk.domain.orders import OrderReport, OrderStatus
+from condordesk.domain.orders import OrderReport, OrderStatus, OrderType
 from condordesk.domain.prices import COMBO_TICK, round_to_tick
 from condordesk.errors import BrokerError, NotConnected, OrderRejected
 from tests.ib.conftest import (
@@ -216,6 +216,9 @@ async def test_oca_stop_pair_then_cancel(broker: IBBroker, recorder: Recorder) -
     assert set(working) == {"cd:c1:stop-limit", "cd:c1:stop-market"}
     assert working["cd:c1:stop-limit"].request == primary
     assert working["cd:c1:stop-market"].request == backup
+    sent = working["cd:c1:stop-market"].request  # as the gateway got it over the wire
+    assert sent is not None and sent.order_type is OrderType.STOP_LIMIT
+    assert sent.limit_price == condor.max_value  # the backup never pays above the wing width
     await broker.cancel_order(r1.order_id)
     await eventually(
         lambda: any(

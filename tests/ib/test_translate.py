@@ -23,6 +23,8 @@ from ib_async import (
 from ib_async.util import UNSET_DOUBLE
 
 from condordesk.broker.ib import translate
+from condordesk.domain.combo import stop_orders
+from condordesk.domain.condor import IronCondor
 from condordesk.domain.options import OptionContract, Right
 from condordesk.domain.orders import (
     ComboLeg,
@@ -195,6 +197,28 @@ def test_stop_orders_carry_oca_and_aux_price() -> None:
     assert order.orderType == "STP"
     assert order.lmtPrice == UNSET_DOUBLE  # ib_async's "unset"
     assert translate.request_from_ib(bag, order, by_con_id) == stop
+
+
+def test_the_backup_stop_goes_to_ib_as_a_stop_limit_at_the_wing_width() -> None:
+    condor = IronCondor(DAY, Decimal(5900), Decimal(5950), Decimal(6100), Decimal(6150))
+    _, backup = stop_orders(
+        condor,
+        trigger=Decimal("3.00"),
+        limit=Decimal("3.50"),
+        backup_trigger=Decimal("3.30"),
+        limit_ref="cd:c1:stop-limit",
+        market_ref="cd:c1:stop-market",
+        oca_group="cd:c1:oca",
+    )
+
+    order = translate.ib_order(backup, "DU1")
+
+    # triggered at 3.30, it buys the condor back at any price up to its 50-point width
+    assert (order.orderType, order.auxPrice, order.lmtPrice) == ("STP LMT", 3.3, 50.0)
+    assert (order.ocaGroup, order.ocaType, order.orderRef) == ("cd:c1:oca", 1, "cd:c1:stop-market")
+    bag = translate.bag_contract([(CON_IDS[leg.contract], leg) for leg in backup.legs])
+    by_con_id = {v: k for k, v in CON_IDS.items()}
+    assert translate.request_from_ib(bag, order, by_con_id) == backup
 
 
 def test_request_from_ib_needs_known_legs() -> None:

@@ -13,6 +13,7 @@ from condordesk.domain.combo import (
     closing_legs,
     combo_price,
     entry_order,
+    is_capped_backup,
     stop_orders,
 )
 from condordesk.domain.condor import (
@@ -242,9 +243,73 @@ def test_stop_pair_shares_one_oca_group_on_the_closing_combo() -> None:
     assert primary.order_type is OrderType.STOP_LIMIT
     assert (primary.stop_price, primary.limit_price) == (D("3.20"), D("3.60"))
     assert primary.order_ref == "cd:abc:stop-limit"
-    assert backup.order_type is OrderType.STOP
-    assert (backup.stop_price, backup.limit_price) == (D("3.40"), None)
+    # the backup: a stop whose limit is the most the condor can be worth (its 10-point wing)
+    assert backup.order_type is OrderType.STOP_LIMIT
+    assert (backup.stop_price, backup.limit_price) == (D("3.40"), D("10"))
     assert backup.order_ref == "cd:abc:stop-market"
+    assert is_capped_backup(ic, backup) and not is_capped_backup(ic, primary)
+
+
+def test_the_backup_is_capped_at_the_wider_wing_of_an_uneven_condor() -> None:
+    ic = condor(lp="5945", sp="5960", sc="6040", lc="6050")  # 15-point puts, 10-point calls
+
+    _, backup = stop_orders(
+        ic,
+        trigger=D("3.20"),
+        limit=D("3.60"),
+        backup_trigger=D("3.40"),
+        limit_ref="cd:abc:stop-limit",
+        market_ref="cd:abc:stop-market",
+        oca_group="g",
+    )
+
+    assert ic.max_value == D("15")
+    assert backup.limit_price == D("15")
+    assert not is_capped_backup(condor(), backup)  # a 10-point condor's cap is 10
+
+
+def test_a_backup_as_a_stop_market_is_not_capped() -> None:
+    ic = condor()
+    _, backup = stop_orders(
+        ic,
+        trigger=D("3.20"),
+        limit=D("3.60"),
+        backup_trigger=D("3.40"),
+        limit_ref="cd:abc:stop-limit",
+        market_ref="cd:abc:stop-market",
+        oca_group="g",
+    )
+    market = OrderRequest(
+        backup.order_ref,
+        backup.legs,
+        backup.action,
+        OrderType.STOP,
+        backup.quantity,
+        backup.tif,
+        stop_price=backup.stop_price,
+        oca_group=backup.oca_group,
+    )
+
+    assert not is_capped_backup(ic, market)
+
+
+@pytest.mark.parametrize(
+    ("limit", "backup_trigger", "what"),
+    [("10.05", "3.40", "stop limit"), ("3.60", "10.05", "backup trigger")],
+)
+def test_no_stop_price_above_what_the_condor_can_be_worth(
+    limit: str, backup_trigger: str, what: str
+) -> None:
+    with pytest.raises(ValueError, match=f"{what} .* above 10"):
+        stop_orders(
+            condor(),
+            trigger=D("3.20"),
+            limit=D(limit),
+            backup_trigger=D(backup_trigger),
+            limit_ref="cd:abc:stop-limit",
+            market_ref="cd:abc:stop-market",
+            oca_group="g",
+        )
 
 
 def test_stop_limit_may_equal_its_trigger_but_not_sit_below_it() -> None:

@@ -20,6 +20,7 @@ open orders, executions), not from events.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
@@ -130,6 +131,7 @@ class SimBroker(FaultsMixin, Broker):
         self._days = SessionTracker(market, sessions)
         self._combos: dict[tuple[tuple[OptionContract, int], ...], ComboSeries] = {}
         self._combo_day: date | None = None
+        self._spot: tuple[float, Decimal] = (math.nan, Decimal(0))  # the last index converted
 
     # -- connection -----------------------------------------------------------------------
 
@@ -191,7 +193,10 @@ class SimBroker(FaultsMixin, Broker):
         self._require_link()
         now = self._clock.now()
         self._sync(now)
-        return to_decimal(self._market.spot(now))
+        spot = self._market.spot(now)
+        if spot != self._spot[0]:  # the index holds between ticks: convert it once
+            self._spot = (spot, to_decimal(spot))
+        return self._spot[1]
 
     async def option_strikes(self, expiry: date) -> list[Decimal]:
         self._require_link()
@@ -216,18 +221,27 @@ class SimBroker(FaultsMixin, Broker):
         now = self._clock.now()
         self._sync(now)
         arrived = self._latency <= timeout
-        path = self._market.path_at(now)
+        market = self._market
+        path = market.path_at(now)
         out: dict[OptionContract, OptionQuote] = {}
         if path is None:
             return out
         idx = path.index(now)
         listings: dict[date, tuple[int, int] | None] = {}
+        draw = self._greeks_rng.random
+        clean = arrived and not self._nan_greeks  # else every quote goes through the faults
         for contract in dict.fromkeys(contracts):
-            if contract.expiry not in listings:
-                listings[contract.expiry] = self._days.listing(contract.expiry, now)
-            if in_listing(contract, listings[contract.expiry]):
-                quote = self._market.quote_at(contract, path, idx, now)
-                out[contract] = self._degrade_greeks(quote, arrived, self._greeks_rng.random())
+            expiry = contract.expiry
+            if expiry not in listings:
+                listings[expiry] = self._days.listing(expiry, now)
+            if in_listing(contract, listings[expiry]):
+                quote = market.quote_at(contract, path, idx, now)
+                p = draw()
+                out[contract] = (
+                    quote
+                    if clean and p >= self._missing_prob
+                    else self._degrade_greeks(quote, arrived, p)
+                )
         return out
 
     async def open_orders(self) -> list[OrderReport]:
@@ -440,10 +454,13 @@ class SimBroker(FaultsMixin, Broker):
 
     def _run_events(self, path: DayPath, idx: int, now: datetime) -> None:
         """Apply, earliest first, every event at or before tick ``idx``."""
+        stop = idx + 1
         while True:
             best: tuple[int, SimOrder] | None = None
             for order in self._working.values():
-                tick = self._event_before(order, path, idx + 1)
+                if _clear_before(order, path, stop):
+                    continue  # what _event_before answers at once, without the call
+                tick = self._event_before(order, path, stop)
                 if tick is not None and (best is None or tick < best[0]):
                     best = (tick, order)
             if best is None:
@@ -615,6 +632,17 @@ class SimBroker(FaultsMixin, Broker):
 
     def _wake_ticker(self) -> None:
         self._ticker.wake()
+
+
+def _clear_before(order: SimOrder, path: DayPath, stop: int) -> bool:
+    """True if ``order``'s scan of ``path`` already shows no event before tick ``stop``."""
+    return (
+        order.clear_to >= stop
+        and order.event_at is None
+        and order.hold is None
+        and order.scan_path is path
+        and order.scan_version == path.version
+    )
 
 
 def _first_tick_from(path: DayPath, when: datetime, at_least: int) -> int:

@@ -35,6 +35,7 @@ class Ledger:
         self.commissions = commissions
         self._holdings: dict[OptionContract, _Holding] = {}
         self._executions: list[tuple[Execution, CommissionReport]] = []
+        self._days: list[date] = []  # the New York date of each of _executions
         self._fill_seq = 0
 
     def record(
@@ -73,6 +74,7 @@ class Ledger:
             self._apply(contract, qty if side is OrderAction.BUY else -qty, price)
             out.append((execution, report))
         self._executions.extend(out)
+        self._days.extend([ts.astimezone(ET).date()] * len(out))
         return out
 
     def _apply(self, contract: OptionContract, delta: int, price: Decimal) -> None:
@@ -123,8 +125,10 @@ class Ledger:
 
     def executions_on(self, day: date) -> list[tuple[Execution, CommissionReport]]:
         """Executions whose time falls on ``day`` in New York, in the order they happened."""
-        return [pair for pair in self._executions if pair[0].ts.astimezone(ET).date() == day]
+        return [pair for pair, d in zip(self._executions, self._days, strict=True) if d == day]
 
     def forget_before(self, day: date) -> None:
         """Drop executions from before ``day`` (the broker reports only today's)."""
-        self._executions = [p for p in self._executions if p[0].ts.astimezone(ET).date() >= day]
+        kept = [(p, d) for p, d in zip(self._executions, self._days, strict=True) if d >= day]
+        self._executions = [p for p, _ in kept]
+        self._days = [d for _, d in kept]

@@ -39,10 +39,22 @@ def _price(cents: int) -> Decimal:
 class _QuoteSlot:
     """The latest computed quote of one contract and the tick it belongs to."""
 
-    __slots__ = ("ask", "bid", "contract", "greeks", "idx", "is_call", "path", "strike", "version")
+    __slots__ = (
+        "ask",
+        "bid",
+        "contract",
+        "expiry",
+        "greeks",
+        "idx",
+        "is_call",
+        "path",
+        "strike",
+        "version",
+    )
 
     def __init__(self, contract: OptionContract) -> None:
         self.contract = contract
+        self.expiry = contract.expiry
         self.strike = float(contract.strike)
         self.is_call = contract.right is Right.CALL
         self.path: DayPath | None = None
@@ -251,12 +263,13 @@ class SimMarket:
                 self._quotes.clear()
                 self._quotes_day = path.day
             slot = self._quotes[contract] = _QuoteSlot(contract)
-        if slot.path is not path or slot.version != path.version or slot.idx != i:
-            st = self._other_sqrt_t(contract, path, i)
+        if slot.idx != i or slot.path is not path or slot.version != path.version:
+            st = None if slot.expiry == path.day else self._other_sqrt_t(contract, path, i)
             bid, ask, g = point_quote(path, i, slot.strike, slot.is_call, self.smile, st)
             slot.path, slot.version, slot.idx = path, path.version, i
-            slot.bid, slot.ask = _price(bid), _price(ask)
-            slot.greeks = Greeks(delta=g[0], gamma=g[1], theta=g[2], vega=g[3], iv=g[4])
+            slot.bid = _PRICES.get(bid) or _price(bid)
+            slot.ask = _PRICES.get(ask) or _price(ask)
+            slot.greeks = Greeks(*g)
         return OptionQuote(contract, slot.bid, slot.ask, slot.greeks, ts, ts)
 
     def leg_series(self, contract: OptionContract, path: DayPath) -> LegSeries:

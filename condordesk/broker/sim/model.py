@@ -133,7 +133,9 @@ def point_quote(
     """Bid, ask (cents) and greeks ``(delta, gamma, theta, vega, iv)`` at tick ``i``.
 
     Bid and ask as :func:`leg_points` computes them (one tick, without its lists). Greeks are
-    Black-Scholes at the smile's vol: theta per calendar day, vega per vol point.
+    Black-Scholes at the smile's vol: theta per calendar day, vega per vol point. The smile
+    and the spread are written out (the arithmetic of :meth:`Smile.multiplier` and
+    :func:`spread_cents`, to the last bit): the simulator's quotes come from here.
     """
     spot, base = path.spots[i], path.base_iv[i]
     x = math.log(strike) - path.ln_spots[i]
@@ -141,14 +143,34 @@ def point_quote(
         st, m = path.sqrt_t[i], x * path.inv_vol_t[i]
     else:
         m = x / (base * st)
-    iv = base * smile.multiplier(m)
+    if m < 0.0:
+        u = math.log1p(-m)
+        mult = 1.0 + smile.put_skew * u + smile.curvature * u * u
+    else:
+        u = math.log1p(m)
+        mult = 1.0 - smile.call_dip * u + smile.call_curvature * u * u
+    iv = base * (
+        IV_MULT_FLOOR if mult < IV_MULT_FLOOR else IV_MULT_CAP if mult > IV_MULT_CAP else mult
+    )
     v = iv * st
     d1 = (0.5 * v * v - x) / v
     if is_call:
         p = 0.5 * (spot * math.erfc(-d1 * _SQRT_HALF) - strike * math.erfc((v - d1) * _SQRT_HALF))
     else:
         p = 0.5 * (strike * math.erfc((d1 - v) * _SQRT_HALF) - spot * math.erfc(d1 * _SQRT_HALF))
-    bid, ask = spread_cents(p, path.widen[i])
+    cents = p * 100.0 if p > 0.0 else 0.0
+    tick = 5 if cents < 300.0 else 10
+    spread = tick * math.ceil(((SPREAD_PCT * cents + _SPREAD_BASE_C) * path.widen[i]) / tick - 1e-9)
+    if spread < tick:
+        spread = tick
+    low = cents - 0.5 * spread
+    low_tick = 5 if low < 300.0 else 10
+    bid = math.floor(low / low_tick + 0.5) * low_tick
+    if bid < 0:
+        bid = 0
+    ask = bid + spread
+    if ask > 300 and ask % 10:
+        ask += 5
     pdf = math.exp(-0.5 * d1 * d1) * _INV_SQRT_2PI
     delta = 0.5 * math.erfc(-d1 * _SQRT_HALF)
     greeks = (

@@ -14,6 +14,7 @@ SessionHours = Callable[[date], "tuple[datetime, datetime] | None"]
 """(open, close) of the options session of a day, aware, or None when there is none."""
 
 _MAX_WALK_DAYS = 400
+_UNKNOWN = datetime.min.replace(tzinfo=UTC)
 
 
 class SessionTracker:
@@ -30,6 +31,7 @@ class SessionTracker:
         self._hours: dict[date, tuple[datetime, datetime] | None] = {}
         self._pending: dict[date, datetime] = {}
         self._closed: set[date] = set()
+        self._closes: dict[date, datetime | None] = {}  # hours' closes in UTC
         self._next_close: datetime | None = None  # the earliest of _pending, in UTC
         # the last answer of today(): (from, to) in UTC where it holds, the day, its path
         self._today: tuple[datetime, datetime, date, DayPath | None] | None = None
@@ -104,10 +106,15 @@ class SessionTracker:
 
     def listing(self, expiry: date, now: datetime) -> tuple[int, int] | None:
         """Lowest and highest strike listed for ``expiry`` if it still trades at ``now``."""
-        hours = self.hours(expiry)
-        if hours is None or now >= hours[1]:
+        close = self._closes.get(expiry, _UNKNOWN)
+        if close is _UNKNOWN:
+            hours = self.hours(expiry)
+            close = self._closes[expiry] = None if hours is None else _utc(hours[1])
+        if close is None or now >= close:
             return None
-        return self._market.strike_range(expiry, around=self._market.spot(now))
+        market = self._market
+        around = None if market.path(expiry) is not None else market.spot(now)  # unused if built
+        return market.strike_range(expiry, around=around)
 
     def listed(self, contract: OptionContract, now: datetime) -> bool:
         """True if ``contract`` is listed and still trading at ``now``."""
