@@ -133,14 +133,16 @@ class SimClock(Clock):
         return self._read_et
 
     async def sleep(self, seconds: float) -> None:
-        self._elapsed()  # a sleep before the first read still counts from here
+        if self._t0 is None:
+            self._elapsed()  # a sleep before the first read still counts from here
         await asyncio.sleep(max(seconds, 0.0) / self._speed)
 
     def sleeper(self, seconds: float) -> asyncio.Future[None]:
         """:meth:`sleep` as a timed future: the same loop timer, no task around it."""
         if seconds <= 0:  # asyncio.sleep(0) yields once with no timer: keep that
             return super().sleeper(seconds)
-        self._elapsed()
+        if self._t0 is None:
+            self._elapsed()  # as in sleep
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
         timer = loop.call_later(seconds / self._speed, _wake, done)

@@ -19,6 +19,9 @@ from typing import Any, TypeVar, cast
 T = TypeVar("T")
 SPIN_LIMIT = 10_000
 """Loop iterations without waiting after which virtual time is nudged (see ``select``)."""
+POLL_EVERY = 64
+"""With only the loop's own wake-up pipe registered, iterations with ready callbacks poll it
+once in this many (every jump of time polls)."""
 
 
 class _JumpingSelector:
@@ -28,11 +31,12 @@ class _JumpingSelector:
         self._inner = inner
         self._loop = loop
         self._spins = 0
+        self._unpolled = 0  # ready-callback iterations since the last poll (see _skip_poll)
 
     def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
         if timeout is None:  # nothing scheduled: block for real (signals, I/O)
             return self._inner.select(None)
-        events = self._inner.select(0)
+        events = [] if timeout == 0 and self._skip_poll() else self._inner.select(0)
         if events:
             self._spins = 0
         elif timeout > 0:
@@ -47,6 +51,19 @@ class _JumpingSelector:
                 self._spins = 0
                 self._loop.advance(0.001)
         return events
+
+    def _skip_poll(self) -> bool:
+        """True when a poll may be left out: callbacks are ready (no time passes) and nothing
+        but the loop's own wake-up pipe is registered, whose only news (a signal, a callback
+        from another thread) can wait a few iterations; one in :data:`POLL_EVERY` still polls,
+        and so does every jump of time."""
+        if len(self._inner.get_map()) > 1:
+            return False
+        self._unpolled += 1
+        if self._unpolled < POLL_EVERY:
+            return True
+        self._unpolled = 0
+        return False
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

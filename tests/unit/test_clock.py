@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
 from condordesk.market.clock import ET, SimClock
-from condordesk.market.vtime import VirtualTimeEventLoop, run_virtual
+from condordesk.market.vtime import POLL_EVERY, VirtualTimeEventLoop, run_virtual
 
 START = datetime(2026, 11, 23, 9, 30, tzinfo=ET)  # a Monday's open
 SESSION = timedelta(hours=6, minutes=30)
@@ -344,6 +347,51 @@ def test_real_io_is_delivered_while_another_task_sleeps_an_hour() -> None:
     assert data == b"ping"
     assert read_at == 1  # read as soon as it was written, not after the hour-long jump
     assert woke_at == 3600
+
+
+def test_a_busy_loop_polls_its_wake_up_pipe_once_in_poll_every_iterations() -> None:
+    """Iterations with callbacks ready (no time passes) skip the poll when nothing but the
+    loop's own wake-up pipe is registered; a jump of time always polls."""
+
+    async def main() -> tuple[int, int]:
+        loop = asyncio.get_running_loop()
+        inner = loop._selector._inner  # type: ignore[attr-defined]
+        real = inner.select
+        polls: list[float | None] = []
+
+        def counted(timeout: float | None = None) -> list[Any]:
+            polls.append(timeout)
+            return real(timeout)  # type: ignore[no-any-return]
+
+        inner.select = counted
+        for _ in range(10 * POLL_EVERY):
+            await asyncio.sleep(0)
+        busy = len(polls)
+        await asyncio.sleep(1)
+        return busy, len(polls) - busy
+
+    busy, on_jump = run_virtual(main())
+    assert busy <= 10 + 1
+    assert on_jump >= 1
+
+
+def test_a_signal_is_handled_while_callbacks_keep_the_loop_busy() -> None:
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        got: list[int] = []
+        loop.add_signal_handler(signal.SIGUSR1, got.append, 1)
+        try:
+            os.kill(os.getpid(), signal.SIGUSR1)
+            for spins in range(10 * POLL_EVERY):
+                if got:
+                    return spins
+                await asyncio.sleep(0)
+            return -1
+        finally:
+            loop.remove_signal_handler(signal.SIGUSR1)
+
+    spins = run_virtual(main())
+    assert 0 <= spins <= POLL_EVERY + 2
 
 
 def test_a_timer_re_armed_at_the_same_instant_cannot_freeze_virtual_time() -> None:
