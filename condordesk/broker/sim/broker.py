@@ -442,8 +442,10 @@ class SimBroker(FaultsMixin, Broker):
 
     def _sync(self, now: datetime) -> None:
         """Apply session closes and every trigger or fill due up to ``now``."""
-        self._close_sessions(now)
-        path = self._today(now)
+        days = self._days
+        for day in days.due(now):
+            self._close_session(day, now)
+        path = days.today(now)
         if path is None or not self._working or not path.trading(now):
             return
         self._run_events(path, self._live_index(path, now), now)
@@ -584,10 +586,6 @@ class SimBroker(FaultsMixin, Broker):
 
     def _today(self, now: datetime) -> DayPath | None:
         return self._days.today(now)
-
-    def _close_sessions(self, now: datetime) -> None:
-        for day in self._days.due(now):
-            self._close_session(day, now)
 
     def _close_session(self, day: date, now: datetime) -> None:
         """At the close of ``day``: cancel DAY orders and orders on expired legs, settle."""

@@ -109,6 +109,7 @@ class SimMarket:
         self._quotes_day: date | None = None
         # the last session path_at() found for its own New York date: (from, to) in UTC
         self._at: tuple[datetime, datetime, DayPath] | None = None
+        self._ranges: dict[date, tuple[DayPath, int, tuple[int, int]]] = {}  # built days'
 
     # -- sessions ---------------------------------------------------------------------------
 
@@ -160,6 +161,7 @@ class SimMarket:
             day = self._days.pop(0)
             self._opens.pop(0)
             self._settled[day] = self._paths.pop(day).spots[-1]
+            self._ranges.pop(day, None)
 
     def path_at(self, ts: datetime) -> DayPath | None:
         """The session in force at ``ts``: that day's, else the latest earlier (else the first)."""
@@ -233,9 +235,15 @@ class SimMarket:
     def strike_range(self, day: date, around: float | None = None) -> tuple[int, int]:
         """Lowest and highest listed strike for ``day`` (see :meth:`strikes`)."""
         path = self._paths.get(day)
+        if path is not None:
+            kept = self._ranges.get(day)
+            if kept is not None and kept[0] is path and kept[1] == path.version:
+                return kept[2]
         center = path.spots[0] if path is not None else (around or self.config.spot)
         lo = math.ceil(center * (1 - STRIKE_RANGE) / STRIKE_STEP) * STRIKE_STEP
         hi = math.floor(center * (1 + STRIKE_RANGE) / STRIKE_STEP) * STRIKE_STEP
+        if path is not None:
+            self._ranges[day] = (path, path.version, (lo, hi))
         return lo, hi
 
     def strikes(self, day: date, around: float | None = None) -> list[Decimal]:

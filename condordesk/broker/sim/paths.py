@@ -96,21 +96,30 @@ class DayPath:
     skips the time zone lookups."""
     close_utc: datetime = field(init=False)
     """:attr:`close` in UTC."""
+    index_at: tuple[datetime | None, int] = field(init=False, repr=False, compare=False)
+    """The last :meth:`index` answer and the time it was for (one time is asked many times)."""
 
     def __post_init__(self) -> None:
         self.length = (self.close - self.open).total_seconds()
         self.last = len(self.spots) - 1
         self.open_utc = self.open.astimezone(UTC)
         self.close_utc = self.close.astimezone(UTC)
+        self.index_at = (None, 0)
 
     def index(self, ts: datetime) -> int:
         """The tick index in force at ``ts`` (0 before the open, :attr:`last` after the close)."""
+        last_ts, idx = self.index_at
+        if ts is last_ts:
+            return idx
         elapsed = (ts - self.open_utc).total_seconds()
         if elapsed <= 0:
-            return 0
-        if elapsed >= self.length:
-            return self.last
-        return min(int(elapsed / self.tick_seconds + _INDEX_EPS), self.last)
+            idx = 0
+        elif elapsed >= self.length:
+            idx = self.last
+        else:
+            idx = min(int(elapsed / self.tick_seconds + _INDEX_EPS), self.last)
+        self.index_at = (ts, idx)
+        return idx
 
     def trading(self, ts: datetime) -> bool:
         """True while the session is open at ``ts`` (from the open, before the close)."""
