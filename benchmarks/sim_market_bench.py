@@ -76,12 +76,13 @@ async def open_condor(
     credit = -round_to_tick(combo_value(quotes, condor.short_legs()), COMBO_TICK, "up")
     credit = max(credit - COMBO_TICK, COMBO_TICK)
     await broker.place_order(entry_order(condor, credit, f"cd:b{n}:entry"))
-    trigger = round_to_tick(credit * 2, COMBO_TICK)
+    width = condor.short_put - condor.long_put  # no stop pays more than the condor is worth
+    trigger = min(round_to_tick(credit * 2, COMBO_TICK), width - Decimal("0.50"))
     for req in stop_orders(
         condor,
         trigger=trigger,
-        limit=trigger + Decimal("0.50"),
-        backup_trigger=trigger + Decimal("0.30"),
+        limit=min(trigger + Decimal("0.50"), width),
+        backup_trigger=min(trigger + Decimal("0.30"), width),
         limit_ref=f"cd:b{n}:stop-limit",
         market_ref=f"cd:b{n}:stop-market",
         oca_group=f"oca-b{n}",
