@@ -698,6 +698,7 @@ class Engine:
             live.contracts, timeout=self.profile.strategy.greeks_timeout_s
         )
         self.desk.mark(live, quotes, self.spot)
+        self.desk.stops.note_waiting(live)  # a fired stop the market quotes beyond its cap
         self.outlook.note_quotes(live.id, live.condor, quotes)
         now = self.clock.now()
         live.profit_target = profit_target(

@@ -64,6 +64,7 @@ class StopDesk:
     def __init__(self, desk: DeskForStops) -> None:
         self._desk = desk
         self.lock = StopLock()
+        self._told_waiting: set[tuple[str, int, Decimal]] = set()
 
     # -- plans and what the broker has -------------------------------------------------------
 
@@ -442,6 +443,36 @@ class StopDesk:
         return out
 
     # -- checking and cancelling ------------------------------------------------------------------
+
+    def note_waiting(self, live: LiveCondor) -> None:
+        """Tell the operator once when the condor's stop fired but cannot fill: its mark is
+        past the backup's trigger while the market asks more than the condor can be worth.
+        The backup (capped at the width) keeps working and fills once the condor trades
+        within it; the loss stays bounded by the width."""
+        stop, mark, natural = live.stop, live.mark, live.debit
+        cap = live.condor.max_value
+        if (
+            stop is None
+            or mark is None
+            or natural is None
+            or live.state is not CondorState.OPEN
+            or live.stop_state not in ("placed", "verified")
+            or mark < stop.backup_trigger
+            or natural <= cap
+        ):
+            return
+        key = (live.id, live.stop_generation, stop.backup_trigger)
+        if key in self._told_waiting:
+            return
+        self._told_waiting.add(key)
+        self._desk.alert(
+            "warning",
+            "stop_waiting",
+            f"condor {live.id}: its stop fired (mark {mark:.2f}, backup trigger "
+            f"{stop.backup_trigger}) but the market asks {natural:.2f}, above its {cap} wing "
+            f"width; the backup works at {cap} and buys it back once it trades there (the loss "
+            "stays within the width: expiry safety, a close, or settlement otherwise)",
+        )
 
     async def verify(self, live: LiveCondor) -> bool:
         """True when both stop orders are working at the broker with the planned prices, for

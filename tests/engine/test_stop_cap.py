@@ -113,6 +113,27 @@ def test_a_gap_that_quotes_the_condor_above_its_width_never_pays_above_it(
             assert order.avg_price <= width, order
 
 
+def test_a_stop_that_fired_but_cannot_fill_within_the_width_is_told_once(tmp_path: Path) -> None:
+    """50 points past the long call the market asks more than the width all day: the backup
+    waits, the operator is told (once), and the condor settles at the width."""
+    out = run_engine(ONE, tmp_path, _past_the_calls(50.0))
+
+    (rec,) = out.runtime.journal.condors()
+    waiting = [a for a in out.of(api.AlertRaised) if a.code == "stop_waiting"]
+    assert len(waiting) == 1
+    assert rec.id in waiting[0].message and f"works at {rec.condor.max_value}" in waiting[0].message
+    assert rec.exit_reason is not None and rec.exit_reason.value == "expired"
+    assert rec.exit_debit == rec.condor.max_value
+
+
+def test_a_stop_that_fills_within_the_width_raises_no_waiting_alert(tmp_path: Path) -> None:
+    out = run_engine(ONE, tmp_path, _past_the_calls(-5.0))  # between the call strikes
+
+    (rec,) = out.runtime.journal.condors()
+    assert rec.exit_reason is not None and rec.exit_reason.value.startswith("stop")
+    assert not [a for a in out.of(api.AlertRaised) if a.code == "stop_waiting"]
+
+
 def test_a_stop_market_backup_found_working_is_replaced_by_a_capped_one(tmp_path: Path) -> None:
     """An engine of an older version sent its backup as a stop-market and died; the new
     engine's start reconciliation does not take that pair as protection: it is cancelled and
