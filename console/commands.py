@@ -241,15 +241,26 @@ class Proposer:
         return Proposal(command, "Acknowledge alerts", lines)
 
 
-def quit_embedded() -> Proposal:
-    """Closing a console that embeds the engine stops the engine."""
+def quit_embedded(*, simulated: bool = False) -> Proposal:
+    """Closing a console that embeds the engine stops the engine (and a ``simulated`` broker,
+    which runs in the same process)."""
     return Proposal(
         None,
         "Quit and stop the engine",
         [
             "The embedded engine stops at a safe point and the journal is flushed.",
-            "Working stops stay at the broker, but open condors are not monitored (profit "
-            "target, expiry safety, re-arming) until an engine runs again.",
+            after_stop(simulated),
         ],
         danger=True,
+    )
+
+
+def after_stop(simulated: bool) -> str:
+    """What goes on once an embedded engine has stopped: at a broker its working stops, with
+    the simulator nothing (it runs in the engine's process)."""
+    if simulated:
+        return "The simulator runs in this process and ends with it, its working orders too."
+    return (
+        "Working stops stay at the broker, but open condors are not monitored (profit "
+        "target, expiry safety, re-arming) until an engine runs again."
     )

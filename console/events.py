@@ -12,6 +12,12 @@ from console.format import et_stamp, et_time, money, price
 Level = Literal["info", "ok", "warning", "critical", "error"]
 
 
+def left_working(simulated: bool) -> str:
+    """What still works once an engine stopped: its stops at a broker; nothing of the simulator,
+    which runs in the engine's process."""
+    return "the simulator ended with it" if simulated else "working stops stay at the broker"
+
+
 def _order(e: api.OrderSubmitted) -> tuple[Level, str]:
     px = price(e.limit_price) if e.limit_price is not None else "MKT"
     stop = f" stop {price(e.stop_price)}" if e.stop_price is not None else ""
@@ -59,8 +65,6 @@ def _reconciled(e: api.ReconcileCompleted) -> tuple[Level, str]:
 _LINES: dict[type[api.Event], Callable[[Any], tuple[Level, str]]] = {
     api.EngineStarted: lambda e: (
         "ok", f"engine started: profile {e.profile} ({e.mode}) account {e.account}"),
-    api.EngineStopped: lambda e: (
-        "warning", f"engine stopped ({e.reason}); working stops stay at the broker"),
     api.Hibernating: lambda e: ("info", f"hibernating until {et_stamp(e.until)}"),
     api.DailyReset: lambda e: ("info", f"daily reset for {e.day}"),
     api.SessionOpened: _session,
@@ -101,7 +105,10 @@ _LINES: dict[type[api.Event], Callable[[Any], tuple[Level, str]]] = {
 }  # fmt: skip
 
 
-def describe(event: api.Event) -> tuple[Level, str] | None:
-    """The log line for an event (None for marks and market updates)."""
+def describe(event: api.Event, *, simulated: bool = False) -> tuple[Level, str] | None:
+    """The log line for an event (None for marks and market updates); ``simulated``: the
+    engine's broker is the simulator."""
+    if isinstance(event, api.EngineStopped):
+        return "warning", f"engine stopped ({event.reason}); {left_working(simulated)}"
     line = _LINES.get(type(event))
     return None if line is None else line(event)

@@ -516,7 +516,7 @@ def _list(model: Model, event: api.Event) -> set[Part]:
             if row.filled_legs >= 4 * row.quantity:
                 row.status = "filled"
         changed |= {"fills", "orders"}
-    line = describe(event)
+    line = describe(event, simulated=model.mode == "sim")
     if line is not None:
         model.note(line[0], line[1], event.ts)
         changed.add("log")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from console.events import left_working
 from console.format import et_stamp, money, points
 from console.model import next_text
 from gui import theme
@@ -147,8 +148,10 @@ class Header(QWidget):
         elif model.link == "connecting" and model.link_attempt:
             self._show(self.banner, f"ENGINE LOST: reconnecting (attempt {model.link_attempt})…")
         elif model.link == "stopped":
-            self._show(self.banner, f"ENGINE STOPPED: {model.link_detail}; working stops stay "
-                       "at the broker, but nothing monitors the condors")  # fmt: skip
+            simulated = model.mode == "sim"
+            watch = "" if simulated else ", but nothing monitors the condors"
+            self._show(self.banner, f"ENGINE STOPPED: {model.link_detail}; "
+                       f"{left_working(simulated)}{watch}")  # fmt: skip
         else:
             self.banner.hide()
         if model.alerts:

@@ -241,7 +241,8 @@ class MainWindow(QMainWindow, Overrides):
         if self.model.attached or self.model.link == "stopped":
             self._shutdown()
             return
-        self._confirm(cmds.quit_embedded(), lambda _p: self._shutdown())
+        simulated = self.model.mode == "sim"
+        self._confirm(cmds.quit_embedded(simulated=simulated), lambda _p: self._shutdown())
 
     def is_closed(self) -> bool:
         """The run is over: the engine link is let go (an embedded engine has stopped)."""

@@ -201,7 +201,7 @@ class ConsoleApp(App[None]):
             self.exit(return_code=0)
             return
         self.push_screen(
-            ConfirmScreen(cmds.quit_embedded()),
+            ConfirmScreen(cmds.quit_embedded(simulated=self.model.mode == "sim")),
             callback=lambda ok: self._stop_and_exit() if ok else None,
         )
 

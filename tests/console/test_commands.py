@@ -8,6 +8,7 @@ import pytest
 
 from condordesk.engine import api
 from console import commands as cmds
+from console.events import describe
 from console.model import Model, apply_snapshot
 from tests.tui.fakes import snapshot, view
 
@@ -116,3 +117,22 @@ def test_resume_says_a_risk_limit_stays_and_pause_lists_every_reason() -> None:
     assert cmds.Proposer("gui").pause([]).command == api.PauseEntries(
         origin="gui", reason="operator"
     )
+
+
+@pytest.mark.parametrize(
+    ("simulated", "said", "not_said"),
+    [(True, "The simulator runs in this process and ends with it", "stay at the broker"),
+     (False, "Working stops stay at the broker, but open condors are not monitored",
+      "simulator")],
+)  # fmt: skip
+def test_quitting_an_embedded_engine_says_what_keeps_working(
+    simulated: bool, said: str, not_said: str
+) -> None:
+    proposal = cmds.quit_embedded(simulated=simulated)
+    text = " ".join(proposal.lines)
+    assert said in text and not_said not in text
+    assert proposal.command is None and proposal.danger
+    stopped = describe(api.EngineStopped(reason="done"), simulated=simulated)
+    assert stopped is not None and stopped[0] == "warning"
+    assert ("simulator ended" in stopped[1]) == simulated
+    assert ("stops stay at the broker" in stopped[1]) != simulated

@@ -382,8 +382,8 @@ async def test_quitting_an_embedded_console_asks_then_stops_the_engine() -> None
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await until_shown(pilot, "engine running")
         await pilot.press("q")
-        await confirm_shown(pilot, "Quit and stop the engine", "Working stops stay at the broker",
-                            "Will send: nothing")  # fmt: skip
+        await confirm_shown(pilot, "Quit and stop the engine", "The simulator runs in this "
+                            "process and ends with it", "Will send: nothing")  # fmt: skip
         await pilot.press("n")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "back")
         assert left == [] and app.return_code is None
@@ -481,6 +481,9 @@ async def test_after_a_normal_end_of_day_the_header_says_stopped_not_unknown() -
         assert "engine STOPPED" in header, header
         for stale in ("UNKNOWN", "broker unknown", "(in now)", "next: session close"):
             assert stale not in header, header
+        banner = shown.splitlines()[2]  # the simulator ended with the engine: no broker holds
+        assert "Nothing trades now; the simulator ended with it" in banner, banner  # any stop
+        assert "stay at the broker" not in shown
 
 
 def test_the_console_refuses_to_run_when_stdout_is_not_a_terminal(

@@ -135,7 +135,7 @@ async def test_the_console_in_a_real_terminal_trades_pauses_and_quits(
     await pane.keys("?")  # closes it (Esc then q would read as alt+q in a terminal)
     await pane.shows("Greeks · max loss")
     await pane.keys("q")
-    await pane.shows("Quit and stop the engine", "Working stops stay at the broker")
+    await pane.shows("Quit and stop the engine", "The simulator runs in this process")
     await pane.keys("y")
     assert await pane.exit_status(status) == 0
     # the engine journaled the operator's command with its origin

@@ -9,6 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
+from console.events import left_working
 from console.format import et_stamp, et_time, money, price
 from console.model import Model, next_text
 from tui.widgets.live import show
@@ -121,7 +122,8 @@ def banner_text(model: Model) -> Text | None:
     if model.link == "stopped":
         text = Text(" ENGINE STOPPED ", style="bold white on red")
         text.append(
-            f" {model.link_detail}. Nothing trades now; working stops stay at the broker. q quits.",
+            f" {model.link_detail}. Nothing trades now; {left_working(model.mode == 'sim')}. "
+            "q quits.",
             style="bold",
         )
         return text
