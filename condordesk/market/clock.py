@@ -94,7 +94,8 @@ class SimClock(Clock):
         self._last = 0.0  # elapsed simulated seconds at the last read
         # the last reading, kept while neither the loop time nor the jumps move (many reads
         # share one loop step): (loop time, offset), the UTC time and its ET conversion
-        self._read_at: tuple[float, float] | None = None
+        self._read_loop = float("-inf")
+        self._read_offset = 0.0
         self._read: datetime = self._start
         self._read_et: datetime | None = None
 
@@ -114,13 +115,12 @@ class SimClock(Clock):
             loop_time = asyncio.get_running_loop().time()
         except RuntimeError:  # no running loop: not started yet, or the run is over
             return self._start + timedelta(seconds=max(self._last, self._offset))
-        key = (loop_time, self._offset)
-        if key == self._read_at:
+        if loop_time == self._read_loop and self._offset == self._read_offset:
             return self._read
         if self._t0 is None:
             self._t0 = loop_time
         self._last = (loop_time - self._t0) * self._speed + self._offset
-        self._read_at, self._read_et = key, None
+        self._read_loop, self._read_offset, self._read_et = loop_time, self._offset, None
         self._read = self._start + timedelta(seconds=self._last)
         return self._read
 
