@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,26 @@ from condordesk.store.journal import Journal
 _LIVE = [CondorState.WORKING, CondorState.OPEN, CondorState.CLOSING]
 
 
+@dataclass
+class PlanMemo:
+    """The last analysis and what it was made of. :func:`analyze` depends on nothing but the
+    journal's contents, the broker's answers, the day, the settlement prices, ``watching`` and
+    the refs in flight: when the journal has not changed since (no row written by this engine,
+    nothing committed by another process: :meth:`Journal.version`) and the broker answers the
+    same, the plan is the same, and is not worked out again. The broker is still read and
+    compared every time."""
+
+    key: tuple[Hashable, ...] | None = None
+    view: BrokerView | None = None
+    plan: Plan = field(default_factory=Plan)
+    reused: int = 0
+    """How many analyses were the last one again (for tests and benchmarks)."""
+
+
+def _copy(plan: Plan) -> Plan:
+    return Plan(list(plan.findings), list(plan.actions), list(plan.checks))
+
+
 async def read_broker(broker: Broker) -> BrokerView:
     """Ask the broker for positions, working orders and today's executions."""
     positions = await broker.positions()
@@ -49,14 +70,25 @@ async def plan_for(
     *,
     watching: bool = False,
     in_flight: Iterable[str] = (),
+    memo: PlanMemo | None = None,
 ) -> Plan:
     """Read the broker and analyze (changes nothing); see :func:`analyze` for ``watching``
-    and ``in_flight`` (read when analyzing: a set that grows while the broker is read counts)."""
+    and ``in_flight`` (read when analyzing: a set that grows while the broker is read counts),
+    and :class:`PlanMemo` for ``memo``."""
     view = await read_broker(broker)
     # today's expiry too: a condor settlement pending since today's cut-off is asked again
     expiries = {r.condor.expiry for r in journal.condors(states=_LIVE) if r.condor.expiry <= today}
     settlements = {d: await broker.settlement_price(d) for d in expiries}
-    return analyze(journal, view, today, settlements, watching=watching, in_flight=in_flight)
+    if memo is None:
+        return analyze(journal, view, today, settlements, watching=watching, in_flight=in_flight)
+    flying = frozenset(in_flight)
+    key = (journal.version(), today, frozenset(settlements.items()), watching, flying)
+    if key == memo.key and view == memo.view:
+        memo.reused += 1
+        return _copy(memo.plan)
+    plan = analyze(journal, view, today, settlements, watching=watching, in_flight=flying)
+    memo.key, memo.view, memo.plan = key, view, _copy(plan)
+    return plan
 
 
 def load_live(desk: Desk, journal: Journal) -> None:
@@ -75,15 +107,22 @@ def load_live(desk: Desk, journal: Journal) -> None:
 
 
 async def repair(
-    desk: Desk, journal: Journal, broker: Broker, today: date, *, watching: bool = False
+    desk: Desk,
+    journal: Journal,
+    broker: Broker,
+    today: date,
+    *,
+    watching: bool = False,
+    memo: PlanMemo | None = None,
 ) -> Plan:
     """Apply the broker's executions, analyze, and carry out every action of the plan.
     Orders whose send awaits the broker's answer, and condors whose entry flow runs, are
-    left alone (see :class:`~condordesk.engine.flights.Flights`)."""
+    left alone (see :class:`~condordesk.engine.flights.Flights`). ``memo``: see
+    :class:`PlanMemo`."""
     load_live(desk, journal)
     with desk.flights.watched() as busy:
         await desk.sync_executions()
-        plan = await plan_for(broker, journal, today, watching=watching, in_flight=busy)
+        plan = await plan_for(broker, journal, today, watching=watching, in_flight=busy, memo=memo)
     for action in plan.actions:
         await _apply(action, desk, journal)
     return plan

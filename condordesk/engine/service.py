@@ -35,7 +35,7 @@ from condordesk.engine.pauses import (
     Pauses,
 )
 from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
-from condordesk.engine.repair import repair
+from condordesk.engine.repair import PlanMemo, repair
 from condordesk.engine.safety import Safety
 from condordesk.engine.summary import RunSummary
 from condordesk.errors import BrokerError
@@ -146,6 +146,7 @@ class Engine:
         self.flattening = False  # a FlattenAll runs (see engine.flatten)
         self._sleeper: asyncio.Future[None] | None = None
         self._last_reconcile: datetime | None = None
+        self.plan_memo = PlanMemo()  # the last analysis, reused while nothing changed
         self.known_findings: set[str] = set()  # keys of the last reconciliation's findings
         self.acknowledged: set[str] = set()  # unexplained findings the operator accepted
         self.stop_lock = self.desk.stop_lock
@@ -516,7 +517,9 @@ class Engine:
         today = self.day or self.clock.now_et().date()
         watching = why in ("periodic", "stop event")  # not a start or a reconnect
         async with self.stop_lock:  # an operator's stop command is never half done here
-            plan = await repair(self.desk, self.journal, self.broker, today, watching=watching)
+            plan = await repair(
+                self.desk, self.journal, self.broker, today, watching=watching, memo=self.plan_memo
+            )
         self._last_reconcile = self.clock.now()
         self.desk.reconnected = False
         keys = {f"{f.code}:{f.message}": f for f in plan.findings}

@@ -101,6 +101,13 @@ class Journal(Writes):
         except sqlite3.Error as exc:
             raise JournalError(f"journal read failed: {exc}") from exc
 
+    def version(self) -> tuple[int, int]:
+        """What the journal holds, as this connection reads it, in two counters: the rows this
+        connection has written, and SQLite's data version (which moves when another
+        connection commits). Two equal versions read the same contents."""
+        other = int(self._exec("PRAGMA data_version").fetchone()[0])
+        return self._db.total_changes, other
+
     def close(self) -> None:
         """Write what is queued (if the disk takes it), checkpoint and close."""
         try:
