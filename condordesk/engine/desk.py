@@ -61,7 +61,8 @@ from condordesk.engine.stops import StopDesk
 from condordesk.errors import BrokerError, JournalError, OrderRejected
 from condordesk.market.clock import Clock
 from condordesk.risk.rules import RiskRules
-from condordesk.store.journal import Journal
+from condordesk.store.journal import FillRecord, Journal
+from condordesk.store.writes import is_protecting, protecting
 
 _D0 = Decimal(0)
 
@@ -113,6 +114,7 @@ class Desk:
         self._handled: set[tuple[str, OrderStatus]] = set()
         self._applied: set[str] = set()  # exec ids applied (journaled) by this desk
         self._unjournaled: dict[str, ExecutionReceived] = {}  # fills the journal refused
+        self._cancelling: set[str] = set()  # entries cancelled because the journal failed
         self._commissioned: set[str] = set()  # exec ids whose commission is journaled
         self._units: dict[str, int] = {}  # units held per condor, until its next fill
         self.flights = Flights()  # sends awaiting their answer, entry flows (reconcile: hands off)
@@ -156,7 +158,7 @@ class Desk:
             JournalError: the intent, or a fill received before it, cannot be journaled: the
                 order does not leave (no order is sized on a position the journal lacks).
         """
-        if self._unjournaled and not self.retry_fills():
+        if self._unjournaled and not is_protecting() and not self.retry_fills():
             raise JournalError("a fill is not journaled yet: no order leaves before it is")
         if role is not OrderRole.ENTRY and not await self.exit_room(live, request):
             return None
@@ -224,7 +226,7 @@ class Desk:
         condor at once (see :func:`~condordesk.engine.flights.late_entry`)."""
         with self.flights.entering_flow(live.id):
             await self._open_condor(live, credit, order_ref(live.id, OrderRole.ENTRY))
-        if entry_fills_complete(self.journal.fills(live.id), live.condor)[1]:
+        if entry_fills_complete(self.fills(live.id), live.condor)[1]:
             await late_entry(self, live.id)  # filled while the flow was giving up
 
     async def _open_condor(self, live: LiveCondor, credit: Decimal, ref: str) -> None:
@@ -232,6 +234,8 @@ class Desk:
         if report is None:
             self.entry_failed(live, "entry order rejected")
             return
+        if self.journal.failing:  # it failed while this entry flew: cancelled like the others
+            self.cancel_entries()
         final = await self.tracker.wait_done(ref, self.fill_timeout_s)
         if final is None:
             logger.warning("{} not done after {}s: cancelling", ref, self.fill_timeout_s)
@@ -254,14 +258,14 @@ class Desk:
     async def _entry_fills(self, live: LiveCondor, final: OrderReport | None) -> tuple[bool, bool]:
         """(any fill, all four legs filled) for the entry. When the broker says it filled (or
         cannot say), wait for the executions, asking the broker for its list as well."""
-        any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+        any_fill, complete = entry_fills_complete(self.fills(live.id), live.condor)
         expect = final is None or final.status is OrderStatus.FILLED or final.filled > 0 or any_fill
         if complete or not expect:
             return any_fill, complete
         deadline = self.clock.now() + timedelta(seconds=self.fill_timeout_s)
         while True:
             await self.sync_executions()
-            any_fill, complete = entry_fills_complete(self.journal.fills(live.id), live.condor)
+            any_fill, complete = entry_fills_complete(self.fills(live.id), live.condor)
             if complete or self.clock.now() >= deadline:
                 return any_fill, complete
             await self.new_fills(1.0)
@@ -307,10 +311,59 @@ class Desk:
             self.spawn(late_entry(self, condor_id))
 
     async def on_entry_filled(self, live: LiveCondor) -> None:
-        """The entry filled: journal the credit and protect the condor."""
+        """The entry filled: journal the credit and protect the condor.
+
+        When the journal cannot take the fill (an outage), the condor is protected anyway:
+        its fills, state and stop pair are queued in the journal in that order (see
+        :func:`~condordesk.store.writes.protecting`), the pair is sent, and the operator is
+        told (a critical ``outage_protection`` alert)."""
         if live.state is not CondorState.WORKING:
             return
-        entry = [f for f in self.journal.fills(live.id) if role_of(f) is OrderRole.ENTRY]
+        if not (self.journal.failing or self._refused_entry_fills(live.id)):
+            await self._open_and_protect(live)
+            return
+        with protecting():
+            for event in self._refused_entry_fills(live.id):  # queued first: they come first
+                self._queue_fill(event)
+            await self._open_and_protect(live)
+        verified = live.stop_state == "verified"
+        self.alert(
+            "critical",
+            "outage_protection",
+            f"condor {live.id}: its entry filled while the journal could not be written; its "
+            f"stop pair was placed anyway ({'verified' if verified else 'NOT verified'} at the "
+            "broker), journaled once the journal takes writes",
+        )
+
+    def _refused_entry_fills(self, condor_id: str) -> list[ExecutionReceived]:
+        """The condor's entry fills the journal refused so far."""
+        out = []
+        for event in self._unjournaled.values():
+            parsed = parse_order_ref(event.execution.order_ref)
+            if parsed is not None and parsed[0] == condor_id and parsed[1] is OrderRole.ENTRY:
+                out.append(event)
+        return out
+
+    def _queue_fill(self, event: ExecutionReceived) -> None:
+        """Queue a refused fill in the journal (inside ``protecting``); it stays counted as
+        not journaled until the disk has it (the retry then finds it there)."""
+        e = event.execution
+        parsed = parse_order_ref(e.order_ref)
+        if self.journal.record_fill(e, parsed[0] if parsed else None):
+            self.bus.publish(
+                api.FillRecorded(
+                    condor_id=parsed[0] if parsed else "",
+                    order_ref=e.order_ref,
+                    exec_id=e.exec_id,
+                    symbol=e.contract.symbol,
+                    side=e.side.value,
+                    quantity=e.quantity,
+                    price=e.price,
+                )
+            )
+
+    async def _open_and_protect(self, live: LiveCondor) -> None:
+        entry = [f for f in self.fills(live.id) if role_of(f) is OrderRole.ENTRY]
         credit = -signed_combo(entry, live.condor.quantity)
         live.credit, live.opened = credit, self.clock.now()
         self.set_state(live, CondorState.OPEN, credit=credit, opened_ts=live.opened)
@@ -373,7 +426,7 @@ class Desk:
         computed once per new fill of the condor (marks ask on every cycle)."""
         units = self._units.get(live.id)
         if units is None:
-            units = held_units(net_position(self.journal.fills(live.id)), live.condor)
+            units = held_units(net_position(self.fills(live.id)), live.condor)
             self._units[live.id] = units
         return units
 
@@ -484,10 +537,14 @@ class Desk:
         try:
             recorded = self.journal.record_fill(e, condor_id)
         except JournalError as exc:  # applied only once journaled: kept, and tried again
-            level = "DEBUG" if e.exec_id in self._unjournaled else "ERROR"  # once loud
+            first = e.exec_id not in self._unjournaled
+            level = "ERROR" if first else "DEBUG"  # once loud
             e_ids = (e.exec_id, e.order_ref)
             self._unjournaled[e.exec_id] = event
             logger.log(level, "fill {} of {} not journaled (kept to retry): {}", *e_ids, exc)
+            if first and parsed is not None and parsed[1] is OrderRole.ENTRY:
+                self._units.pop(parsed[0], None)  # an entry fill counts before it is journaled
+                self._entry_fill_seen(parsed[0])  # and its condor is protected (not journaled)
             return False
         self._unjournaled.pop(e.exec_id, None)
         if len(self._applied) > 50_000:
@@ -522,6 +579,37 @@ class Desk:
         for event in list(self._unjournaled.values()):
             self._on_execution(event)
         return not self._unjournaled
+
+    def fills(self, condor_id: str) -> list[FillRecord]:
+        """The condor's journaled fills and its entry fills the journal refused so far: what
+        it holds at the broker as far as entries go (an entry that fills during a journal
+        outage is protected on them). Exit fills count only once journaled."""
+        fills = self.journal.fills(condor_id)
+        refused = self._refused_entry_fills(condor_id) if self._unjournaled else []
+        known = {f.exec_id for f in fills} if refused else set()
+        return fills + [
+            FillRecord(ev.execution.exec_id, ev.execution.order_ref, condor_id, ev.execution, None)
+            for ev in refused
+            if ev.execution.exec_id not in known
+        ]
+
+    def cancel_entries(self) -> list[str]:
+        """Cancel every entry order working at the broker (the journal failed: a fill of one
+        could not be journaled). Returns their refs; the cancels run in the background."""
+        refs: list[str] = []
+        for live in self.live.values():
+            rep = self.tracker.latest(order_ref(live.id, OrderRole.ENTRY))
+            if (
+                live.state is CondorState.WORKING
+                and rep is not None
+                and not rep.status.is_done
+                and rep.order_ref not in self._cancelling
+            ):
+                refs.append(rep.order_ref)
+                self._cancelling.add(rep.order_ref)
+                logger.warning("{} cancelled: the journal cannot be written", rep.order_ref)
+                self.spawn(self.cancel(rep.order_id))
+        return refs
 
     def _on_order(self, report: OrderReport) -> None:
         self.apply_report(report)

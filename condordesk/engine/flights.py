@@ -73,7 +73,7 @@ async def late_entry(desk: DeskForFlights, condor_id: str) -> None:
     live = desk.live.get(condor_id)
     rec = journal.condor(condor_id) if live is None else None
     condor = live.condor if live is not None else rec.condor if rec is not None else None
-    if condor is None or not entry_fills_complete(journal.fills(condor_id), condor)[1]:
+    if condor is None or not entry_fills_complete(desk.fills(condor_id), condor)[1]:
         return  # not all of it yet (a partial entry is the reconciliation's finding)
     if live is None and rec is not None and rec.state is CondorState.CANCELLED:
         live = LiveCondor.from_record(rec, journal.orders(condor_id))

@@ -25,7 +25,7 @@ from condordesk.engine.pauses import Pauses
 from condordesk.engine.stoplock import StopLock
 from condordesk.market.clock import Clock
 from condordesk.risk.rules import RiskRules
-from condordesk.store.journal import Journal
+from condordesk.store.journal import FillRecord, Journal
 
 # -- parts of the desk that several helpers use ---------------------------------------------
 
@@ -98,6 +98,8 @@ class DeskForFlights(Protocol):
 
     async def on_entry_filled(self, live: LiveCondor) -> None: ...
 
+    def fills(self, condor_id: str) -> list[FillRecord]: ...
+
 
 class DeskForMoney(Finishing, Protocol):
     """The desk as settlement and late commissions (``money``) use it."""
@@ -130,6 +132,8 @@ class DeskForStops(DeskForOrders, Closing, Protocol):
     live: dict[str, LiveCondor]
 
     def apply_report(self, report: OrderReport) -> None: ...
+
+    def fills(self, condor_id: str) -> list[FillRecord]: ...
 
     async def exit_room(
         self, live: LiveCondor, request: OrderRequest, replacing: int | None = None
@@ -166,6 +170,8 @@ class DeskForSafety(Protocol):
     def unjournaled(self) -> int: ...
 
     def retry_fills(self) -> bool: ...
+
+    def cancel_entries(self) -> list[str]: ...
 
 
 class EngineForFlatten(Protocol):

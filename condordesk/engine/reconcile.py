@@ -32,8 +32,8 @@ from condordesk.domain.orders import (
     order_ref,
     parse_order_ref,
 )
-from condordesk.engine.book import held_units
-from condordesk.store.journal import CondorRecord, Journal, OrderRecord
+from condordesk.engine.book import generations, held_units
+from condordesk.store.journal import CondorRecord, Journal, OrderRecord, StopRecord
 
 Severity = Literal["info", "warning", "critical"]
 _STOPS = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
@@ -659,6 +659,8 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
         for o in ours
         if current is None or o.order_ref not in (current.limit_ref, current.market_ref)
     ]
+    newer = [] if ok else _newer_than_journal(ctx, rec.id, stops, extra)
+    extra = [o for o in extra if o not in newer]
     for o in extra:
         ctx.plan.actions.append(CancelOrder(o.order_id, o.order_ref))
         ctx.plan.note(
@@ -690,6 +692,28 @@ def _stops(ctx: _Context, rec: CondorRecord) -> None:
             rec.id, rec.state.value, rec.condor, ok, [o.order_id for o in ours if o not in extra]
         )
     )
+
+
+def _newer_than_journal(
+    ctx: _Context, condor_id: str, stops: list[StopRecord], working: list[OrderReport]
+) -> list[OrderReport]:
+    """Our stop orders for the condor of a newer generation than any the journal knows: a
+    pair placed during a journal outage whose queued writes were lost (a restart). They are
+    the condor's protection, not strays: the re-arm adopts and journals a whole pair."""
+    known, _ = generations(
+        [o.order_ref for o in ctx.orders(condor_id)] + [s.limit_ref for s in stops]
+    )
+    newer = [o for o in working if (p := parse_order_ref(o.order_ref)) and p[2] > known]
+    if newer:
+        ctx.plan.note(
+            "stop_unjournaled",
+            "warning",
+            f"condor {condor_id}: stop orders {', '.join(o.order_ref for o in newer)} work at "
+            "the broker but not in the journal (placed during a journal outage)",
+            "kept as its protection, journaled by the re-arm",
+            condor_id,
+        )
+    return newer
 
 
 def _stray_orders(ctx: _Context, live_ids: set[str]) -> None:

@@ -15,12 +15,29 @@ yet, systemd hears it in the status line, and a recovery task retries the queued
 the refused fills with a growing backoff on the engine's clock. Nothing is dropped: an
 execution counts as applied only once journaled. Meanwhile no order leaves (its intent could
 not be journaled first): the cycle sends no entry or exit, and operator commands that would
-send one are refused with the reason (:meth:`Safety.refusal`); pausing still works. An entry
-that fills during the outage is protected once the journal is back (the reconciliation after
-the recovery), not before. When the journal takes writes again, the
-engine lifts its own ``journal`` pause (no other), alerts that it is back, and reconciles.
-If the journal stays down longer than :data:`OUTAGE_MAX_S`, the supervisor's watchdog is
-failed, so systemd sees a service that cannot work instead of a quiet one.
+send one are refused with the reason (:meth:`Safety.refusal`); pausing still works.
+
+An entry order already working at the broker could still fill, unseen by the journal: at the
+first failed write it is cancelled (:meth:`~condordesk.engine.desk.Desk.cancel_entries`; a
+cancel adds no risk and needs no intent; the alert names it), and an entry sent while the
+journal failed is cancelled as soon as its send returns. An entry that fills before its cancel
+lands is protected anyway, because an unprotected condor is worse than an intent journaled late:
+its fills count for it (:meth:`~condordesk.engine.desk.Desk.fills`), and its opening and stop
+pair run inside :func:`~condordesk.store.writes.protecting`, which queues the fills, the
+condor's state, the pair and its intents in the journal in that order (the exit budget is asked
+of the broker as always, under the stop lock); a critical ``outage_protection`` alert tells the
+operator. Besides cancels, that pair (and, should it fail to be placed twice, the buy-back a
+protection failure calls for) is the only order that leaves during an outage. If the engine dies
+before the disk is back, those queued writes are lost, but the pair works at the broker with our
+refs: the restarted engine learns the fills from the broker, and its re-arm (and the
+reconciliation) takes a pair of a newer generation than its journal knows as the condor's
+protection (journaled, ``stop_adopted``), never as an unknown order to cancel; the generation
+goes on from it, so no ref is sent twice.
+
+When the journal takes writes again, the engine lifts its own ``journal`` pause (no other),
+alerts that it is back, and reconciles. If the journal stays down longer than
+:data:`OUTAGE_MAX_S`, the supervisor's watchdog is failed, so systemd sees a service that
+cannot work instead of a quiet one.
 """
 
 from __future__ import annotations
@@ -135,12 +152,14 @@ class Safety:
         try:
             engine = self._engine
             self.journal_down_since = engine.clock.now()
+            cancelled = engine.desk.cancel_entries()  # a fill of one could not be journaled
             engine.add_pause(JOURNAL, f"journal: cannot write ({error})", "engine")
             engine.alert(
                 "critical",
                 "journal",
-                f"the journal cannot be written ({error}): entries paused, stops stay at the "
-                "broker, retrying the writes",
+                f"the journal cannot be written ({error}): entries paused"
+                + (f", working entries cancelled ({', '.join(cancelled)})" if cancelled else "")
+                + ", stops stay at the broker, retrying the writes",
             )
             self.tell_supervisor()
             self._start_recovery()

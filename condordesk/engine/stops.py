@@ -274,15 +274,61 @@ class StopDesk:
                 return False
             plan = self.plan(live, trigger)
             working = await self.working(live)
+            adopted = self._adopt(live, working)
             # a pair the engine asked to cancel may still be listed while the cancel travels:
             # it is cleared (seen done), never adopted as the protection
-            asked_cancel = live.stop_state.startswith("cancelled")
+            asked_cancel = live.stop_state.startswith("cancelled") and not adopted
             pair = [] if asked_cancel else self._current_pair(live, working)
             if pair:
                 return await self._rearm_in_place(live, pair, plan, units)
             if not await self._clear(live, working):
                 return False  # a stop filled meanwhile: the exit flow takes over
             return await self._place(live, plan, units, attempts)
+
+    def _adopt(self, live: LiveCondor, working: list[OrderReport]) -> bool:
+        """Stop orders of a newer generation than the journal knows work at the broker: a
+        pair placed during a journal outage whose queued writes a restart lost. Their refs are
+        never sent again (the generation goes on from theirs), and a whole pair is the
+        condor's protection: journaled now, adopted (not cancelled as unknown). True if a
+        pair was adopted."""
+        gens = [p[2] for rep in working if (p := parse_order_ref(rep.order_ref)) is not None]
+        gen = max(gens, default=0)
+        if gen <= live.stop_generation:
+            return False
+        live.stop_generation = gen
+        pair = self._current_pair(live, working)
+        plan = _plan_of(pair)
+        if plan is None:
+            return False  # not a whole pair: cleared, and a new one placed with newer refs
+        desk = self._desk
+        oca = pair[0].request.oca_group if pair[0].request is not None else live.oca_group
+        with desk.journal.transaction():
+            desk.journal.record_stop(
+                StopRecord(
+                    live.id,
+                    oca,
+                    pair[0].order_ref,
+                    pair[1].order_ref,
+                    plan.trigger,
+                    plan.limit,
+                    plan.backup_trigger,
+                    "placed",
+                    desk.clock.now(),
+                )
+            )
+            for role, rep in zip(STOP_ROLES, pair, strict=True):
+                if rep.request is not None and desk.journal.order(rep.order_ref) is None:
+                    desk.journal.record_intent(live.id, role, rep.request, desk.clock.now())
+        for rep in pair:
+            desk.apply_report(rep)
+        live.stop, live.stop_state = plan, "placed"
+        desk.alert(
+            "warning",
+            "stop_adopted",
+            f"condor {live.id}: its stop pair placed during a journal outage works at the "
+            "broker but was not journaled; journaled now and kept as its protection",
+        )
+        return True
 
     async def _rearm_in_place(
         self, live: LiveCondor, pair: list[OrderReport], plan: StopPlan, units: int
@@ -429,15 +475,16 @@ class StopDesk:
         return False
 
     def _held_by_others(self, live: LiveCondor) -> dict[OptionContract, int]:
-        """What the journal says the other live condors hold, per contract they share with
-        ``live`` (their part of the account's netted positions)."""
+        """What the other live condors hold by their fills (journaled, and entry fills the
+        journal refused so far), per contract they share with ``live`` (their part of the
+        account's netted positions)."""
         desk = self._desk
         mine = set(live.condor.contracts)
         out: dict[OptionContract, int] = {}
         for other in desk.live.values():
             if other.id == live.id or not mine.intersection(other.condor.contracts):
                 continue
-            for contract, quantity in net_position(desk.journal.fills(other.id)).items():
+            for contract, quantity in net_position(desk.fills(other.id)).items():
                 if contract in mine:
                     out[contract] = out.get(contract, 0) + quantity
         return out

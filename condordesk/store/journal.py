@@ -194,7 +194,7 @@ class Journal(Writes):
         self, condor_id: str, role: OrderRole, request: OrderRequest, ts: datetime
     ) -> None:
         """Journal an order before it is sent (status ``intent``)."""
-        self._write(
+        self._precede(
             "INSERT INTO orders (order_ref, condor_id, role, request, status, created_ts) "
             "VALUES (?,?,?,?,?,?)",
             (
@@ -274,7 +274,7 @@ class Journal(Writes):
     def record_fill(self, execution: Execution, condor_id: str | None) -> bool:
         """Journal an execution. Returns False (and changes nothing) if it was seen before."""
         e = execution
-        cur = self._write(
+        cur = self._precede(
             "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, perm_id, condor_id, "
             "contract, side, quantity, price, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
             (
@@ -290,7 +290,7 @@ class Journal(Writes):
                 e.ts.isoformat(),
             ),
         )
-        return cur.rowcount == 1
+        return cur is None or cur.rowcount == 1  # (None: queued, see ``writes.protecting``)
 
     def record_commission(self, exec_id: str, commission: Decimal) -> bool:
         """Attach a commission to a fill. False if the fill is unknown or already has it (or
@@ -332,7 +332,7 @@ class Journal(Writes):
 
     def record_stop(self, stop: StopRecord) -> None:
         """Journal an OCA stop pair (before its orders leave)."""
-        self._write(
+        self._precede(
             "INSERT INTO stops (condor_id, oca_group, limit_ref, market_ref, trigger, "
             "limit_price, backup_trigger, state, placed_ts) VALUES (?,?,?,?,?,?,?,?,?)",
             (

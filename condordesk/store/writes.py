@@ -10,6 +10,14 @@ while earlier writes wait); :meth:`Writes.flush` writes the queue once the disk 
 again. The queue is bounded (:data:`PENDING_MAX`): past it a write raises, nothing is
 dropped. A write the database refuses as wrong (a UNIQUE or foreign-key constraint) is an
 error, not an outage: it raises at once and is never queued.
+
+One exception to "raises when it fails": inside :func:`protecting` (a context variable, so
+only the asyncio task that entered it), a write that must precede an action
+(:meth:`Writes._precede`: a fill, an order intent, a stop pair) is queued like a record
+while the disk refuses writes. The engine uses it for one thing only: the stop pair of a
+position that already exists at the broker (an entry that filled during an outage), where an
+unprotected position is worse than an intent journaled late; the writes land in order, the
+fill first, as soon as the disk takes them.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from condordesk.errors import JournalError
@@ -25,6 +34,23 @@ from condordesk.errors import JournalError
 PENDING_MAX = 100_000
 """Most writes queued in memory while the disk refuses them (then writes raise)."""
 _PROBE = "INSERT OR REPLACE INTO kv (key, value) VALUES ('journal_probe', '1')"
+_PROTECTING: ContextVar[bool] = ContextVar("journal_protecting", default=False)
+
+
+@contextmanager
+def protecting() -> Iterator[None]:
+    """While in the block (in this asyncio task only), the writes that must precede an action
+    are queued instead of refused when the disk refuses them (see the module docstring)."""
+    token = _PROTECTING.set(True)
+    try:
+        yield
+    finally:
+        _PROTECTING.reset(token)
+
+
+def is_protecting() -> bool:
+    """True inside :func:`protecting` (in this asyncio task)."""
+    return _PROTECTING.get()
 
 
 class Writes:
@@ -49,8 +75,8 @@ class Writes:
     def transaction(self) -> Iterator[None]:
         """Group writes atomically (nestable: inner blocks join the outer one). Every write
         inside raises on failure (none is queued), and the whole group is rolled back."""
-        if self._db.in_transaction:
-            yield
+        if self._db.in_transaction or (_PROTECTING.get() and self._queueing):
+            yield  # (protecting while the disk refuses: each write queues, in order)
             return
         self._catch_up()
         self._strict("BEGIN IMMEDIATE")
@@ -103,6 +129,17 @@ class Writes:
         if not self._db.in_transaction:
             self._catch_up()
         return self._strict(sql, params)
+
+    @property
+    def _queueing(self) -> bool:
+        return self.failing or bool(self._pending)
+
+    def _precede(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor | None:
+        """A write that must precede an action (:meth:`_write`); inside :func:`protecting`,
+        queued (None) like a record while the disk refuses writes."""
+        if _PROTECTING.get() and not self._db.in_transaction and self._queueing:
+            return self._record(sql, params)
+        return self._write(sql, params)
 
     def _record(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor | None:
         """A write recording what already happened: queued (None) when the disk refuses it,
