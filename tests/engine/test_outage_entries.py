@@ -183,12 +183,15 @@ def test_an_entry_that_fills_before_its_cancel_lands_is_protected_during_the_out
     assert_flat(out.runtime)
 
 
+@pytest.mark.parametrize("drained", [False, True], ids=["nothing-written", "partly-written"])
 def test_a_restart_that_lost_the_outage_writes_adopts_the_pair_at_the_broker(
-    tmp_path: Path,
+    tmp_path: Path, drained: bool
 ) -> None:
     """The engine protects the entry during the outage and dies before the disk is back:
-    the fills, the condor's state and the pair's intents queued in memory are lost. The new
-    engine learns the fills from the broker and takes the working pair (our refs, a newer
+    the fills, the condor's state and the pair's intents queued in memory are lost (all of
+    them, or, ``partly-written``, all but the fills and the condor's opening, so the restart
+    finds an open condor with no journaled stop and the reconciliation judges its stops). The
+    new engine learns the fills from the broker and takes the working pair (our refs, a newer
     generation than its journal knows) as the condor's protection: journaled, kept working
     with the same order ids, never cancelled; no ref is sent twice."""
     state: dict[str, Any] = {}
@@ -202,7 +205,16 @@ def test_a_restart_that_lost_the_outage_writes_adopts_the_pair_at_the_broker(
             if (p := parse_order_ref(o.order_ref)) and p[1].value.startswith("stop")
         ]
         state["pair"] = {o.order_ref: o.order_id for o in pair}
-        assert Journal(c.journal_path).stops(pair[0].order_ref.split(":")[1]) == []
+        cid = pair[0].order_ref.split(":")[1]
+        journal = Journal(c.journal_path)
+        assert journal.stops(cid) == []
+        if drained:  # the queue's first writes landed before the process died
+            for e, _ in await c.broker.executions():
+                journal.record_fill(e, cid)
+            dead = c.dead[0].desk.live[cid]
+            journal.update_condor(
+                cid, state=CondorState.OPEN, credit=dead.credit, opened_ts=dead.opened
+            )
         engine = await restart(c, PROFILE, until_done=False)
         task = asyncio.ensure_future(engine.run())
         await c.rt.clock.sleep_until(at(c.rt.clock.now_et().date(), "09:59"))
