@@ -27,6 +27,7 @@ from condordesk.domain.orders import (
     parse_order_ref,
 )
 from condordesk.engine import api
+from condordesk.engine.book import realized
 from condordesk.errors import JournalError
 from condordesk.store.journal import Journal
 from condordesk.store.writes import protecting
@@ -180,6 +181,46 @@ def test_an_entry_that_fills_before_its_cancel_lands_is_protected_during_the_out
     rec = journal.condor(cid)
     assert rec is not None and rec.credit is not None and rec.opened_ts is not None
     assert journal.pending == 0 and out.runtime.engine.desk.unjournaled == 0
+    assert_flat(out.runtime)
+
+
+def test_a_stop_that_fires_in_the_same_outage_books_the_condor_from_all_its_fills(
+    tmp_path: Path,
+) -> None:
+    """The condor protected during the outage is stopped out while the disk is still full.
+    Its exit is not booked on the journal's fills of that moment (none: its entry fills are
+    queued), which would close it with no loss; once the disk is back the condor is closed
+    by its stop with the P&L of all its fills, and the day ends flat."""
+    state: dict[str, Any] = {}
+
+    async def script(rt: Runtime) -> None:
+        slow = state["slow"] = SlowEntry(rt, race=True)
+        await until(rt, lambda: slow.entry is not None, step=1.0)
+        assert slow.entry is not None
+        cid = state["cid"] = parse_order_ref(slow.entry.order_ref)[0]  # type: ignore[index]
+        live = rt.engine.desk.live[cid]
+        await until(rt, lambda: live.stop_state == "verified", step=1.0, limit_s=60)
+        spot = rt.engine.spot
+        assert spot is not None
+        rt.broker.gap(float(live.condor.long_put - spot) - 10.0)  # type: ignore[attr-defined]
+        await until(rt, lambda: live.state is not CondorState.OPEN, step=1.0, limit_s=60)
+        await rt.clock.sleep(60)
+        assert slow.disk is not None and slow.disk.full
+        state["back_at"] = rt.clock.now()
+        slow.disk.full = False
+
+    out = run_engine(PROFILE, tmp_path, script)
+    cid = state["cid"]
+    journal = out.runtime.journal
+    rec = journal.condor(cid)
+    assert rec is not None and rec.state is CondorState.CLOSED
+    assert rec.exit_reason is not None and rec.exit_reason.value.startswith("stop")
+    fills = journal.fills(cid)
+    assert len(fills) == 8  # four legs in, four out
+    _debit, _fees, pnl = realized(fills, rec.condor, None)
+    assert rec.realized_pnl == pnl and pnl < 0
+    closed = next(c for c in out.of(api.CondorClosed) if c.condor_id == cid)
+    assert closed.realized_pnl == pnl and closed.ts >= state["back_at"]
     assert_flat(out.runtime)
 
 

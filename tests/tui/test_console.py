@@ -567,3 +567,18 @@ async def test_recent_orders_and_fills_keep_one_line_each_at_80x24() -> None:
         assert len(rows) >= 2, lines  # each row: an order's time on the left, a fill's right
         row = re.compile(r"(\d\d:\d\d:\d\d #01 \S+( \d\d:\d\d:\d\d BUY 1.*)?)?$")
         assert all(row.match(r) for r in rows), rows  # never a fill's tail on a line of its own
+
+
+async def test_the_stopped_banner_is_read_whole_at_80x24() -> None:
+    engine = FakeEngine(snapshot(view()))
+    app = make_app(engine, attached=False)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await until_shown(pilot, "engine running")
+        engine.emit(api.EngineStopped(reason="done"))
+        engine.lose()
+        shown = await until_shown(pilot, "ENGINE STOPPED")
+        lines = shown.splitlines()
+        assert len(lines) == 24 and all(len(line) <= 80 for line in lines)
+        banner = " ".join(line.strip() for line in lines[2:5])
+        assert "the simulator ended with it. q quits." in banner, lines[:5]
+        assert "q Quit" in lines[-1]

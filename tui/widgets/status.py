@@ -143,7 +143,7 @@ class StatusBar(Vertical):
     DEFAULT_CSS = """
     StatusBar { height: auto; background: $panel; }
     StatusBar > Static { width: 1fr; height: 1; text-wrap: nowrap; text-overflow: clip; }
-    StatusBar > #banner { display: none; }
+    StatusBar > #banner { display: none; height: auto; text-wrap: wrap; }
     StatusBar.-lost > #banner { display: block; background: $error 30%; }
     StatusBar.-live { border-top: heavy red; background: $error 35%; }
     """
