@@ -150,11 +150,13 @@ class Proposer:
         if old is not None and view.stop_limit is not None and view.stop_backup is not None:
             limit = trigger + (view.stop_limit - old)
             backup = trigger + (view.stop_backup - old)
+            width = max(view.short_put - view.long_put, view.long_call - view.short_call)
             lines.append(f"Stop trigger {price(old)} → {price(trigger)}.")
             lines.append(
                 f"The engine modifies the working stop pair in place: the stop-limit to "
-                f"{price(trigger)} (limit {price(limit)}) and the stop-market backup to "
-                f"{price(backup)}. Same orders, same OCA group: the condor stays protected."
+                f"{price(trigger)} (limit {price(limit)}) and the backup to {price(backup)} "
+                f"(paying at most the wing width, {price(width)}). Same orders, same OCA "
+                "group: the condor stays protected."
             )
         else:
             lines.append(f"New stop trigger {price(trigger)} (the condor has no working stop now).")

@@ -33,7 +33,7 @@ _CLOSE_WORDS = {
     "profit_target": "profit target",
     "first_trade_target": "first-trade target",
     "stop_limit": "stop (limit)",
-    "stop_market": "stop (market)",
+    "stop_market": "stop (backup)",
     "expiry_safety": "expiry safety",
     "expired": "expired (cash settled)",
     "manual": "closed by hand",

@@ -35,7 +35,8 @@ def test_moving_a_stop_says_the_working_pair_is_modified_in_place() -> None:
     text = "\n".join(tui.move_stop(view(), D("3.10")).lines)
     assert "Stop trigger 2.90 → 3.10." in text
     assert "modifies the working stop pair in place" in text
-    assert "the stop-limit to 3.10 (limit 3.60) and the stop-market backup to 3.40" in text
+    assert "the stop-limit to 3.10 (limit 3.60) and the backup to 3.40" in text
+    assert "(paying at most the wing width, 10.00)" in text
     assert "Same orders, same OCA group" in text and "cancels" not in text
     low = "\n".join(tui.move_stop(view(mark=D("1.20")), D("1.00")).lines)
     assert "a trigger at or below it fires at once" in low

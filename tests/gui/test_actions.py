@@ -160,7 +160,7 @@ def test_typed_prices_move_the_stop_and_close_at_a_limit(gui_run: Run) -> None:
             QTest.keyClick(price.box, Qt.Key.Key_Return)
             dialog = await confirm(
                 w, "Stop trigger 2.90 → 3.10", "the stop-limit to 3.10 (limit 3.60)",
-                "the stop-market backup to 3.40", "same OCA group",
+                "the backup to 3.40", "at most the wing width, 10.00", "same OCA group",
                 f"MoveStop(condor_id='{CID}', trigger=3.10, origin='gui')",
             )  # fmt: skip
             dialog.send_button.click()

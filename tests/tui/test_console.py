@@ -300,7 +300,7 @@ async def test_the_screens_and_the_help(pilot: Pilot[None], engine: FakeEngine) 
     await pilot.press("2")
     await until_shown(pilot, "long 5950P  short 5960P  short 6040C  long 6050C",
                       "SPX to short put   41.5 pt = 1.90 EM", "Orders and fills",
-                      "trigger 2.90  limit 3.40  backup stop-market 3.20")  # fmt: skip
+                      "trigger 2.90  limit 3.40  backup 3.20 (limit 10.00)")  # fmt: skip
     await pilot.press("3")
     await until_shown(pilot, "cd:20261130-01:entry", "0001.01", "SPXW 20261130 5960P")
     await pilot.press("4")

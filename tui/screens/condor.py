@@ -43,10 +43,13 @@ def detail_table(view: api.CondorView, model: Model) -> Table:
     pnl = view.unrealized_pnl if view.realized_pnl is None else view.realized_pnl
     t.add_row("P&L", money(pnl))
     t.add_row("Profit target", price(view.profit_target))
+    width = max(view.short_put - view.long_put, view.long_call - view.short_call)
+    backup = (
+        DASH if view.stop_backup is None else f"{price(view.stop_backup)} (limit {price(width)})"
+    )
     t.add_row(
         "Stop",
-        f"trigger {price(view.stop_trigger)}  limit {price(view.stop_limit)}  "
-        f"backup stop-market {price(view.stop_backup)}",
+        f"trigger {price(view.stop_trigger)}  limit {price(view.stop_limit)}  backup {backup}",
     )
     t.add_row("Stop at broker", stop_state_text(view))
     if model.spot is not None and view.state in ("open", "closing"):
