@@ -50,6 +50,8 @@ class OrderRole(StrEnum):
     ENTRY = "entry"
     STOP_LIMIT = "stop-limit"
     STOP_MARKET = "stop-market"
+    """The backup stop: a stop-limit capped at the wing width since issue 12 (the name stays,
+    it is part of every order ref in journals and at the broker)."""
     CLOSE = "close"
 
 

@@ -33,7 +33,8 @@ class RiskRules:
 
 @dataclass(frozen=True, slots=True)
 class StopPlan:
-    """The OCA stop pair for a condor: stop-limit primary, stop-market backup (higher)."""
+    """The OCA stop pair for a condor: stop-limit primary, backup (higher; a stop-limit whose
+    limit is the condor's wing width, :func:`condordesk.domain.combo.stop_orders`)."""
 
     trigger: Decimal
     limit: Decimal
@@ -49,7 +50,7 @@ def stop_plan(
 ) -> StopPlan:
     """Stops from the entry credit: trigger at credit x multiple (combo ticks, rounded up),
     or at ``trigger`` if given; the stop-limit's limit ``stop_limit_offset`` above it; the
-    stop-market backup triggers ``stop_market_offset`` above the trigger, so it only fires
+    backup triggers ``stop_market_offset`` above the trigger, so it only fires
     when the primary did not fill. Every price is on the combo tick grid and, given the
     condor's ``max_value`` (its wider wing), at most that: a condor is never worth more."""
     base = credit * Decimal(repr(rules.stop_multiple)) if trigger is None else trigger
