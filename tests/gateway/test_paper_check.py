@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import AsyncIterator
+from decimal import Decimal
 
 import pytest
 
 from condordesk.app.paper_check import EXIT_REFUSED, cmd_paper_check, run_checks
-from condordesk.broker.ib.paper_check import NotPaper, Target
+from condordesk.broker.ib.paper_check import WING, NotPaper, Target
+from condordesk.domain.orders import OrderType
 from condordesk.gateway import Gateway
 from tests.gateway.conftest import ACCOUNT, MONDAY, make_sim
 from tests.support.gateway import running_gateway
@@ -46,6 +48,20 @@ async def test_every_check_passes_against_the_gateway(gateway: Gateway) -> None:
     assert await gateway.broker.open_orders() == []
     assert await gateway.broker.positions() == []
     assert await gateway.broker.executions() == []
+
+
+async def test_the_stop_pair_is_shaped_as_the_engines_capped_backup(gateway: Gateway) -> None:
+    """Stop-limits whose limit is the wing width: a precautionary setting of the account that
+    refuses a buy limit that far above the market would fail this check in paper, not live."""
+    report = await asyncio.to_thread(_run, _target(gateway.port))
+    assert report.ok  # type: ignore[attr-defined]
+    reports = [await gateway.broker.order_status(i) for i in range(1, 100)]
+    stops = [r.request for r in reports if r and r.request and ":stop" in r.order_ref]
+    assert len(stops) == 2
+    for request in stops:
+        assert request.order_type is OrderType.STOP_LIMIT
+        assert request.limit_price == Decimal(WING)
+        assert request.stop_price is not None and request.stop_price < request.limit_price
 
 
 async def test_a_live_account_in_the_profile_is_refused_before_connecting() -> None:

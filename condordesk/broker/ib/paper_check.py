@@ -5,8 +5,9 @@ one pays (FOK, so it is killed at once), the stops sit far away and are cancelle
 
 Checks: connect and account type (anything but a paper account is refused before any order);
 SPXW chain and live greeks within the profile's timeout; the unfillable FOK condor killed
-and leaving nothing; an OCA stop pair on a BAG accepted, modified in place (trigger moved one
-tick, same perm id) and cancelled as a group; whatIf margin for the condor; order refs and
+and leaving nothing; an OCA stop pair on a BAG (stop-limits at the wing width, like the
+engine's backup) accepted, modified in place (trigger moved one tick, same perm id) and
+cancelled as a group; whatIf margin for the condor; order refs and
 perm ids back after a reconnect; the error codes the engine handles (200, 202, 10147).
 """
 
@@ -20,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from ib_async import IB, ComboLeg, Contract, Index, LimitOrder, Option, StopOrder, Trade
+from ib_async import IB, ComboLeg, Contract, Index, LimitOrder, Option, StopLimitOrder, Trade
 
 PAPER = re.compile(r"^D[A-Z]?\d+$")  # IB paper accounts: DU1234567 (DF... for advisors)
 INDEX_CONID = 416904
@@ -239,8 +240,17 @@ class PaperCheck:
         closing = self._bag(closing=True)
         group = f"{REF}:oca"
         for n, trigger in enumerate((WING - 2 * TICK, WING - TICK)):
-            order = StopOrder(
-                "BUY", 1, trigger, tif="DAY", ocaGroup=group, ocaType=1, orderRef=f"{REF}:stop{n}"
+            # shaped as the engine's pair: stop-limits, the backup's limit at the wing width (a
+            # precautionary setting refusing a limit that far from the market shows up here)
+            order = StopLimitOrder(
+                "BUY",
+                1,
+                WING,
+                trigger,
+                tif="DAY",
+                ocaGroup=group,
+                ocaType=1,
+                orderRef=f"{REF}:stop{n}",
             )
             self.stops.append(self.ib.placeOrder(closing, order))
         working = ("PreSubmitted", "Submitted")
