@@ -457,7 +457,9 @@ class MainWindow(QMainWindow, Overrides):
         index = self.condor_table.indexAt(pos)
         if index.isValid():
             self.select(self.condors.keys[index.row()])
-        self.condor_menu().popup(self.condor_table.viewport().mapToGlobal(pos))
+        menu = self.condor_menu()
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # a new one every right-click
+        menu.popup(self.condor_table.viewport().mapToGlobal(pos))
 
     def condor_menu(self) -> QMenu:
         """The context menu of the selected condor."""

@@ -8,7 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QImage
+from PySide6.QtWidgets import QApplication, QMenu
 
 from condordesk.engine import api
 from gui.dialogs import ConfirmDialog
@@ -345,5 +347,24 @@ def test_the_window_title_says_the_engine_state_the_held_condors_and_the_pnl(
             assert w.windowTitle().endswith("· P&L +$14.72")
             engine.lose()
             await until(lambda: w.windowTitle().endswith("engine lost"), "the lost engine")
+
+    gui_run(scenario())
+
+
+def test_a_condor_context_menu_is_deleted_once_closed(gui_run: Run) -> None:
+    engine = FakeEngine(snapshot(view()))
+
+    async def scenario() -> None:
+        async with shown(window_over(engine)) as w:
+            await until(live(w), "the engine's data")
+            before = len(w.findChildren(QMenu))
+            for _ in range(3):  # a right-click each
+                w.condor_table.customContextMenuRequested.emit(QPoint(5, 5))
+                await until(lambda: QApplication.activePopupWidget() is not None, "the menu")
+                popup = QApplication.activePopupWidget()
+                assert isinstance(popup, QMenu) and popup.title() == ""
+                assert any(a.text() == "Cancel stop" for a in popup.actions())
+                popup.close()
+                await until(lambda: len(w.findChildren(QMenu)) == before, "the menu deleted")
 
     gui_run(scenario())
