@@ -175,3 +175,38 @@ def test_a_stop_market_backup_found_working_is_replaced_by_a_capped_one(tmp_path
     assert c.rt.journal.order(old.order_ref).status == "cancelled"  # type: ignore[union-attr]
     assert len(c.rt.journal.stops(rec.id)) == 2
     assert any(isinstance(e, api.AlertRaised) and e.code == "stop_missing" for e in c.events)
+
+
+def waiting_alerts(events: list[api.Event]) -> list[api.AlertRaised]:
+    return [e for e in events if isinstance(e, api.AlertRaised) and e.code == "stop_waiting"]
+
+
+def test_an_operator_close_of_a_waiting_condor_never_pays_above_the_width(tmp_path: Path) -> None:
+    """The stop fired and waits (the market asks more than the width): the operator's close is
+    accepted, pays at most the width, and the stops keep protecting the condor meanwhile."""
+    seen: dict[str, object] = {}
+
+    async def script(rt: Runtime) -> None:
+        cid = await protected(rt)
+        live = rt.engine.desk.live[cid]
+        spot = float(await rt.broker.underlying_price())
+        rt.broker.gap(float(live.condor.long_call) - spot + 50.0)  # type: ignore[attr-defined]
+        events: list[api.Event] = []
+        rt.engine.bus.add_listener(events.append)
+        await until(rt, lambda: bool(waiting_alerts(events)), limit_s=300)
+        seen["ack"] = await rt.engine.submit(api.CloseCondor(origin="test", condor_id=cid))
+        await rt.clock.sleep(120)
+        seen["stops"] = await working_stops(rt, cid)
+
+    out = run_engine(ONE, tmp_path, script)
+
+    (rec,) = out.runtime.journal.condors()
+    width = rec.condor.max_value
+    ack = seen["ack"]
+    assert isinstance(ack, api.Ack) and ack.accepted
+    stops = seen["stops"]
+    assert isinstance(stops, dict) and set(stops) == {OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET}
+    closes = [o for o in out.runtime.journal.orders(rec.id) if o.role is OrderRole.CLOSE]
+    assert closes
+    assert all(o.request.limit_price is not None and o.request.limit_price <= width for o in closes)
+    assert rec.exit_debit is not None and rec.exit_debit <= width
