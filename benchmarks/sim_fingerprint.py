@@ -50,7 +50,8 @@ def sessions(day: date) -> tuple[datetime, datetime] | None:
 
 def trading_days(n: int) -> list[date]:
     """The first ``n`` session days from :data:`FIRST`."""
-    days, d = [], FIRST
+    days: list[date] = []
+    d = FIRST
     while len(days) < n:
         if sessions(d) is not None:
             days.append(d)
