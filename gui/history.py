@@ -191,9 +191,13 @@ class HistoryView(QWidget):
             brushes=[pg.mkBrush(theme.pnl_color(v)) for v in values], pen=None,
         )  # fmt: skip
         self.daily.plot.addItem(self.bars)
-        self.total_curve.setData(list(range(len(days))), [float(c) for c in cumulative(days)])
-        for panel in (self.daily, self.total):
-            panel.plot.enableAutoRange()
+        totals = [float(c) for c in cumulative(days)]
+        self.total_curve.setData(list(range(len(days))), totals)
+        self.daily.plot.enableAutoRange()  # the bars stand on zero
+        self.total.plot.enableAutoRange(axis="x")
+        lo, hi = min([0.0, *totals]), max([0.0, *totals])  # zero in view: a loss reads as one
+        pad = max((hi - lo) * 0.08, 10.0)
+        self.total.set_range("y", lo - pad, hi + pad)
         total = sum((p for _, p in days), _D0)
         wins = sum(1 for t in shown if (t.realized_pnl or _D0) > 0)
         if not self.trades:

@@ -202,6 +202,13 @@ def test_a_lost_engine_is_announced_and_the_window_resyncs_when_it_is_back(gui_r
     gui_run(scenario())
 
 
+def zero_shown(chart: Any) -> bool:
+    """The chart's y range holds zero and every point (so a loss reads as one)."""
+    lo, hi = chart.plot.getViewBox().viewRange()[1]
+    ys = curve(chart.plot.getPlotItem().listDataItems()[0])[1]
+    return bool(ys) and lo < min([0.0, *ys]) and hi > max([0.0, *ys])
+
+
 def test_history_shows_daily_and_cumulative_pnl_and_filters_its_trades(gui_run: Run) -> None:
     engine = FakeEngine(snapshot(view()))
     engine.trades = [
@@ -219,10 +226,12 @@ def test_history_shows_daily_and_cumulative_pnl_and_filters_its_trades(gui_run: 
             assert h.day_axis.days == [date(2026, 11, 25), date(2026, 11, 27)]
             assert list(h.bars.opts["height"]) == [-190.0, 135.0]
             assert curve(h.total_curve)[1] == [-190.0, -55.0]
+            await until(lambda: zero_shown(h.total), "zero in the cumulative chart")
             assert h.summary.text() == "4 trades over 2 days · 75% winners · total -$55.00"
             h.set_reason("profit_target")
             assert [r["Condor"] for r in cells(h.filtered)] == ["20261127-01", "20261125-01"]
             assert curve(h.total_curve)[1] == [120.0, 215.0]
+            await until(lambda: zero_shown(h.total), "zero in the cumulative chart")
             h.set_reason(None)
             h.set_range(date(2026, 11, 26), date(2026, 11, 30))
             assert [r["Condor"] for r in cells(h.filtered)] == ["20261127-02", "20261127-01"]
