@@ -322,15 +322,16 @@ class MarkChart(ChartPanel):
         lines = tuple(
             (value, color, label, style, at)
             for value, color, label, style, at in (  # the backup stop sits just above the stop:
-                (view.credit, theme.TEXT, "credit", DASH_LINE, 0.02),  # its label further right
-                (view.profit_target, theme.GREEN, "target", DASH_LINE, 0.02),
-                (view.stop_trigger, theme.RED, "stop", DASH_LINE, 0.02),
+                (view.credit, theme.TEXT, "credit", DASH_LINE, 0.02),  # its label further right,
+                (view.profit_target, theme.GREEN, "target", DASH_LINE, 0.02),  # the stop's
+                (view.stop_trigger, theme.RED, "stop", DASH_LINE, 0.02),  # under its line
                 (view.stop_backup, theme.RED, "backup stop", DOT_LINE, 0.3),
             )
             if value is not None
         )
         self.set_extras(lines, lambda: [
-            hline(float(value), color, f"{label} {price(value)}", style, pos=at)
+            hline(float(value), color, f"{label} {price(value)}", style, pos=at,
+                  below=label == "stop")
             for value, color, label, style, at in lines
         ])  # fmt: skip
         self.show_session(model)
