@@ -14,6 +14,8 @@ from condordesk.domain.condor import IronCondor
 from condordesk.domain.prices import COMBO_TICK, round_to_tick
 
 _REGULAR_CLOSE = time(16, 0)
+_LEADS: dict[time, timedelta] = {}
+"""How long before 16:00 each expiry safety time is (checked every cycle per condor)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,13 @@ def expiry_danger(
     settlement: 16:00 ET, 13:00 ET on an early-close day; see
     :attr:`~condordesk.market.calendar.Session.cutoff`). The safety time keeps its distance
     from the 16:00 cut-off on every day: 15:45 on a regular day is 12:45 on an early close."""
-    lead = datetime.combine(now_et.date(), _REGULAR_CLOSE) - datetime.combine(
-        now_et.date(), rules.expiry_safety_time
-    )
+    lead = _LEADS.get(rules.expiry_safety_time)
+    if lead is None:  # the same on every day (wall-clock times): worked out once
+        day = now_et.date()
+        lead = datetime.combine(day, _REGULAR_CLOSE) - datetime.combine(
+            day, rules.expiry_safety_time
+        )
+        _LEADS[rules.expiry_safety_time] = lead
     if now_et < cutoff_et - lead:
         return None
     buffer = rules.itm_buffer_points

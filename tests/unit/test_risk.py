@@ -178,6 +178,19 @@ def test_early_close_moves_the_safety_time_by_the_same_lead() -> None:
     assert danger("6000", et(12, 50, day=EARLY_DAY), EARLY_CLOSE) is None
 
 
+def test_each_safety_time_keeps_its_own_lead_asked_in_any_order() -> None:
+    later = replace(RULES, expiry_safety_time=time(15, 55))
+    earlier = replace(RULES, expiry_safety_time=time(15, 30))
+    seen = [
+        expiry_danger(CONDOR, D("5950"), et(15, 40), CLOSE, rules)
+        for rules in (later, earlier, later, RULES, earlier)
+    ]
+    assert [reason is not None for reason in seen] == [False, True, False, False, True]
+    # on an early close each keeps its distance from the cut-off too
+    assert expiry_danger(EARLY_CONDOR, D("5950"), et(12, 40, day=EARLY_DAY), EARLY_CLOSE, earlier)
+    assert not expiry_danger(EARLY_CONDOR, D("5950"), et(12, 40, day=EARLY_DAY), EARLY_CLOSE, later)
+
+
 # --- daily loss ---------------------------------------------------------------------------------
 
 
