@@ -51,10 +51,11 @@ class SlowEntry:
     False) or arrives after the entry filled (``race`` True: the exchange filled it on the
     way, the broker answers that it cannot cancel a filled order)."""
 
-    def __init__(self, rt: Runtime, *, race: bool) -> None:
+    def __init__(self, rt: Runtime, *, race: bool, seen_in_flight: bool = False) -> None:
         self.broker: SimBroker = rt.broker  # type: ignore[assignment]
         self.journal = rt.journal
         self.race = race
+        self.seen_in_flight = seen_in_flight  # the outage is seen before the send returns
         self.disk: DiskFull | None = None
         self.full_at: datetime | None = None
         self.cancelled_at: datetime | None = None
@@ -79,6 +80,9 @@ class SlowEntry:
         self.entry = order.report()
         self.disk = disk_full(self.journal)  # the disk fills while the entry works
         self.disk.full, self.full_at = True, now
+        if self.seen_in_flight:  # another write fails first, while the entry's send flies
+            self.journal.set_state("note", "the disk is full")
+            assert self.journal.failing
         return self.entry
 
     async def cancel_order(self, order_id: int) -> None:
@@ -98,14 +102,18 @@ class SlowEntry:
         b._emit(BrokerMessage(161, f"order {order_id} is filled: cannot cancel", order_id))
 
 
-def test_an_entry_working_when_the_journal_fails_is_cancelled_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_flight", [False, True], ids=["working", "send-in-flight"])
+def test_an_entry_working_when_the_journal_fails_is_cancelled_at_once(
+    tmp_path: Path, in_flight: bool
+) -> None:
     """Layer one: the first failed write of the outage cancels the working entry (it never
-    fills); the alert names it; once the disk is back the condor is journaled as not filled
-    and nothing is left at the broker."""
+    fills), or, when the outage is seen while the entry's send still awaits the broker's
+    answer, the answer's arrival does; the entry never fills; once the disk is back the
+    condor is journaled as not filled and nothing is left at the broker."""
     state: dict[str, Any] = {}
 
     async def script(rt: Runtime) -> None:
-        slow = state["slow"] = SlowEntry(rt, race=False)
+        slow = state["slow"] = SlowEntry(rt, race=False, seen_in_flight=in_flight)
         await until(rt, lambda: slow.full_at is not None, step=1.0)
         await rt.clock.sleep(30)
         assert slow.disk is not None
@@ -119,7 +127,7 @@ def test_an_entry_working_when_the_journal_fails_is_cancelled_at_once(tmp_path: 
     cid = parse_order_ref(ref)[0]  # type: ignore[index]
     assert slow.cancelled_at == slow.full_at  # at once, not after the entry's fill timeout
     down = next(a for a in out.of(api.AlertRaised) if a.code == "journal")
-    assert f"working entries cancelled ({ref})" in down.message
+    assert (f"working entries cancelled ({ref})" in down.message) is not in_flight
     journal = out.runtime.journal
     assert [f for f in journal.fills(cid) if f.order_ref == ref] == []  # it never filled
     rec = journal.condor(cid)
