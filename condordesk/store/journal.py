@@ -7,7 +7,8 @@ forward on open. A fill is keyed by the broker's exec id: recording the same exe
 is a no-op, which makes broker replays harmless.
 
 Failing writes (disk full, I/O error, a lock held too long) never lose anything: see
-:mod:`condordesk.store.writes` (what raises, what is queued in order and flushed later).
+:mod:`condordesk.store.writes` (what raises, what is queued in order and flushed later, and
+how the records of one event-loop turn share a commit).
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class Journal(Writes):
     def close(self) -> None:
         """Write what is queued (if the disk takes it), checkpoint and close."""
         try:
+            self.settle()
             self._drain()
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
@@ -167,6 +169,8 @@ class Journal(Writes):
         cols = ", ".join(f"{k} = ?" for k in fields)
         values = [_to_sql(v) for v in fields.values()]
         self._record(f"UPDATE condors SET {cols} WHERE id = ?", [*values, condor_id])  # noqa: S608
+        if "state" in fields:  # a condor's state is on the disk at once (restarts start there)
+            self.settle()
 
     def condor(self, condor_id: str) -> CondorRecord | None:
         """One condor by id."""

@@ -18,11 +18,24 @@ while the disk refuses writes. The engine uses it for one thing only: the stop p
 position that already exists at the broker (an entry that filled during an outage), where an
 unprotected position is worse than an intent journaled late; the writes land in order, the
 fill first, as soon as the disk takes them.
+
+Records share commits: on the engine's event loop, the records made in one turn of the loop
+go into one transaction, committed (one fsync) at the end of that turn by a callback the first
+of them schedules (:meth:`Writes.settle`), or at once with the next write that must be on the
+disk (an intent, a fill, a stop pair), which joins them and commits before it returns. So
+what must be durable before the engine acts still is; a record may reach the disk one loop
+turn later than it was made. If the shared commit fails, its records are queued in order as
+if each had been refused (nothing is lost), and a write that joined them raises. Outside an
+event loop (commands, tests) every write commits on its own, as before. A shared commit holds
+the file's write lock until the end of the turn: another journal of the same process (a
+restarted engine in a test) commits it before writing itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -35,6 +48,8 @@ PENDING_MAX = 100_000
 """Most writes queued in memory while the disk refuses them (then writes raise)."""
 _PROBE = "INSERT OR REPLACE INTO kv (key, value) VALUES ('journal_probe', '1')"
 _PROTECTING: ContextVar[bool] = ContextVar("journal_protecting", default=False)
+_SHARING: weakref.WeakSet[Writes] = weakref.WeakSet()
+"""Journals of this process with an open shared commit (it holds the file's write lock)."""
 
 
 @contextmanager
@@ -70,14 +85,24 @@ class Writes:
         """Called (with the error) at the first failed write of an outage, outside any
         transaction (so that it may write, queued, itself); it must not raise."""
         self._notify_due = False
+        self._shared: list[tuple[str, tuple[Any, ...]]] = []
+        """Records in the open shared commit (:meth:`settle`), in order."""
+        self._sharing = False
+
+    @property
+    def _grouped(self) -> bool:
+        """A :meth:`transaction` block is open (the records' shared commit is not one)."""
+        return self._db.in_transaction and not self._sharing
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Group writes atomically (nestable: inner blocks join the outer one). Every write
         inside raises on failure (none is queued), and the whole group is rolled back."""
-        if self._db.in_transaction or (_PROTECTING.get() and self._queueing):
+        if self._grouped or (_PROTECTING.get() and self._queueing):
             yield  # (protecting while the disk refuses: each write queues, in order)
             return
+        _settle_others(self)
+        self.settle()
         self._catch_up()
         self._strict("BEGIN IMMEDIATE")
         try:
@@ -97,7 +122,7 @@ class Writes:
         if not self.failing:
             self.failing = True
             self._notify_due = True
-        if not self._db.in_transaction:
+        if not self._grouped:
             self._notify()
 
     def _notify(self) -> None:
@@ -126,7 +151,10 @@ class Writes:
 
     def _write(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """A write that must be on the disk before the caller acts (intent, fill, stop pair)."""
-        if not self._db.in_transaction:
+        _settle_others(self)
+        if self._sharing:
+            return self._join_and_commit(sql, tuple(params))
+        if not self._grouped:
             self._catch_up()
         return self._strict(sql, params)
 
@@ -137,7 +165,7 @@ class Writes:
     def _precede(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor | None:
         """A write that must precede an action (:meth:`_write`); inside :func:`protecting`,
         queued (None) like a record while the disk refuses writes."""
-        if _PROTECTING.get() and not self._db.in_transaction and self._queueing:
+        if _PROTECTING.get() and not self._grouped and self._queueing:
             return self._record(sql, params)
         return self._write(sql, params)
 
@@ -145,8 +173,11 @@ class Writes:
         """A write recording what already happened: queued (None) when the disk refuses it,
         or while earlier writes wait; inside a transaction it raises like :meth:`_write`."""
         args = tuple(params)
-        if self._db.in_transaction:
+        _settle_others(self)
+        if self._grouped:
             return self._strict(sql, args)
+        if not self._pending and (self._sharing or _on_a_loop()):
+            return self._share(sql, args)
         if not self._pending:
             try:
                 return self._db.execute(sql, args)
@@ -163,6 +194,75 @@ class Writes:
             )
         self._pending.append((sql, args))
         return None
+
+    def _share(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor | None:
+        """A record in the loop turn's shared commit (opened, and its commit scheduled, by the
+        first record of the turn); queued (None) like any record when the disk refuses it."""
+        if not self._sharing:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self._pending.append((sql, args))
+                self._failed(exc)
+                return None
+            self._sharing = True
+            _SHARING.add(self)
+            asyncio.get_running_loop().call_soon(self.settle)
+        try:
+            cur = self._db.execute(sql, args)
+        except sqlite3.IntegrityError as exc:  # this statement alone is undone; never queued
+            raise JournalError(f"journal write refused: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._unshare(exc, (sql, args))
+            return None
+        self._shared.append((sql, args))
+        return cur
+
+    def _join_and_commit(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        """A write that must be on the disk, made while records share an open commit: it joins
+        them and commits them all before it returns; raises if it cannot (they are queued)."""
+        try:
+            cur = self._db.execute(sql, args)
+        except sqlite3.IntegrityError as exc:  # a wrong write, not a failing disk
+            raise JournalError(f"journal write refused: {exc}") from exc
+        except sqlite3.Error as exc:
+            self._unshare(exc)
+            raise JournalError(f"journal write failed: {exc}") from exc
+        if not self.settle():
+            raise JournalError(f"journal write failed: {self.last_error}")
+        return cur
+
+    def _unshare(self, exc: sqlite3.Error, also: tuple[str, tuple[Any, ...]] | None = None) -> None:
+        """The shared commit failed: roll it back and queue its records (and ``also``) in
+        order, as if each had been refused."""
+        if self._db.in_transaction:
+            try:
+                self._db.execute("ROLLBACK")
+            except sqlite3.Error as rollback:
+                exc = rollback
+        self._sharing = False
+        _SHARING.discard(self)
+        self._pending.extend(self._shared)  # nothing was queued while records shared commits
+        self._shared.clear()
+        if also is not None:
+            self._pending.append(also)
+        self._failed(exc)
+
+    def settle(self) -> bool:
+        """Commit the records sharing the open commit (called at the end of the loop turn
+        that made them, and before any write that must not wait). False if that failed: its
+        records are then queued (see :meth:`flush`)."""
+        if not self._sharing:
+            return True
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._unshare(exc)
+            return False
+        self._sharing = False
+        _SHARING.discard(self)
+        self._shared.clear()
+        return True
 
     def _drain(self) -> bool:
         """Write the queued writes in order, stopping at the first failure."""
@@ -186,7 +286,8 @@ class Writes:
     def flush(self) -> bool:
         """Write what is queued and check that the disk takes writes. True when the journal
         is whole again (nothing queued, a write succeeded); :attr:`failing` is then False."""
-        if not self._drain():
+        _settle_others(self)
+        if not self.settle() or not self._drain():
             return False
         try:
             self._db.execute(_PROBE)
@@ -195,3 +296,21 @@ class Writes:
             return False
         self.failing = False
         return True
+
+
+def _on_a_loop() -> bool:
+    """True on a running asyncio event loop (where records share commits)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _settle_others(writer: Writes) -> None:
+    """Commit the shared commits other journals of this process hold open (they hold the write
+    lock: ``writer`` would wait for it, blocking the loop that would release it)."""
+    if _SHARING and (len(_SHARING) > 1 or writer not in _SHARING):
+        for other in list(_SHARING):
+            if other is not writer:
+                other.settle()
