@@ -337,6 +337,7 @@ def analyze(
     )
     for rec in idle:
         if rec.id not in flat_now and rec.state is CondorState.OPEN:
+            _stale_closes(ctx, rec)
             _stops(ctx, rec)
     _stray_orders(ctx, {r.id for r in live} - flat_now)
     return ctx.plan
@@ -513,6 +514,24 @@ def _closing_condor(ctx: _Context, rec: CondorRecord) -> None:
         + "open again with its stops; the exit rules will close it",
         rec.id,
     )
+
+
+def _stale_closes(ctx: _Context, rec: CondorRecord) -> None:
+    """An open condor's close still working at the broker: no exit flow follows it any more
+    (its cancel was lost with the link, say); it would take the stops' exit budget and fill at
+    a price nobody watches. Cancelled (engine/stale.py); a fill meanwhile is a normal exit."""
+    prefix = order_ref(rec.id, OrderRole.CLOSE)
+    for o in ctx.broker.open_orders:
+        if o.status.is_done or not o.order_ref.startswith(prefix):
+            continue
+        ctx.plan.actions.append(CancelOrder(o.order_id, o.order_ref))
+        ctx.plan.note(
+            "stale_close",
+            "warning",
+            f"condor {rec.id} is open but its close {o.order_ref} still works at the broker",
+            "cancelled it",
+            rec.id,
+        )
 
 
 def _positions(

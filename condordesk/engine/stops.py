@@ -41,6 +41,7 @@ from condordesk.engine import api
 from condordesk.engine.book import LiveCondor, net_position
 from condordesk.engine.budget import overruns
 from condordesk.engine.ports import DeskForStops
+from condordesk.engine.stale import resolve_stale_closes
 from condordesk.engine.stoplock import StopLock
 from condordesk.errors import BrokerError, OrderRejected
 from condordesk.risk.rules import StopPlan, stop_plan
@@ -464,6 +465,8 @@ class StopDesk:
             )
             if not over:
                 return True
+            if attempt < BUDGET_ASKS and await resolve_stale_closes(desk, live, request, working):
+                continue  # a close no flow follows took the room: it ended, ask again
             if attempt < BUDGET_ASKS:
                 await desk.clock.sleep(BUDGET_RECHECK_S)
         desk.alert(

@@ -179,3 +179,48 @@ def test_a_stop_market_never_pays_more_than_the_condor_can_be_worth(
     state.hold()
     state.jump(where="cutoff-5m")
     state.hold()
+
+
+def test_a_close_whose_cancel_was_lost_never_blocks_the_stops(state: EngineMachine) -> None:
+    """Found at 7452542 (``benchmarks/soak.py --seed 224``): the flatten's close (LMT 1.10)
+    stayed working after its cancel was lost with the link (close_unknown); it used up the exit
+    budget, so every re-arm and every later close was refused as 'could reverse a position':
+    held with no stop until the close, never flat. Fixed: a refused re-arm or close first
+    cancels the condor's closes no flow follows (engine/stale.py) and waits for the broker."""
+    opened(state)
+    state.flatten()
+    state.hold()
+    state.cancel_by_hand(pick=0, which=0)  # half the pair gone: the flow's end re-arms
+    state.hold()
+    state.gap(pick=0, points=-8.0)
+    state.hold()
+    state.drop_link(seconds=10.0)  # the close's cancel is lost with the link
+    state.hold()
+    state.jump(where="15:45")
+    state.hold()
+    assert not state.r.engine.desk.live
+    assert not state.r.sim._working
+    codes = [e.code for e in state.r.events if isinstance(e, api.AlertRaised)]
+    assert "stale_close" in codes and "flatten_done" in codes
+    assert "exit_budget" not in codes  # the stale close is gone before the budget refuses
+
+
+def test_an_open_condors_close_left_working_is_cancelled_on_reconnect(
+    state: EngineMachine,
+) -> None:
+    """A close (limit at the mark) whose cancel was lost with the link while its stop pair
+    stayed whole: nothing needs the budget, so only the reconciliation after the reconnect
+    can find it; it cancels it (finding stale_close) and the condor keeps its pair."""
+    opened(state)
+    (live,) = state.r.engine.desk.live.values()
+    state.close_condor(pick=0, kind="mark")
+    state.hold()
+    state.gap(pick=0, points=-8.0)
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+    working = sorted(o.request.order_ref for o in state.r.sim._working.values())
+    assert working == [f"cd:{live.id}:stop-limit", f"cd:{live.id}:stop-market"]
+    assert live.stop_state == "verified"
