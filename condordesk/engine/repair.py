@@ -16,6 +16,7 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
 from condordesk.engine.money import settle
 from condordesk.engine.reconcile import (
+    OPERATOR_CANCELLED,
     ArmStops,
     BrokerView,
     CancelOrder,
@@ -160,8 +161,23 @@ async def _apply(action: object, desk: Desk, journal: Journal) -> None:  # noqa:
     elif isinstance(action, ReopenCondor):
         if live.state is CondorState.CLOSING:
             desk.reopen(live)
+            await _protect_reopened(desk, journal, live)
     elif isinstance(action, ArmStops) and live.state is CondorState.OPEN:
         await desk.cancel_stops(live, "re-arming after reconciliation")
+        await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
+
+
+async def _protect_reopened(desk: Desk, journal: Journal, live: LiveCondor) -> None:
+    """A condor reopened after an interrupted close (a restart) is protected at once: its
+    stops are verified at the broker and, if its pair is no longer whole (cancelled while it
+    was closing), re-armed, not left for the next check (a closing condor's stops are not
+    checked). Not while an exit flow runs for it, nor if an operator cancelled its stops."""
+    if live.state is not CondorState.OPEN or live.exiting:
+        return
+    stops = journal.stops(live.id)
+    if stops and stops[-1].state == OPERATOR_CANCELLED:
+        return
+    if not await desk.verify_stops(live):
         await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)
 
 

@@ -224,3 +224,24 @@ def test_an_open_condors_close_left_working_is_cancelled_on_reconnect(
     working = sorted(o.request.order_ref for o in state.r.sim._working.values())
     assert working == [f"cd:{live.id}:stop-limit", f"cd:{live.id}:stop-market"]
     assert live.stop_state == "verified"
+
+
+def test_a_close_interrupted_by_a_crash_is_protected_again_at_once(state: EngineMachine) -> None:
+    """Found at 3af1aa9 (``soak.py --seed 224 --examples 200 --steps 60``): both stops were
+    cancelled by hand while the flatten's close worked, then the engine crashed; the new
+    engine's start reconciliation cancelled the close and reopened the condor, but a closing
+    condor's stops are not checked, so it was held with no stop until the periodic check.
+    Fixed: a condor reopened by a reconciliation is re-armed at once when its pair is gone."""
+    opened(state)
+    state.flatten()
+    state.hold()
+    state.cancel_by_hand(pick=0, which=0)
+    state.hold()
+    state.cancel_by_hand(pick=0, which=1)
+    state.hold()
+    state.restart(crash=True)
+    state.hold()
+    (live,) = state.r.engine.desk.live.values()
+    assert live.stop_state == "verified"
+    state.jump(where="15:45")
+    state.hold()
