@@ -16,9 +16,15 @@ class Right(StrEnum):
     CALL = "C"
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, order=True)
 class OptionContract:
     """One SPXW option: the only option the engine trades.
+
+    Contracts key the simulator's, the desk's and the reconciliation's dicts, so the hash
+    is worked out once (the value the dataclass's own hash gives) and kept in a slot that is
+    not a field: equality, order, ``dataclasses.fields``/``replace`` and the wire form see
+    the three fields only, and a pickle or copy carries them alone (the hash of a string is
+    not the same in another process).
 
     Attributes:
         expiry: the expiry date (a 0DTE condor expires the day it is opened).
@@ -26,9 +32,33 @@ class OptionContract:
         right: put or call.
     """
 
+    __slots__ = ("_hash", "expiry", "right", "strike")
+
     expiry: date
     strike: Decimal
     right: Right
+
+    def __hash__(self) -> int:
+        try:
+            return self._hash  # type: ignore[attr-defined,no-any-return]
+        except AttributeError:
+            value = hash((self.expiry, self.strike, self.right))
+            object.__setattr__(self, "_hash", value)
+            return value
+
+    def __eq__(self, other: object) -> bool:
+        # the dataclass's tuple comparison, field by field without building the tuples
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        o: OptionContract = other
+        return (
+            (self.expiry is o.expiry or self.expiry == o.expiry)
+            and (self.strike is o.strike or self.strike == o.strike)
+            and (self.right is o.right or self.right == o.right)
+        )
+
+    def __reduce__(self) -> tuple[type[OptionContract], tuple[date, Decimal, Right]]:
+        return (self.__class__, (self.expiry, self.strike, self.right))
 
     @property
     def symbol(self) -> str:
