@@ -8,7 +8,8 @@ Every invariant of tests/engine/invariants.py is checked after every step, but n
 run: each violation is counted (the goal is zero) and the first detail of each is printed. With
 ``--minutes`` the machine runs in rounds of ``--examples`` (default 20) with seeds ``seed``,
 ``seed + 1``, ... until the time is up. Prints examples, steps, faults injected, restarts,
-commands, clock jumps, gaps and orders, violations per invariant, examples/s and steps/s.
+commands, clock jumps, gaps, orders and disk outages, violations per invariant, examples/s and
+steps/s.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def main() -> None:
     print(f"soak: {rounds} round(s) from seed {args.seed}, {elapsed:.1f} s")
     print(f"  examples       {tally.examples}")
     print(f"  steps          {tally.steps}")
-    for key in ("faults", "restarts", "commands", "jumps", "gaps", "orders", "daily-loss pauses"):
+    counted = ("faults", "restarts", "commands", "jumps", "gaps", "orders", "daily-loss pauses")
+    for key in (*counted, "disk outages"):
         print(f"  {key:<18} {tally.counts[key]}")
     print("engine events:", ", ".join(f"{k} {tally.counts[k]}" for k in sorted(COUNTED_NAMES)))
     print(f"  examples/s     {tally.examples / elapsed:.2f}")

@@ -7,7 +7,8 @@ the background, in rounds on the engine's clock:
   the next round closes it);
 * every open condor is closed (chasing to the natural price); a running exit flow (a close,
   a fired stop) is left to finish, and checked again next round;
-* while the broker is not connected, rounds wait (uncounted, for at most half an hour);
+* while the broker is not connected or the journal cannot be written (a close's intent is
+  journaled before it is sent), rounds wait (uncounted, for at most half an hour in all);
 * after each round the broker is asked: no position in any of the condors' contracts and no
   order of theirs working means flat. Otherwise a reconciliation settles what the desk does
   not know yet (a close that ended while nobody watched, a closing condor whose close is
@@ -35,7 +36,8 @@ ROUNDS = 8
 ROUND_WAIT_S = 15.0
 """Clock seconds between rounds (fills, cancels and reports come in meanwhile)."""
 MAX_WAIT_S = 1800.0
-"""While the broker is not connected rounds wait (uncounted), at most this long in all."""
+"""While the broker is not connected or the journal cannot be written rounds wait
+(uncounted), at most this long in all."""
 
 
 async def flatten(engine: EngineForFlatten, origin: str) -> bool:
@@ -47,15 +49,15 @@ async def flatten(engine: EngineForFlatten, origin: str) -> bool:
     rounds = 0
     deadline = engine.clock.now() + timedelta(seconds=MAX_WAIT_S)
     while True:
-        if desk.connected:  # a round while the link is down would only fail
+        if waiting := _cannot_round(engine):  # a round would only fail
+            held = [waiting]
+        else:
             rounds += 1
             held = await _round(engine, touched)
             if not held:
                 break
             logger.info("flatten round {}: still held: {}", rounds, "; ".join(held))
-        else:
-            held = ["the broker is not connected"]
-        out_of_time = engine.clock.now() >= deadline or (engine.stopping and not desk.connected)
+        out_of_time = engine.clock.now() >= deadline or (engine.stopping and bool(waiting))
         if rounds >= ROUNDS or out_of_time:
             break
         await engine.clock.sleep(ROUND_WAIT_S)
@@ -73,6 +75,15 @@ async def flatten(engine: EngineForFlatten, origin: str) -> bool:
         f"flatten by {origin} is not flat after {rounds} round(s): still held: {'; '.join(held)}",
     )
     return False
+
+
+def _cannot_round(engine: EngineForFlatten) -> str:
+    """Why a round now could only fail (no close can leave), or ""."""
+    if not engine.desk.connected:
+        return "the broker is not connected"
+    if engine.journal.failing:  # a close's intent must be journaled before it is sent
+        return "the journal cannot be written"
+    return ""
 
 
 async def _round(engine: EngineForFlatten, touched: set[str]) -> list[str]:

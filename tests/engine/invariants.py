@@ -24,14 +24,21 @@ max loss was hit, whether a critical alert is still unanswered).
 * ``paused-after-fault`` (d): after a fault (a critical alert of one of :data:`FAULT_CODES`:
   a contained exception, a journal that refuses writes, an entry left unresolved), no entry
   order is sent until the operator resumed or acknowledged, a new engine started or the next
-  daily reset (the most lenient reading: the engine may hold the pause longer).
+  daily reset (the most lenient reading: the engine may hold the pause longer). A journal
+  outage's own alert ends with the engine's ``journal_restored`` too (its documented recovery:
+  the queued writes landed, a reconciliation follows).
 * ``unique-refs`` (e): no order ref is placed twice, across restarts.
 * ``daily-loss-holds`` (f): once the daily max loss paused entries, entries stay paused and no
   entry is sent for the rest of that trading day, whatever the operator resumes or acknowledges.
-* ``flat-after-flatten`` (g): :data:`FLAT_AFTER_S` clock seconds (link up) after an accepted
-  FlattenAll, with no resume since, the broker holds none of the engine's positions.
+* ``flat-after-flatten`` (g): :data:`FLAT_AFTER_S` clock seconds (link up, journal writable)
+  after an accepted FlattenAll, with no resume since, the broker holds none of the engine's
+  positions.
 * ``pnl-bounds`` (h): a closed condor's realized P&L is within [-(max loss) - commissions,
   credit] (dollars).
+* ``fills-journaled`` (i): no lost fill. Once the journal has taken writes and the link has been
+  up for :data:`FILLS_AFTER_S` clock seconds together, every execution of the engine's orders
+  at the broker (refs ``cd:...``) is in the journal, whatever the disk, the link or a crash did
+  meanwhile.
 """
 
 from __future__ import annotations
@@ -62,6 +69,7 @@ NAMES = (
     "daily-loss-holds",
     "flat-after-flatten",
     "pnl-bounds",
+    "fills-journaled",
 )
 PROTECTION_GRACE_S = 90.0
 """How long an open, held condor may be seen without a working stop group: a cycle (30 s) to
@@ -74,6 +82,10 @@ FAULT_CODES = frozenset(
 stop that could not be placed, need not pause entries)."""
 FLAT_AFTER_S = 600.0
 """How long after FlattenAll (link up) the broker must show no position of the engine's."""
+FILLS_AFTER_S = 120.0
+"""How long the journal must have taken writes, with the link up, before every execution of
+the engine's orders must be journaled (the queued writes retry every few seconds; a restarted
+engine reconciles the day's executions at once)."""
 _STOPS = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
 _EXITS = (*_STOPS, OrderRole.CLOSE)
 _OPERATOR_CANCELLED = "cancelled-by-operator"
@@ -113,6 +125,7 @@ class World:
     loop_errors: Sequence[str]  # unhandled exceptions on the loop, command failures
     events: Sequence[api.Event]  # every event of every engine so far, in order
     sent: Sequence[Sent]  # every order request so far, in order
+    disk_full: bool = False  # the journal's disk refuses writes now
 
 
 def request_width(request: OrderRequest) -> Decimal:
@@ -190,6 +203,7 @@ class Checker:
     seen_sent: int = 0
     refs: set[str] = field(default_factory=set)
     reported: set[str] = field(default_factory=set)  # one report per closed condor / ref
+    writable_since: datetime | None = None  # journal writable and link up since
 
     def restarted(self) -> None:
         """A new engine: grace timers start over (it reconciles and re-arms on start), and
@@ -214,6 +228,7 @@ class Checker:
         out += self._loss_pause(w)
         out += self._flat(w)
         out += self._pnl(w)
+        out += self._fills(w)
         return out
 
     # -- event-driven: faults, daily loss, flatten ------------------------------------------
@@ -228,6 +243,10 @@ class Checker:
     def _event(self, e: api.Event, w: World) -> list[Violation]:
         if isinstance(e, api.AlertRaised) and e.level == "critical" and e.code in FAULT_CODES:
             self.critical = self.critical or f"{e.code}: {e.message}"
+        elif isinstance(e, api.AlertRaised) and e.code == "journal_restored":
+            # the engine's own recovery: every queued write landed and a reconcile is due
+            if self.critical is not None and self.critical.startswith("journal: "):
+                self.critical = None
         elif isinstance(e, api.EntriesPaused) and "daily max loss" in e.reason:
             self.loss_day = _day(e.ts or w.now)
         elif isinstance(e, api.DailyReset):
@@ -366,7 +385,10 @@ class Checker:
         ]
 
     def _flat(self, w: World) -> list[Violation]:
-        if self.flatten_at is None or not w.link_up:
+        if self.flatten_at is None:
+            return []
+        if not w.link_up or w.disk_full:  # no close can leave: the wait counts from after
+            self.flatten_at = max(self.flatten_at, w.now)
             return []
         if w.now - self.flatten_at < timedelta(seconds=FLAT_AFTER_S):
             return []
@@ -396,6 +418,32 @@ class Checker:
                     )
                 )
         return out
+
+    def _fills(self, w: World) -> list[Violation]:
+        if w.disk_full or not w.link_up:
+            self.writable_since = None
+            return []
+        self.writable_since = self.writable_since or w.now
+        if w.now - self.writable_since < timedelta(seconds=FILLS_AFTER_S):
+            return []
+        journaled = {f.exec_id for f in w.journal.fills()}
+        lost = [
+            e
+            for e, _report in w.sim._ledger._executions
+            if e.order_ref.startswith("cd:")
+            and e.exec_id not in journaled
+            and e.exec_id not in self.reported
+        ]
+        self.reported.update(e.exec_id for e in lost)
+        return [
+            Violation(
+                "fills-journaled",
+                f"{e.exec_id} ({e.order_ref} {e.side.value} {e.quantity} {e.contract.symbol} "
+                f"at {e.price}, {e.ts:%H:%M:%S}) is not in the journal "
+                f"{(w.now - self.writable_since).total_seconds():.0f}s after it took writes",
+            )
+            for e in lost
+        ]
 
 
 def _held(ledger: Any, rec: CondorRecord) -> bool:

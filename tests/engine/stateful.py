@@ -42,6 +42,7 @@ from condordesk.store.journal import Journal
 from tests.engine.harness import make_profile
 from tests.engine.invariants import NAMES, Checker, Sent, Violation, World
 from tests.engine.stateful_link import Faults, Link
+from tests.unit.test_journal_durable import DiskFull, disk_full
 
 COUNTED = (
     api.CondorOpened,
@@ -104,6 +105,7 @@ class Rig:
         self.journals: list[Journal] = []
         self.found: list[Violation] = []
         self.buried: set[asyncio.Task[Any]] = set()  # engine tasks whose end was reported
+        self.disk: DiskFull | None = None  # the full disk under the running engine's journal
         self.rt: Runtime = self._run(self._build())
         self.sim: SimBroker = self.rt.broker  # type: ignore[assignment]
         self.link = Link(self.sim, self)
@@ -221,6 +223,7 @@ class Rig:
             self._run(self._await_stop(task))
         self.commands = []
         self.checker.restarted()
+        self.disk = None  # the restart stands for the disk freed and the service restarted
         self.task = self._spawn(Journal(self.journal_path))
         self.advance(1.0)
 
@@ -229,6 +232,26 @@ class Rig:
         if not done:
             self.loop_errors.append(f"the engine did not stop within {STOP_WAIT_S:.0f}s")
             self.frozen.append(task)
+
+    # -- the journal's disk -------------------------------------------------------------------
+
+    @property
+    def disk_is_full(self) -> bool:
+        """True while the running engine's journal refuses writes."""
+        return self.disk is not None and self.disk.full
+
+    def fill_disk(self) -> None:
+        """The journal's disk fills up: every write of the running engine's journal is refused
+        (reads still work) until :meth:`free_disk` or a restart."""
+        if self.disk is None:
+            self.disk = disk_full(self.engine.journal)
+        self.disk.full = True
+        self.counts["disk outages"] += 1
+
+    def free_disk(self) -> None:
+        """Space is freed: the journal takes writes again (the engine retries on its own)."""
+        if self.disk is not None:
+            self.disk.full = False
 
     # -- checking -----------------------------------------------------------------------------
 
@@ -261,6 +284,7 @@ class Rig:
                 loop_errors=list(self.loop_errors),
                 events=self.events,
                 sent=self.sent,
+                disk_full=self.disk_is_full,
             )
         )
         self.loop_errors.clear()
@@ -501,6 +525,18 @@ class EngineMachine(RuleBasedStateMachine):
         if live is not None and live.stop_order_ids:
             self.r.sim.cancel_order_by_hand(live.stop_order_ids[which % len(live.stop_order_ids)])
             self.r.counts["faults"] += 1
+
+    @precondition(lambda self: self.rig is not None and not self.rig.disk_is_full)
+    @rule(seconds=st.sampled_from([5.0, 60.0, 400.0]))
+    def fill_disk(self, seconds: float) -> None:
+        self.r.fill_disk()
+        self.r.advance(seconds)
+
+    @precondition(lambda self: self.rig is not None and self.rig.disk_is_full)
+    @rule()
+    def free_disk(self) -> None:
+        self.r.free_disk()
+        self.r.advance(1.0)
 
     @precondition(lambda self: self.rig is not None and self.rig.running)
     @rule(crash=st.booleans())

@@ -24,6 +24,7 @@ from condordesk.engine import api
 from condordesk.errors import NotConnected
 from tests.engine import harness
 from tests.engine.harness import make_profile, run_engine
+from tests.unit.test_journal_durable import disk_full
 
 pytestmark = pytest.mark.usefixtures("warm_calendar")
 
@@ -201,6 +202,50 @@ def test_a_flatten_during_a_dropped_link_waits_for_it_and_ends_flat(tmp_path: Pa
         await rt.clock.sleep(300.0)  # longer than all the rounds together
         assert report == []  # no round counted while the broker was away
         rt.broker.restore_connection()  # type: ignore[attr-defined]
+        await until(rt, lambda: bool(report))
+        rt.engine.request_stop()
+
+    out = run_engine(ONE, tmp_path, script)
+    assert [(r.code, r.message) for r in report] == [
+        ("flatten_done", "flat: 1 condor(s) closed (test)")
+    ]
+    assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
+
+
+def test_a_flatten_the_disk_interrupts_waits_for_the_journal_and_ends_flat(
+    tmp_path: Path,
+) -> None:
+    """Found by the stateful test's full-disk rule: a flatten accepted just before the journal's
+    disk filled spent its rounds on closes the outage refused, reported flatten_incomplete and
+    left the condor held once the disk was back. Rounds now wait, uncounted, while the journal
+    cannot be written (as while the broker is away), and the flatten ends flat after it."""
+    report: list[api.AlertRaised] = []
+
+    async def script(rt: Runtime) -> None:
+        rt.engine.bus.add_listener(
+            lambda e: (
+                report.append(e)
+                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+                else None
+            )
+        )
+        await until(
+            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
+        )
+        disk = disk_full(rt.journal)
+        place = rt.broker.place_order
+
+        async def filling_the_disk(request: OrderRequest) -> OrderReport:
+            disk.full = True  # the flatten's first close is the last write that lands
+            return await place(request)
+
+        rt.broker.place_order = filling_the_disk  # type: ignore[method-assign]
+        assert (await rt.engine.submit(api.FlattenAll(origin="test"))).accepted
+        await rt.clock.sleep(300.0)  # longer than all the rounds together
+        assert rt.journal.failing
+        assert report == []  # no round counted while the journal refused writes
+        rt.broker.place_order = place  # type: ignore[method-assign]
+        disk.full = False
         await until(rt, lambda: bool(report))
         rt.engine.request_stop()
 

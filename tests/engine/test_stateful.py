@@ -71,3 +71,4 @@ def test_every_invariant_holds_after_every_step_of_random_interleavings(tmp_path
     assert tally.steps >= EXAMPLES * 5  # the machine really stepped
     assert tally.counts["orders"] > 0 and tally.counts["restarts"] > 0
     assert tally.counts["faults"] > 0 and tally.counts["commands"] > 0
+    assert tally.counts["disk outages"] > 0
