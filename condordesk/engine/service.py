@@ -26,6 +26,7 @@ from condordesk.engine.desk import Desk
 from condordesk.engine.entries import Entries
 from condordesk.engine.live import check_account
 from condordesk.engine.money import book_day, settle_expired
+from condordesk.engine.outage import keep_protected
 from condordesk.engine.outlook import Outlook, recent_events, upcoming
 from condordesk.engine.pauses import (
     DAILY_LOSS,
@@ -686,6 +687,7 @@ class Engine:
         self.spot = await self.broker.underlying_price()
         if self.journal.failing:  # fail closed: no exit or entry can be journaled; stops work
             self._check_daily_loss()
+            await keep_protected(self.desk)  # a stop pair gone meanwhile is re-armed, queued
             return
         for live in [lc for lc in self.desk.live.values() if lc.state is CondorState.OPEN]:
             await self._monitor(live, session)

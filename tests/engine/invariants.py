@@ -210,12 +210,15 @@ class Checker:
         its pauses are its own."""
         self.missing_since.clear()
         self.critical = None
+        self.writable_since = None  # it reconciles the day's executions on start
 
     def link_restored(self, now: datetime) -> None:
-        """The link came back: the flatten wait counts from now."""
+        """The link came back: the flatten wait and the fills' wait count from now (fills made
+        while it was down reach the engine only now)."""
         self.missing_since.clear()
         if self.flatten_at is not None:
             self.flatten_at = max(self.flatten_at, now)
+        self.writable_since = now
 
     def check(self, w: World) -> list[Violation]:
         """Every violation at this step."""

@@ -245,3 +245,42 @@ def test_a_close_interrupted_by_a_crash_is_protected_again_at_once(state: Engine
     assert live.stop_state == "verified"
     state.jump(where="15:45")
     state.hold()
+
+
+def test_a_close_that_fills_while_the_link_is_down_is_journaled(state: EngineMachine) -> None:
+    """Found by the fills-journaled invariant (``soak.py --hunt fills-journaled --seed 600``):
+    a flatten's close filled while the link was down for 10 s; its four executions were never
+    journaled (the condor's P&L and the day's book lacked them)."""
+    state.start(day=NORMAL_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=2)
+    state.hold()
+    state.flatten()
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+
+
+def test_a_stop_cancelled_at_the_broker_is_re_armed_while_the_disk_is_full(
+    state: EngineMachine,
+) -> None:
+    """Found by the stateful test's full-disk rule (``soak.py --hunt one-protection --seed
+    613``): a stop cancelled at the broker (TWS) just before the journal's disk filled left the
+    condor held without a stop for the whole outage (400 s), since a cycle does nothing while
+    the journal refuses writes. Now the engine re-arms it anyway, its writes queued."""
+    state.start(day=NORMAL_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=1)
+    state.hold()
+    state.cancel_by_hand(pick=0, which=0)
+    state.hold()
+    state.fill_disk(seconds=400.0)
+    state.hold()
+    (live,) = state.r.engine.desk.live.values()
+    assert state.r.engine.journal.failing and live.stop_state == "verified"
+    codes = [e.code for e in state.r.events if isinstance(e, api.AlertRaised)]
+    assert "outage_protection" in codes
+    state.free_disk()
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+    stops = state.r.engine.journal.stops(live.id)
+    assert stops[-1].state == "verified"  # the re-armed pair reached the journal
