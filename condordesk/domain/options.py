@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -81,15 +82,27 @@ class OptionContract:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Greeks:
-    """Option greeks as reported by the broker (per contract, per 1.00 of the underlying)."""
+    """Option greeks as reported by the broker (per contract, per 1.00 of the underlying).
+
+    The simulator makes one per option per tick it is asked about, so ``__init__`` fills the
+    slots directly (a frozen dataclass's own goes through ``object.__setattr__`` per field);
+    everything else (fields, equality, hash, repr, ``replace``, pickle) is the dataclass's.
+    """
 
     delta: float
     gamma: float
     theta: float
     vega: float
     iv: float
+
+    def __init__(self, delta: float, gamma: float, theta: float, vega: float, iv: float) -> None:
+        _set_delta(self, delta)
+        _set_gamma(self, gamma)
+        _set_theta(self, theta)
+        _set_vega(self, vega)
+        _set_iv(self, iv)
 
     def is_finite(self) -> bool:
         """True when every greek is a finite number (no NaN, no infinity)."""
@@ -98,12 +111,13 @@ class Greeks:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class OptionQuote:
     """A quote for one option: bid/ask and the greeks with the time they were computed.
 
     ``greeks`` is None when the broker has not (yet) sent them; ``greeks_ts`` says how fresh
-    they are. Bid and ask are None when the side is empty.
+    they are. Bid and ask are None when the side is empty. ``__init__`` fills the slots
+    directly, as :class:`Greeks` does (one quote per leg per monitoring cycle).
     """
 
     contract: OptionContract
@@ -113,9 +127,40 @@ class OptionQuote:
     ts: datetime
     greeks_ts: datetime | None = None
 
+    def __init__(
+        self,
+        contract: OptionContract,
+        bid: Decimal | None,
+        ask: Decimal | None,
+        greeks: Greeks | None,
+        ts: datetime,
+        greeks_ts: datetime | None = None,
+    ) -> None:
+        _set_contract(self, contract)
+        _set_bid(self, bid)
+        _set_ask(self, ask)
+        _set_greeks(self, greeks)
+        _set_ts(self, ts)
+        _set_greeks_ts(self, greeks_ts)
+
     @property
     def mid(self) -> Decimal | None:
         """Midpoint of bid and ask, or None when a side is missing."""
         if self.bid is None or self.ask is None:
             return None
         return (self.bid + self.ask) / 2
+
+
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """The raw setter of slot ``name`` of ``cls`` (bypasses the frozen ``__setattr__``)."""
+    setter: Callable[[object, object], None] = cls.__dict__[name].__set__
+    return setter
+
+
+_set_delta, _set_gamma, _set_theta, _set_vega, _set_iv = (
+    _slot_setter(Greeks, name) for name in ("delta", "gamma", "theta", "vega", "iv")
+)
+_set_contract, _set_bid, _set_ask, _set_greeks, _set_ts, _set_greeks_ts = (
+    _slot_setter(OptionQuote, name)
+    for name in ("contract", "bid", "ask", "greeks", "ts", "greeks_ts")
+)
