@@ -37,8 +37,8 @@ max loss was hit, whether a critical alert is still unanswered).
   credit] (dollars).
 * ``fills-journaled`` (i): no lost fill. Once the journal has taken writes and the link has been
   up for :data:`FILLS_AFTER_S` clock seconds together, every execution of the engine's orders
-  at the broker (refs ``cd:...``) is in the journal, whatever the disk, the link or a crash did
-  meanwhile.
+  at the broker (refs ``cd:...``) made at least that long ago is in the journal, whatever the
+  disk, the link, a late report or a crash did meanwhile.
 """
 
 from __future__ import annotations
@@ -370,7 +370,14 @@ class Checker:
         if stops and stops[-1].state == _OPERATOR_CANCELLED:
             return True
         live = w.engine.desk.live.get(rec.id)
-        return live is not None and (live.state is CondorState.CLOSING or live.exiting)
+        if live is None:
+            return False
+        # the operator's cancel is journaled later when the disk is full: the engine knows it
+        return (
+            live.state is CondorState.CLOSING
+            or live.exiting
+            or (live.stop_state == _OPERATOR_CANCELLED)
+        )
 
     def _alive(self, w: World) -> list[Violation]:
         out = [Violation("engine-alive", w.engine_failure)] if w.engine_failure else []
@@ -430,10 +437,12 @@ class Checker:
         if w.now - self.writable_since < timedelta(seconds=FILLS_AFTER_S):
             return []
         journaled = {f.exec_id for f in w.journal.fills()}
+        due = w.now - timedelta(seconds=FILLS_AFTER_S)  # a fill has this long to be journaled
         lost = [
             e
             for e, _report in w.sim._ledger._executions
-            if e.order_ref.startswith("cd:")
+            if e.ts <= due
+            and e.order_ref.startswith("cd:")
             and e.exec_id not in journaled
             and e.exec_id not in self.reported
         ]
@@ -443,7 +452,8 @@ class Checker:
                 "fills-journaled",
                 f"{e.exec_id} ({e.order_ref} {e.side.value} {e.quantity} {e.contract.symbol} "
                 f"at {e.price}, {e.ts:%H:%M:%S}) is not in the journal "
-                f"{(w.now - self.writable_since).total_seconds():.0f}s after it took writes",
+                f"{(w.now - e.ts).total_seconds():.0f}s after it filled (the journal and the "
+                f"link were up for the last {(w.now - self.writable_since).total_seconds():.0f}s)",
             )
             for e in lost
         ]

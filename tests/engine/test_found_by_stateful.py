@@ -284,3 +284,46 @@ def test_a_stop_cancelled_at_the_broker_is_re_armed_while_the_disk_is_full(
     state.hold()
     stops = state.r.engine.journal.stops(live.id)
     assert stops[-1].state == "verified"  # the re-armed pair reached the journal
+
+
+def test_a_close_reported_late_during_a_flatten_is_journaled(state: EngineMachine) -> None:
+    """Shrunk by ``soak.py --hunt fills-journaled --seed 600`` (an invariant that gave no fill
+    time to arrive): the flatten's close fills and its report is held back 20 s; once it comes,
+    its executions are journaled."""
+    state.start(day=NORMAL_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=1)
+    state.hold()
+    state.flatten()
+    state.hold()
+    state.fault(fault="late-fill", seconds=20.0)
+    state.hold()
+    state.wait(seconds=20.0)
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+    refs = {f.order_ref for f in state.r.engine.journal.fills()}
+    assert any(ref.startswith("cd:20261130-01:close") for ref in refs)
+
+
+def test_a_stop_the_operator_cancels_during_an_outage_stays_cancelled(
+    state: EngineMachine,
+) -> None:
+    """Shrunk by ``soak.py --hunt one-protection --seed 605``: the operator's cancel-stop is
+    accepted while the disk is full (a cancel sends no order); its record waits for the disk,
+    and the engine neither re-arms the condor nor counts it as unprotected meanwhile."""
+    state.start(day=NORMAL_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=1)
+    state.hold()
+    state.fill_disk(seconds=5.0)
+    state.hold()
+    state.cancel_stop(pick=0)
+    state.hold()
+    assert accepted(state, "CancelStop")
+    state.jump(where="15:45")
+    state.hold()
+    (live,) = state.r.engine.desk.live.values()
+    assert live.stop_state == "cancelled-by-operator"
+    assert not [o for o in state.r.sim._working.values() if o.request.order_ref.startswith("cd:")]
+    state.free_disk()
+    state.hold()
+    state.wait(seconds=60.0)
+    state.hold()
+    assert state.r.engine.journal.stops(live.id)[-1].state == "cancelled-by-operator"
