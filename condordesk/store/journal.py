@@ -50,6 +50,11 @@ def _private_files(path: Path) -> None:
         fsafe.check_existing(Path(f"{path}{suffix}"))
 
 
+_CondorQuery = tuple[date | None, tuple[str, ...] | None]
+_CONDOR_READS_KEPT = 16
+"""Distinct condors() queries whose answers are kept (forgotten all at once beyond this)."""
+
+
 class Journal(Writes):
     """The journal of one profile. Not thread-safe: one engine (one event loop) owns it.
 
@@ -64,6 +69,8 @@ class Journal(Writes):
         self._order_from_row = RowCache(order_from_row)
         self._fill_from_row = RowCache(fill_from_row)
         self._stop_from_row = RowCache(stop_from_row)
+        # condors() answers by query, kept with the version read outside a transaction
+        self._condor_reads: dict[_CondorQuery, tuple[tuple[int, int], list[CondorRecord]]] = {}
         try:
             if str(path) != ":memory:":
                 _private_files(self.path)
@@ -108,6 +115,14 @@ class Journal(Writes):
         connection commits). Two equal versions read the same contents."""
         other = int(self._exec("PRAGMA data_version").fetchone()[0])
         return self._db.total_changes, other
+
+    def _read_version(self) -> tuple[int, int] | None:
+        """:meth:`version` outside a transaction, None inside one."""
+        try:
+            inside = self._db.in_transaction
+        except sqlite3.Error as exc:  # closed
+            raise JournalError(f"journal read failed: {exc}") from exc
+        return None if inside else self.version()
 
     def close(self) -> None:
         """Write what is queued (if the disk takes it), checkpoint and close."""
@@ -180,17 +195,33 @@ class Journal(Writes):
     def condors(
         self, *, day: date | None = None, states: Iterable[CondorState] | None = None
     ) -> list[CondorRecord]:
-        """Condors, oldest first, filtered by trading day and/or states."""
+        """Condors, oldest first, filtered by trading day and/or states.
+
+        Outside a transaction the answer is kept with :meth:`version` and given again while
+        the version stays (the engine's reconciliation asks every few minutes, mostly of an
+        unchanged journal); inside one (rows not committed yet, which a rollback could take
+        back without moving the version) the journal is always read."""
+        wanted = None if states is None else tuple(s.value for s in states)
+        key = (day, wanted)
+        kept = self._read_version()
+        if kept is not None:
+            known = self._condor_reads.get(key)
+            if known is not None and known[0] == kept:
+                return list(known[1])
         sql, params = "SELECT * FROM condors WHERE 1=1", []
         if day is not None:
             sql += " AND day = ?"
             params.append(day.isoformat())
-        if states is not None:
-            wanted = [s.value for s in states]
+        if wanted is not None:
             sql += f" AND state IN ({','.join('?' * len(wanted))})"
             params.extend(wanted)
         rows = self._exec(sql + " ORDER BY created_ts, id", params).fetchall()
-        return [self._condor_from_row(r) for r in rows]
+        records = [self._condor_from_row(r) for r in rows]
+        if kept is not None:
+            if len(self._condor_reads) >= _CONDOR_READS_KEPT:
+                self._condor_reads.clear()
+            self._condor_reads[key] = (kept, records)
+        return list(records)
 
     # -- orders ---------------------------------------------------------------------------
 
