@@ -353,7 +353,10 @@ class StopDesk:
 
     async def _clear(self, live: LiveCondor, working: list[OrderReport]) -> bool:
         """Cancel ``working`` stop orders and wait until the broker has them done. False if
-        one filled (or did not end): no new pair may go out beside it."""
+        one filled while it was cancelled (or did not end): the exit flow that fill starts
+        takes over, and no new pair may go out beside it. What an order had filled before
+        (a backup filled in part before a crash) is already out of the units the new pair is
+        sized for."""
         desk = self._desk
         for rep in working:
             await desk.cancel(rep.order_id)
@@ -361,7 +364,7 @@ class StopDesk:
             final = await desk.tracker.wait_done(rep.order_ref, desk.fill_timeout_s)
             if final is None:
                 final = await desk.broker.order_status(rep.order_id)
-            if final is None or not final.status.is_done or final.filled > 0:
+            if final is None or not final.status.is_done or final.filled > rep.filled:
                 return False
         return True
 

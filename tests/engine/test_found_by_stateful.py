@@ -327,3 +327,38 @@ def test_a_stop_the_operator_cancels_during_an_outage_stays_cancelled(
     state.wait(seconds=60.0)
     state.hold()
     assert state.r.engine.journal.stops(live.id)[-1].state == "cancelled-by-operator"
+
+
+def test_a_backup_stop_filled_in_part_before_a_crash_is_replaced_at_once(
+    state: EngineMachine,
+) -> None:
+    """Found by ``soak.py --hunt one-protection --seed 644``: a 2-lot condor's backup stop
+    filled one unit (partial fills) when the engine crashed. The new engine reopened the condor
+    and cancelled the backup's working rest to place a fresh pair for the unit still held, but
+    took the backup's earlier fill for one made during the cancel ("the exit flow takes over":
+    none ran, it died in the crash) and placed nothing: the unit was held without a stop until
+    the periodic check, five minutes later. Now only a fill made after the cancel was decided
+    stops the new pair."""
+    state.start(day=NORMAL_DAY, contracts=2, max_concurrent=1, daily_max_loss=1500, seed=1)
+    state.hold()
+    for _ in range(9):  # the shrunk example's timing: one clock second each
+        state.flatten()
+        state.hold()
+    state.fault(fault="partial", seconds=2.0)
+    state.hold()
+    state.gap(pick=0, points=-60.0)
+    state.hold()
+    state.restart(crash=True)
+    state.hold()
+    state.wait(seconds=45.0)
+    state.hold()
+    # the fresh pair went out at once for the unit held; the market was past its trigger
+    # after the gap, so it bought that unit back at once
+    assert state.r.engine.desk.live == {}
+    journal = state.r.engine.journal
+    (condor,) = journal.condors()
+    refs = {o.order_ref: (str(o.status), o.filled) for o in journal.orders(condor.id)}
+    assert refs[f"cd:{condor.id}:stop-market.2"] == ("filled", 1)
+    assert [p for p in state.r.sim._ledger.positions() if p.quantity] == []
+    state.jump(where="15:45")
+    state.hold()
