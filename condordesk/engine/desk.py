@@ -32,6 +32,7 @@ from condordesk.domain.combo import entry_order
 from condordesk.domain.condor import CondorState, ExitReason, check_transition
 from condordesk.domain.options import OptionContract, OptionQuote
 from condordesk.domain.orders import (
+    Execution,
     OrderReport,
     OrderRequest,
     OrderRole,
@@ -573,6 +574,10 @@ class Desk:
     def unjournaled(self) -> int:
         """Fills the journal refused so far, waiting for :meth:`retry_fills`."""
         return len(self._unjournaled)
+
+    def unjournaled_fills(self) -> list[Execution]:
+        """The fills the journal refused so far, oldest first."""
+        return sorted((e.execution for e in self._unjournaled.values()), key=lambda x: x.ts)
 
     def retry_fills(self) -> bool:
         """Apply again the fills the journal refused; True once none is left."""

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from condordesk.broker.base import Broker
 from condordesk.domain.condor import CondorState, ExitReason
-from condordesk.domain.orders import OrderReport, OrderRequest, OrderRole
+from condordesk.domain.orders import Execution, OrderReport, OrderRequest, OrderRole
 from condordesk.engine.book import LiveCondor
 from condordesk.engine.bus import EventBus
 from condordesk.engine.orders import OrderTracker
@@ -168,6 +168,8 @@ class DeskForSafety(Protocol):
 
     @property
     def unjournaled(self) -> int: ...
+
+    def unjournaled_fills(self) -> list[Execution]: ...
 
     def retry_fills(self) -> bool: ...
 

@@ -259,10 +259,22 @@ class Safety:
         if self._engine.journal.failing and not self.whole():
             logger.critical(
                 "stopping with {} journal write(s) and {} fill(s) not journaled; the next "
-                "start reconciles them from the broker",
+                "start reconciles them from the broker's executions of its trading day (a "
+                "fill of an earlier day is only in the lines below)",
                 self._engine.journal.pending,
                 self._engine.desk.unjournaled,
             )
+            for e in self._engine.desk.unjournaled_fills():  # the operator's record of them
+                logger.critical(
+                    "not journaled: fill {} of {}: {} {} {} at {} ({:%Y-%m-%d %H:%M:%S} UTC)",
+                    e.exec_id,
+                    e.order_ref,
+                    e.side.value,
+                    e.quantity,
+                    e.contract.symbol,
+                    e.price,
+                    e.ts,
+                )
         if self._recovery is not None and not self._recovery.done():
             self._recovery.cancel()
             await asyncio.gather(self._recovery, return_exceptions=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from loguru import logger
 
 from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.broker.base import ExecutionReceived
@@ -298,3 +299,34 @@ def test_an_order_command_is_refused_while_the_journal_cannot_be_written(tmp_pat
     assert acks["after"].accepted
     assert [c.reason for c in out.of(api.CondorClosed)][:1] == ["manual"]
     assert_flat(out.runtime)
+
+
+def test_a_stop_with_fills_the_disk_refused_logs_each_of_them(tmp_path: Path) -> None:
+    """Stopped (as by systemd) while the disk is still full after a stop filled: the fills
+    the journal never took are each logged, critically, with what a trader needs to book them
+    by hand (the next start finds them at the broker only if it is the same trading day)."""
+    lines: list[str] = []
+    stop_refs: list[str] = []
+
+    async def script(rt: Runtime) -> None:
+        await until(rt, lambda: _first_protected(rt) is not None)
+        cid = _first_protected(rt) or ""
+        live = rt.engine.desk.live[cid]
+        disk = disk_full(rt.journal)
+        disk.full = True
+        spot = rt.engine.spot or Decimal(0)
+        rt.broker.gap(float(live.condor.long_put - spot) - 10.0)  # type: ignore[attr-defined]
+        await until(rt, lambda: rt.engine.desk.unjournaled >= 4, step=1.0)
+        stop_refs.extend(e.order_ref for e in rt.engine.desk.unjournaled_fills())
+        rt.engine.request_stop()
+
+    sink = logger.add(lambda m: lines.append(m.record["message"]), level="CRITICAL")
+    try:
+        run_engine(make_profile(strategy={"max_concurrent": 1}), tmp_path, script)
+    finally:
+        logger.remove(sink)
+    logged = [line for line in lines if line.startswith("not journaled: fill ")]
+    assert len(logged) == 4 and len(stop_refs) == 4
+    for line in logged:
+        assert " of cd:" in line and ":stop-" in line and " at " in line and "UTC)" in line
+    assert any("only in the lines below" in line for line in lines)
