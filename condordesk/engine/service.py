@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from loguru import logger
 
-from condordesk.broker.base import Broker
+from condordesk.broker.base import Broker, BrokerEvent
 from condordesk.config.profile import Profile
 from condordesk.domain.condor import CondorState, ExitReason
 from condordesk.engine import api
@@ -448,7 +448,11 @@ class Engine:
 
     async def run(self) -> RunSummary:
         """Connect, recover, trade sessions until stopped (or ``max_sessions`` done)."""
-        consumer = asyncio.create_task(self._consume(), name="broker-events")
+        # subscribed here, before any broker call: an event the start reconciliation causes
+        # (a re-armed stop that fills at once) reaches the consumer even if its task has not
+        # run yet when the broker publishes it
+        first = self.broker.events()
+        consumer = asyncio.create_task(self._consume(first), name="broker-events")
         try:
             await self.broker.connect()
             self.desk.connected = True
@@ -488,15 +492,17 @@ class Engine:
             )
         return self.summary
 
-    async def _consume(self) -> None:
-        """Apply the broker's events while the engine runs. An event that cannot be applied,
-        or a stream that breaks or ends (the broker closed it), is contained, and the stream
-        is opened again, less often while it keeps failing (the containment's reconciliation
-        catches up what was missed)."""
+    async def _consume(self, first: AsyncIterator[BrokerEvent] | None = None) -> None:
+        """Apply the broker's events (``first``, the stream opened at the start, then new
+        ones) while the engine runs. An event that cannot be applied, or a stream that breaks
+        or ends (the broker closed it), is contained, and the stream is opened again, less
+        often while it keeps failing (the containment's reconciliation catches up what was
+        missed)."""
         delay = CONSUMER_RESTART_S
         while True:
+            stream, first = (first if first is not None else self.broker.events()), None
             try:
-                async for event in self.broker.events():
+                async for event in stream:
                     delay = CONSUMER_RESTART_S
                     try:
                         self.desk.on_broker_event(event)

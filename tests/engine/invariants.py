@@ -248,7 +248,9 @@ class Checker:
             self.critical = self.critical or f"{e.code}: {e.message}"
         elif isinstance(e, api.AlertRaised) and e.code == "journal_restored":
             # the engine's own recovery: every queued write landed and a reconcile is due
-            if self.critical is not None and self.critical.startswith("journal: "):
+            if self.critical is not None and self.critical.startswith(
+                ("journal: ", "journal_outage: ")
+            ):
                 self.critical = None
         elif isinstance(e, api.EntriesPaused) and "daily max loss" in e.reason:
             self.loss_day = _day(e.ts or w.now)

@@ -132,10 +132,9 @@ class Link:
         return 0.0
 
     def events(self) -> AsyncIterator[BrokerEvent]:
-        return self._stream()
+        return self._stream(self._sim.events())  # subscribed now, as the real brokers do
 
-    async def _stream(self) -> AsyncIterator[BrokerEvent]:
-        inner = self._sim.events()
+    async def _stream(self, inner: AsyncIterator[BrokerEvent]) -> AsyncIterator[BrokerEvent]:
         out: asyncio.Queue[BrokerEvent | None] = asyncio.Queue()
         loop = asyncio.get_running_loop()
 

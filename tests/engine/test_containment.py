@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from condordesk.app.bootstrap import Runtime
+from condordesk.app.bootstrap import Runtime, build_sim
 from condordesk.domain.condor import CondorState, IllegalTransition
 from condordesk.domain.orders import OrderRole
 from condordesk.engine import api
@@ -119,32 +119,31 @@ def test_the_broker_event_consumer_is_restarted_after_it_breaks(tmp_path: Path) 
     """The stream of broker events breaks once, and an event cannot be applied once: both are
     contained, the consumer opens the stream again, and later fills still arrive."""
     state = {"streams": 0, "bad_event": False}
-
-    async def script(rt: Runtime) -> None:
-        broker, desk = rt.broker, rt.engine.desk
-        original_events, original_apply = broker.events, desk.on_broker_event
-
-        async def breaking() -> AsyncIterator[Any]:
-            state["streams"] += 1
-            first = state["streams"] == 1
-            seen = 0
-            async for event in original_events():
-                yield event
-                seen += 1
-                if first and seen >= 5:
-                    raise ConnectionResetError("the event stream broke")
-
-        def apply(event: Any) -> None:
-            if not state["bad_event"] and type(event).__name__ == "OrderUpdated":
-                state["bad_event"] = True
-                raise ValueError("cannot apply this event")
-            original_apply(event)
-
-        broker.events = breaking  # type: ignore[method-assign]
-        desk.on_broker_event = apply  # type: ignore[method-assign]
-
     profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "10:30"})
-    out = run_engine(profile, tmp_path, script)
+    rt = build_sim(profile, journal_path=tmp_path / "journal.sqlite3")
+    broker, desk = rt.broker, rt.engine.desk
+    original_events, original_apply = broker.events, desk.on_broker_event
+
+    async def breaking() -> AsyncIterator[Any]:
+        state["streams"] += 1
+        first = state["streams"] == 1
+        seen = 0
+        async for event in original_events():
+            yield event
+            seen += 1
+            if first and seen >= 5:
+                raise ConnectionResetError("the event stream broke")
+
+    def apply(event: Any) -> None:
+        if not state["bad_event"] and type(event).__name__ == "OrderUpdated":
+            state["bad_event"] = True
+            raise ValueError("cannot apply this event")
+        original_apply(event)
+
+    broker.events = breaking  # type: ignore[method-assign]  # before the engine subscribes
+    desk.on_broker_event = apply  # type: ignore[method-assign]
+
+    out = run_engine(profile, tmp_path, runtime=rt)
     _assert_safe_state(out, "broker-event consumer")
     assert any("applying the broker's OrderUpdated" in a.message for a in _faults(out))
     assert state["streams"] >= 2  # opened again
@@ -247,22 +246,20 @@ def test_an_event_stream_that_ends_while_the_engine_runs_is_not_silent(tmp_path:
     """The broker's stream ends on its own (as at the broker's close): the engine does not
     run on deaf; it is a fault, and the stream is opened again."""
     state = {"streams": 0}
-
-    async def script(rt: Runtime) -> None:
-        original = rt.broker.events
-
-        async def ending() -> AsyncIterator[Any]:
-            state["streams"] += 1
-            if state["streams"] == 1:
-                await until(rt, lambda: rt.engine.state == "armed")
-                return
-            async for event in original():
-                yield event
-
-        rt.broker.events = ending  # type: ignore[method-assign]
-
     profile = make_profile(strategy={"max_concurrent": 1, "entry_end": "10:30"})
-    out = run_engine(profile, tmp_path, script)
+    rt = build_sim(profile, journal_path=tmp_path / "journal.sqlite3")
+    original = rt.broker.events
+
+    async def ending() -> AsyncIterator[Any]:
+        state["streams"] += 1
+        if state["streams"] == 1:
+            await until(rt, lambda: rt.engine.state == "armed")
+            return
+        async for event in original():
+            yield event
+
+    rt.broker.events = ending  # type: ignore[method-assign]  # before the engine subscribes
+    out = run_engine(profile, tmp_path, runtime=rt)
     _assert_safe_state(out, "broker-event consumer")
     assert "stream ended" in _faults(out)[0].message
     assert state["streams"] >= 2

@@ -362,3 +362,20 @@ def test_a_backup_stop_filled_in_part_before_a_crash_is_replaced_at_once(
     assert [p for p in state.r.sim._ledger.positions() if p.quantity] == []
     state.jump(where="15:45")
     state.hold()
+
+
+def test_a_stop_fill_at_a_clean_restart_is_journaled(state: EngineMachine) -> None:
+    """Found by ``soak.py --hunt fills-journaled --seed 700``: a re-armed pair's backup filled
+    in a gap just as the engine was stopped and started again."""
+    state.start(day=NORMAL_DAY, contracts=1, max_concurrent=1, daily_max_loss=1500, seed=1)
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.cancel_by_hand(pick=0, which=1)
+    state.hold()
+    state.gap(pick=0, points=-60.0)
+    state.hold()
+    state.restart(crash=False)
+    state.hold()
+    state.jump(where="15:45")
+    state.hold()
