@@ -37,6 +37,18 @@ ONE = make_profile(
 until = functools.partial(harness.until, step=1.0, limit_s=3600.0)
 
 
+async def _protected_and_heard(rt: Runtime, report: list[api.AlertRaised]) -> None:
+    """Collect the flatten's final reports into ``report``; wait for a protected condor."""
+    rt.engine.bus.add_listener(
+        lambda e: (
+            report.append(e)
+            if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
+            else None
+        )
+    )
+    await until(rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values()))
+
+
 def test_an_entry_that_fills_during_the_flatten_and_a_close_that_fails_once_end_flat(
     tmp_path: Path,
 ) -> None:
@@ -155,16 +167,7 @@ def test_a_flatten_takes_over_a_close_that_cannot_fill(tmp_path: Path) -> None:
     report: list[api.AlertRaised] = []
 
     async def script(rt: Runtime) -> None:
-        rt.engine.bus.add_listener(
-            lambda e: (
-                report.append(e)
-                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
-                else None
-            )
-        )
-        await until(
-            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
-        )
+        await _protected_and_heard(rt, report)
         cid = next(iter(rt.engine.desk.live))
         far = api.CloseCondor(origin="test", condor_id=cid, limit=Decimal("0.05"))
         closing = asyncio.ensure_future(rt.engine.submit(far))  # rests: it cannot fill
@@ -186,16 +189,7 @@ def test_a_flatten_during_a_dropped_link_waits_for_it_and_ends_flat(tmp_path: Pa
     report: list[api.AlertRaised] = []
 
     async def script(rt: Runtime) -> None:
-        rt.engine.bus.add_listener(
-            lambda e: (
-                report.append(e)
-                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
-                else None
-            )
-        )
-        await until(
-            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
-        )
+        await _protected_and_heard(rt, report)
         rt.broker.drop_connection()  # type: ignore[attr-defined]
         await until(rt, lambda: not rt.engine.desk.connected)
         await rt.engine.submit(api.FlattenAll(origin="test"))
@@ -222,16 +216,7 @@ def test_a_flatten_the_disk_interrupts_waits_for_the_journal_and_ends_flat(
     report: list[api.AlertRaised] = []
 
     async def script(rt: Runtime) -> None:
-        rt.engine.bus.add_listener(
-            lambda e: (
-                report.append(e)
-                if isinstance(e, api.AlertRaised) and e.code.startswith("flatten")
-                else None
-            )
-        )
-        await until(
-            rt, lambda: any(lc.stop_state == "verified" for lc in rt.engine.desk.live.values())
-        )
+        await _protected_and_heard(rt, report)
         disk = disk_full(rt.journal)
         place = rt.broker.place_order
 
