@@ -644,6 +644,7 @@ class Engine:
         until the grace ends; a condor whose price is still unknown stays settlement pending
         and reconciliation keeps asking), then book the day."""
         deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
+        await self._last_executions(session)
         while await settle_expired(self.desk, session.day, session.close):
             if self.clock.now() >= deadline or self._stopping:
                 self.alert(
@@ -672,6 +673,22 @@ class Engine:
             f.realized_pnl,
             f.commissions,
         )
+
+    async def _last_executions(self, session: Session) -> None:
+        """Read the day's executions before the day is settled and booked: a broker reports
+        only the day's, and a fill it made while the engine was not hearing it (the link down,
+        the journal full) would otherwise be lost and its condor booked as expired at its
+        settlement value. Waits for the link (up to the settlement grace)."""
+        deadline = session.close + timedelta(seconds=SETTLEMENT_GRACE_S)
+        while not self.desk.connected and not self._stopping and self.clock.now() < deadline:
+            await self._wait(self.profile.simulator.tick_seconds)
+        if not self.desk.connected:
+            return
+        try:  # not a reconciliation: past the cut-off the expiring positions are gone
+            if new := await self.desk.sync_executions():
+                logger.warning("{} execution(s) of the day found at the close", new)
+        except BrokerError as exc:
+            logger.warning("the day's executions could not be read at the close: {}", exc)
 
     # -- the trading cycle ----------------------------------------------------------------
 

@@ -10,6 +10,7 @@ xfail turns red, and the mark comes off (with the invariant's name off
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -379,3 +380,61 @@ def test_a_stop_fill_at_a_clean_restart_is_journaled(state: EngineMachine) -> No
     state.hold()
     state.jump(where="15:45")
     state.hold()
+
+
+def test_a_close_that_filled_while_the_link_was_down_near_the_close_is_booked_from_its_fills(
+    state: EngineMachine,
+) -> None:
+    """Found by ``soak.py --hunt fills-journaled --seed 820`` (replayed as shrunk): an expiry
+    safety close filled at 15:47 while the link was down and the disk full; the link was down
+    again at the cut-off, so no reconciliation read the day's executions before the day was
+    booked. The condor was booked as expired at its settlement value (P&L +104.59) and the
+    close's fills were never journaled (a broker reports only the day's executions). Now the
+    end of a session reads the day's executions before it settles and books anything: the
+    condor is booked from its close's fills (P&L -253.42; its reason still says expired)."""
+    state.start(day=NORMAL_DAY, contracts=1, seed=22, daily_max_loss=1500, max_concurrent=2)
+    state.hold()
+    state.gap(pick=0, points=25.0)
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.jump(where="15:45")
+    state.hold()
+    state.drop_link(seconds=60.0)
+    state.hold()
+    state.cancel_stop(pick=0)
+    state.hold()
+    state.cancel_stop(pick=0)
+    state.hold()
+    state.gap(pick=0, points=-60.0)
+    state.hold()
+    state.fill_disk(seconds=5.0)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.hold()
+    state.entries(command="pause")
+    state.hold()
+    state.drop_link(seconds=400.0)
+    state.hold()
+    state.gap(pick=0, points=-60.0)
+    state.hold()
+    state.gap(pick=0, points=-60.0)
+    state.hold()
+    state.free_disk()
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.drop_link(seconds=10.0)
+    state.hold()
+    state.drop_link(seconds=400.0)
+    state.hold()
+    state.arm_stops(pick=0)
+    state.hold()
+    state.wait(seconds=300.0)
+    state.hold()
+    rec = state.r.engine.journal.condor("20261130-05")
+    assert rec is not None and rec.realized_pnl is not None
+    assert rec.exit_debit == Decimal("3.55")  # its close's fills, not the settlement (0.01)
+    assert rec.realized_pnl < 0  # bought back above its 1.10 credit: not the +104.59 booked
