@@ -32,7 +32,8 @@ max loss was hit, whether a critical alert is still unanswered).
   entry is sent for the rest of that trading day, whatever the operator resumes or acknowledges.
 * ``flat-after-flatten`` (g): :data:`FLAT_AFTER_S` clock seconds (link up, journal writable)
   after an accepted FlattenAll, with no resume since, the broker holds none of the engine's
-  positions.
+  positions, but those of a condor the market asks more than its wing width for (never paid:
+  it waits at the width, the capped backup working).
 * ``pnl-bounds`` (h): a closed condor's realized P&L is within [-(max loss) - commissions,
   credit] (dollars).
 * ``fills-journaled`` (i): no lost fill. Once the journal has taken writes and the link has been
@@ -404,7 +405,8 @@ class Checker:
             return []
         if w.now - self.flatten_at < timedelta(seconds=FLAT_AFTER_S):
             return []
-        ours = set(leg_directions(w.journal.condors()))
+        condors = w.journal.condors()
+        ours = set(leg_directions(condors)) - _beyond_the_width(w, condors)
         held = [p for p in w.sim._ledger.positions() if p.contract in ours]
         if not held:
             return []
@@ -459,6 +461,26 @@ class Checker:
             )
             for e in lost
         ]
+
+
+def _beyond_the_width(w: World, condors: Iterable[CondorRecord]) -> set[OptionContract]:
+    """The contracts of held condors the market asks more than their wing width to buy back:
+    no close is sent above the width (no condor is worth more at expiry), so a flatten waits
+    there, its capped backup working, and reports what is still held."""
+    out: set[OptionContract] = set()
+    for rec in condors:
+        if rec.state not in (CondorState.OPEN, CondorState.CLOSING):
+            continue
+        c = rec.condor
+        try:
+            q = {k: w.sim._market.quote(k, w.now) for k in c.contracts}
+        except KeyError:  # no session built at this time
+            continue
+        lp, sp, sc, lc = c.contracts
+        natural = q[sp].ask + q[sc].ask - q[lp].bid - q[lc].bid
+        if natural > c.max_value:
+            out.update(c.contracts)
+    return out
 
 
 def _held(ledger: Any, rec: CondorRecord) -> bool:
