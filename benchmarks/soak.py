@@ -81,10 +81,14 @@ def main() -> None:
     rounds = 0
     with tempfile.TemporaryDirectory(prefix="cd-soak-") as tmp:
         while True:
-            before = sum(tally.violations.values())
+            before = dict(tally.violations)
             run_round(args.examples, args.steps, args.seed + rounds, Path(tmp), tally, args.hunt)
-            found = sum(tally.violations.values()) - before
-            print(f"round {rounds + 1} (seed {args.seed + rounds}): {found} violation(s)")
+            found = {k: n - before.get(k, 0) for k, n in tally.violations.items()}
+            named = ", ".join(f"{k} {n}" for k, n in sorted(found.items()) if n)
+            print(
+                f"round {rounds + 1} (seed {args.seed + rounds}): "
+                f"{sum(found.values())} violation(s){f' ({named})' if named else ''}"
+            )
             rounds += 1
             elapsed = time.perf_counter() - started
             if args.minutes <= 0 or elapsed >= args.minutes * 60:
