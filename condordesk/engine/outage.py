@@ -23,13 +23,10 @@ from loguru import logger
 
 from condordesk.domain.condor import CondorState
 from condordesk.engine.book import LiveCondor
-from condordesk.engine.reconcile import OPERATOR_CANCELLED
+from condordesk.engine.reconcile import PROTECTED, left_stopless
 from condordesk.errors import BrokerError
 from condordesk.store.journal import Journal
 from condordesk.store.writes import protecting
-
-WHOLE = ("placed", "verified", OPERATOR_CANCELLED)
-"""Stop states of a condor whose pair needs nothing (or must be left alone)."""
 
 
 class DeskInOutage(Protocol):
@@ -51,10 +48,9 @@ class DeskInOutage(Protocol):
 def needs_stops(desk: DeskInOutage, live: LiveCondor) -> bool:
     """True for an open condor, no exit flow running, whose stop pair is not known whole and
     that the operator did not leave without stops."""
-    if live.state is not CondorState.OPEN or live.exiting or live.stop_state in WHOLE:
+    if live.state is not CondorState.OPEN or live.exiting or live.stop_state in PROTECTED:
         return False
-    stops = desk.journal.stops(live.id)
-    return not (stops and stops[-1].state == OPERATOR_CANCELLED)
+    return not left_stopless(desk.journal, live.id)
 
 
 async def keep_protected(desk: DeskInOutage) -> None:

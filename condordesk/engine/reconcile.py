@@ -39,6 +39,16 @@ Severity = Literal["info", "warning", "critical"]
 _STOPS = (OrderRole.STOP_LIMIT, OrderRole.STOP_MARKET)
 OPERATOR_CANCELLED = "cancelled-by-operator"
 """Stop-pair state in the journal when an operator chose to leave a condor unprotected."""
+PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
+"""A live condor's stop states that need no re-arming (whole, or left stopless on purpose)."""
+
+
+def left_stopless(journal: Journal, condor_id: str) -> bool:
+    """True when the journal's last word on the condor's stops is an operator's cancel."""
+    stops = journal.stops(condor_id)
+    return bool(stops) and stops[-1].state == OPERATOR_CANCELLED
+
+
 _EXIT_BY_ROLE = {
     OrderRole.STOP_LIMIT: ExitReason.STOP_LIMIT,
     OrderRole.STOP_MARKET: ExitReason.STOP_MARKET,

@@ -16,7 +16,6 @@ from condordesk.engine.bus import EventBus
 from condordesk.engine.desk import Desk
 from condordesk.engine.money import settle
 from condordesk.engine.reconcile import (
-    OPERATOR_CANCELLED,
     ArmStops,
     BrokerView,
     CancelOrder,
@@ -28,6 +27,7 @@ from condordesk.engine.reconcile import (
     ResolveOrder,
     SettlementPending,
     analyze,
+    left_stopless,
 )
 from condordesk.market.clock import Clock
 from condordesk.risk.rules import RiskRules
@@ -174,8 +174,7 @@ async def _protect_reopened(desk: Desk, journal: Journal, live: LiveCondor) -> N
     checked). Not while an exit flow runs for it, nor if an operator cancelled its stops."""
     if live.state is not CondorState.OPEN or live.exiting:
         return
-    stops = journal.stops(live.id)
-    if stops and stops[-1].state == OPERATOR_CANCELLED:
+    if left_stopless(journal, live.id):
         return
     if not await desk.verify_stops(live):
         await desk.place_stops(live, trigger=live.stop.trigger if live.stop else None)

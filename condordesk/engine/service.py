@@ -35,7 +35,7 @@ from condordesk.engine.pauses import (
     Pause,
     Pauses,
 )
-from condordesk.engine.reconcile import OPERATOR_CANCELLED, Plan
+from condordesk.engine.reconcile import PROTECTED, Plan
 from condordesk.engine.repair import PlanMemo, repair
 from condordesk.engine.safety import Safety
 from condordesk.engine.summary import RunSummary
@@ -56,7 +56,6 @@ from condordesk.strategy.selection import (
 _D0 = Decimal(0)
 SETTLEMENT_GRACE_S = 900.0
 PROFIT_CHASE = Decimal("0.10")  # most a nearly worthless condor may cost over the 0.05 rule
-_PROTECTED = ("placed", "verified", OPERATOR_CANCELLED)
 RECENT_EVENTS = 150
 CONSUMER_RESTART_S = 1.0
 """Clock seconds before a broken broker-event stream is opened again."""
@@ -766,7 +765,7 @@ class Engine:
         now = self.clock.now()
         interval = timedelta(minutes=self.profile.schedule.reconcile_interval_min)
         degraded = any(
-            lc.state is CondorState.OPEN and lc.stop_state not in _PROTECTED
+            lc.state is CondorState.OPEN and lc.stop_state not in PROTECTED
             for lc in self.desk.live.values()
         )
         due = self.safety.take_reconcile()  # after a contained fault or a journal outage

@@ -37,6 +37,14 @@ ONE = make_profile(
 until = functools.partial(harness.until, step=1.0, limit_s=3600.0)
 
 
+def _one_condor_flattened(out: harness.Outcome, report: list[api.AlertRaised]) -> None:
+    """The run's one condor was closed by the flatten, which reported flat once."""
+    assert [(r.code, r.message) for r in report] == [
+        ("flatten_done", "flat: 1 condor(s) closed (test)")
+    ]
+    assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
+
+
 async def _protected_and_heard(rt: Runtime, report: list[api.AlertRaised]) -> None:
     """Collect the flatten's final reports into ``report``; wait for a protected condor."""
     rt.engine.bus.add_listener(
@@ -199,11 +207,7 @@ def test_a_flatten_during_a_dropped_link_waits_for_it_and_ends_flat(tmp_path: Pa
         await until(rt, lambda: bool(report))
         rt.engine.request_stop()
 
-    out = run_engine(ONE, tmp_path, script)
-    assert [(r.code, r.message) for r in report] == [
-        ("flatten_done", "flat: 1 condor(s) closed (test)")
-    ]
-    assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
+    _one_condor_flattened(run_engine(ONE, tmp_path, script), report)
 
 
 def test_a_flatten_the_disk_interrupts_waits_for_the_journal_and_ends_flat(
@@ -234,8 +238,4 @@ def test_a_flatten_the_disk_interrupts_waits_for_the_journal_and_ends_flat(
         await until(rt, lambda: bool(report))
         rt.engine.request_stop()
 
-    out = run_engine(ONE, tmp_path, script)
-    assert [(r.code, r.message) for r in report] == [
-        ("flatten_done", "flat: 1 condor(s) closed (test)")
-    ]
-    assert [c.reason for c in out.of(api.CondorClosed)] == ["flatten"]
+    _one_condor_flattened(run_engine(ONE, tmp_path, script), report)
